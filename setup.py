@@ -1,0 +1,42 @@
+"""Builds the Cython kernels in kernels/*.pyx into reckernels._cy.<name>, with OpenMP."""
+
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+from Cython.Build import cythonize
+from setuptools import Extension, setup
+
+
+def openmp_flags():
+    # MSVC spells it /openmp; clang on macOS needs libomp installed (brew install libomp).
+    if sys.platform == "win32":
+        return ["/openmp"], []
+    if sys.platform == "darwin":
+        return ["-Xpreprocessor", "-fopenmp"], ["-lomp"]
+    return ["-fopenmp"], ["-fopenmp"]
+
+
+compile_omp, link_omp = openmp_flags()
+optimise = [] if sys.platform == "win32" else ["-O3"]
+if os.environ.get("RECKERNELS_NATIVE") == "1":  # local builds only: wheels must run on any CPU
+    optimise.append("-march=native")
+
+# RECKERNELS_PYX=similarity,sgd builds only those kernels (for quick development rebuilds)
+only = {name for name in os.environ.get("RECKERNELS_PYX", "").split(",") if name}
+
+extensions = [
+    Extension(
+        f"reckernels._cy.{pyx.stem}",
+        [str(pyx)],
+        include_dirs=[np.get_include()],
+        define_macros=[("NPY_NO_DEPRECATED_API", "NPY_2_0_API_VERSION")],
+        extra_compile_args=optimise + compile_omp,
+        extra_link_args=link_omp,
+    )
+    for pyx in sorted(Path("kernels").glob("*.pyx"))
+    if not only or pyx.stem in only
+]
+
+setup(ext_modules=cythonize(extensions, language_level=3, compiler_directives={"embedsignature": True}))

@@ -1,0 +1,239 @@
+"""The estimator contract every algorithm follows.
+
+``fit(dataset) -> self``, ``predict(users, items)``, ``recommend(users, k)``, ``save(path)`` /
+``load(path)``, ``get_params()`` / ``set_params()``. Subclasses implement three hooks on inner
+ids: ``_fit(dataset)``, ``_estimate(users, items) -> (est, impossible)`` and, for ranking,
+``_score(users) -> (n_users, n_items) scores``; plus ``_state()`` / ``_restore()`` for saving.
+Unknown raw ids arrive at the hooks as -1.
+"""
+
+from __future__ import annotations
+
+import inspect
+import time
+from contextlib import contextmanager
+
+import numpy as np
+
+from .. import __version__
+from .. import backends as _backends
+from .._validation import check_choice, check_positive_int, check_unknown_params
+from ..data import Dataset, IdMap
+from ..persistence import FORMAT_VERSION, load as _load_any, write_model
+from ..topn import exclude_seen, select_topk
+
+
+class NotFittedError(RuntimeError):
+    """predict/recommend/save called before fit."""
+
+
+class Estimator:
+    """Base class: parameters, id mapping, clipping, batching, saving. See the module docstring."""
+
+    #: rows of users scored at once by ``recommend`` (one dense block of block x n_items floats)
+    recommend_block = 1024
+
+    # ------------------------------------------------------------------ parameters
+    @classmethod
+    def _param_names(cls) -> list[str]:
+        sig = inspect.signature(cls.__init__)
+        return [p.name for p in sig.parameters.values()
+                if p.name != "self" and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)]
+
+    def get_params(self, deep: bool = False) -> dict:
+        """The constructor arguments (so ``type(est)(**est.get_params())`` is an unfitted copy)."""
+        return {name: getattr(self, name) for name in self._param_names()}
+
+    def set_params(self, **params) -> "Estimator":
+        check_unknown_params(type(self).__name__, params, self._param_names())
+        merged = {**self.get_params(), **params}
+        self.__init__(**merged)  # re-run the constructor's checks on the new values
+        return self
+
+    def _init_common(self, backend, n_threads, random_state, verbose) -> None:
+        check_choice("backend", backend, _backends.CHOICES)
+        if n_threads is not None and n_threads != -1:
+            check_positive_int("n_threads", n_threads)
+        if random_state is not None and not isinstance(random_state, (int, np.integer, np.random.Generator,
+                                                                       np.random.RandomState)):
+            raise TypeError(f"random_state must be None, an int or a numpy Generator, got {random_state!r}.")
+        self.backend = backend
+        self.n_threads = n_threads
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
+        return f"{type(self).__name__}({args})"
+
+    # ------------------------------------------------------------------ fitting
+    def fit(self, dataset: Dataset) -> "Estimator":
+        """Learn from ``dataset`` (a :class:`reckernels.Dataset`); returns ``self``."""
+        if not isinstance(dataset, Dataset):
+            raise TypeError(f"dataset must be a reckernels.Dataset, got {type(dataset).__name__}; build one with "
+                            "Dataset.from_arrays, Dataset.from_pandas or reckernels.datasets.read_ratings.")
+        self.backend_ = _backends.resolve(self.backend)
+        self._kernels = _backends.get_backend(self.backend_)
+        self.user_map_ = dataset.user_map
+        self.item_map_ = dataset.item_map
+        self.rating_scale_ = dataset.rating_scale
+        self.global_mean_ = dataset.global_mean
+        self.seen_ = dataset.csr[:2]  # (indptr, indices): what each user rated, for exclude_seen
+        start = time.perf_counter()
+        self._fit(dataset)
+        self.fit_time_ = time.perf_counter() - start
+        return self
+
+    @property
+    def n_threads_(self) -> int:
+        return _backends.default_threads(self.n_threads)
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "user_map_"):
+            raise NotFittedError(f"this {type(self).__name__} is not fitted yet; call fit(dataset) first.")
+
+    @contextmanager
+    def _progress(self, total: int, desc: str):
+        """A tqdm bar when verbose, else a no-op with the same interface."""
+        if self.verbose:
+            from tqdm.auto import tqdm
+
+            with tqdm(total=total, desc=f"{type(self).__name__} {desc}", leave=False) as bar:
+                yield bar
+        else:
+            yield _NoBar()
+
+    # ------------------------------------------------------------------ prediction
+    def predict(self, users, items, *, clip: bool = True, return_impossible: bool = False):
+        """Estimated ratings (float64) for parallel arrays of raw user and item ids.
+
+        Unknown users or items never raise: each model falls back as scikit-surprise does
+        (global mean or partial baseline). ``return_impossible=True`` also returns a boolean
+        array marking the rows whose estimate is such a fallback.
+        """
+        self._check_fitted()
+        users = np.atleast_1d(np.asarray(users))
+        items = np.atleast_1d(np.asarray(items))
+        if users.shape != items.shape or users.ndim != 1:
+            raise ValueError(f"users and items must be 1-d arrays of the same length, got shapes "
+                             f"{users.shape} and {items.shape}.")
+        u = self.user_map_.to_inner(users)
+        i = self.item_map_.to_inner(items)
+        est, impossible = self._estimate(u, i)
+        est = np.asarray(est, dtype=np.float64)
+        if clip:
+            lo, hi = self.rating_scale_
+            np.clip(est, lo, hi, out=est)
+        return (est, np.asarray(impossible, dtype=bool)) if return_impossible else est
+
+    def recommend(self, users, k: int = 10, *, exclude_seen: bool = True):
+        """Top-k items for each raw user id: ``(ids, scores)``, both of shape (n_users, k).
+
+        Items the user rated in training are left out when ``exclude_seen``. Equal scores are
+        ordered by inner item id. Where fewer than k items remain, the trailing slots hold score
+        -inf and id -1 (integer ids) or "" (string ids). Unknown users get the ranking of the
+        model's cold-start estimate.
+        """
+        self._check_fitted()
+        k = check_positive_int("k", k)
+        inner = self.user_map_.to_inner(np.atleast_1d(np.asarray(users)))
+        idx, scores = self._recommend_inner(inner, k, exclude_seen)
+        ids = self.item_map_.raw_ids[np.maximum(idx, 0)]
+        missing = ~np.isfinite(scores)
+        if missing.any():
+            ids = ids.copy()
+            ids[missing] = "" if ids.dtype.kind == "U" else -1
+        return ids, scores
+
+    def _recommend_inner(self, users: np.ndarray, k: int, exclude: bool):
+        n_items = len(self.item_map_)
+        k_eff = min(k, n_items)
+        out_idx = np.full((len(users), k), -1, dtype=np.int64)
+        out_scores = np.full((len(users), k), -np.inf)
+        for start in range(0, len(users), self.recommend_block):
+            block = users[start:start + self.recommend_block]
+            scores = np.array(self._score(block), dtype=np.float64, copy=True)
+            if exclude:
+                exclude_seen(scores, block, *self.seen_)
+            idx, val = select_topk(scores, k_eff)
+            out_idx[start:start + len(block), :k_eff] = idx
+            out_scores[start:start + len(block), :k_eff] = val
+        return out_idx, out_scores
+
+    # hooks ------------------------------------------------------------------
+    def _fit(self, dataset: Dataset) -> None:
+        raise NotImplementedError
+
+    def _estimate(self, users: np.ndarray, items: np.ndarray):
+        raise NotImplementedError
+
+    def _score(self, users: np.ndarray) -> np.ndarray:
+        raise NotImplementedError(f"{type(self).__name__} does not rank items")
+
+    # ------------------------------------------------------------------ saving
+    def save(self, path):
+        """Write the fitted model to ``path`` (.npz + JSON metadata); returns the path written."""
+        self._check_fitted()
+        meta_extra, arrays = self._state()
+        params = {k: v for k, v in self.get_params().items()
+                  if not isinstance(v, (np.random.Generator, np.random.RandomState))}
+        meta = {
+            "class": type(self).__name__, "format_version": FORMAT_VERSION, "library_version": __version__,
+            "params": _jsonable(params), "rating_scale": list(self.rating_scale_),
+            "global_mean": self.global_mean_, "backend_": self.backend_, **meta_extra,
+        }
+        base = {"user_ids": self.user_map_.raw_ids, "item_ids": self.item_map_.raw_ids,
+                "seen_indptr": self.seen_[0], "seen_indices": self.seen_[1]}
+        return write_model(path, meta, {**base, **{f"m_{k}": v for k, v in arrays.items()}})
+
+    @classmethod
+    def load(cls, path):
+        """Load a model saved by ``save``; raises if the file holds another class."""
+        return _load_any(path, expected=cls)
+
+    @classmethod
+    def _from_saved(cls, path, meta: dict, arrays: dict):
+        try:
+            est = cls(**meta["params"])
+            est.user_map_ = IdMap(arrays["user_ids"])
+            est.item_map_ = IdMap(arrays["item_ids"])
+            est.seen_ = (arrays["seen_indptr"], arrays["seen_indices"])
+            est.rating_scale_ = tuple(meta["rating_scale"])
+            est.global_mean_ = float(meta["global_mean"])
+            est.backend_ = _backends.resolve(est.backend)
+            est._kernels = _backends.get_backend(est.backend_)
+            est._restore(meta, {k[2:]: v for k, v in arrays.items() if k.startswith("m_")})
+        except KeyError as exc:
+            raise ValueError(f"model file {str(path)!r} lacks the entry {exc}; it is damaged or was not "
+                             f"written by {cls.__name__}.save().") from None
+        return est
+
+    def _state(self) -> tuple[dict, dict]:
+        """(JSON-able metadata, name -> array) of the fitted model beyond what the base saves."""
+        raise NotImplementedError
+
+    def _restore(self, meta: dict, arrays: dict) -> None:
+        raise NotImplementedError
+
+
+class _NoBar:
+    def update(self, n=1):
+        pass
+
+    def set_postfix(self, *args, **kwargs):
+        pass
+
+
+def _jsonable(value):
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def clone(estimator: Estimator) -> Estimator:
+    """An unfitted copy with the same parameters."""
+    return type(estimator)(**estimator.get_params())

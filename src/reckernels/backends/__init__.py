@@ -1,0 +1,96 @@
+"""Backend registry: the same kernel functions in NumPy, Cython, Numba CPU and Numba CUDA.
+
+``get_backend(name)`` returns the backend's module; every backend module exposes the same
+functions with the same signatures (plain arrays in, arrays out, in-place where documented),
+so an estimator picks a module once and calls through it. ``reference`` is the oracle every
+other backend is tested against (tests/backends/).
+
+``auto`` resolves to ``cython`` when the compiled extension is importable, else ``numba``,
+else ``reference``. Cython is the default because it needs no JIT warm-up (numba compiles
+each kernel on first use, ~1-3 s, cached on disk afterwards) and measured as fast or faster
+on every kernel family so far (benchmarks/RESULTS.md). ``cuda`` is never chosen by ``auto``:
+it has to be asked for.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+
+BACKENDS = ("reference", "cython", "numba", "cuda")
+CHOICES = BACKENDS + ("auto",)
+
+_MODULES = {
+    "reference": "reckernels.backends.reference",
+    "cython": "reckernels.backends.cython",
+    "numba": "reckernels.backends.numba_cpu",
+    "cuda": "reckernels.backends.numba_cuda",
+}
+
+
+class BackendUnavailable(RuntimeError):
+    """The backend exists but cannot run here (missing extension, package or GPU)."""
+
+
+def _check_name(name: str) -> None:
+    if name not in CHOICES:
+        raise ValueError(f"backend={name!r} is not a known backend; choose one of {', '.join(map(repr, CHOICES))}.")
+
+
+def resolve(name: str) -> str:
+    """The concrete backend that ``name`` means here ("auto" picks the fastest available)."""
+    _check_name(name)
+    if name != "auto":
+        return name
+    for candidate in ("cython", "numba"):
+        if is_available(candidate):
+            return candidate
+    return "reference"
+
+
+def get_backend(name: str):
+    """The module implementing backend ``name`` (after resolving "auto")."""
+    name = resolve(name)
+    try:
+        module = importlib.import_module(_MODULES[name])
+    except ImportError as exc:
+        raise BackendUnavailable(_why_unavailable(name, exc)) from exc
+    check = getattr(module, "ensure_available", None)
+    if check is not None:
+        check()
+    return module
+
+
+def _why_unavailable(name: str, exc: Exception) -> str:
+    if name == "cython":
+        return (f"backend='cython' needs the compiled extension reckernels._cy, which did not import ({exc}). "
+                "Reinstall from a wheel or build it: pip install --no-build-isolation -e . (needs a C compiler); "
+                "or use backend='numba'.")
+    if name == "numba":
+        return f"backend='numba' needs numba: pip install numba ({exc})."
+    if name == "cuda":
+        return f"backend='cuda' needs numba-cuda and an NVIDIA GPU: pip install 'reckernels[cuda]' ({exc})."
+    return str(exc)
+
+
+def is_available(name: str) -> bool:
+    try:
+        get_backend(name)
+    except (BackendUnavailable, ImportError):
+        return False
+    return True
+
+
+def available() -> dict[str, bool]:
+    """Which concrete backends can run on this machine."""
+    return {name: is_available(name) for name in BACKENDS}
+
+
+def default_threads(n_threads: int | None) -> int:
+    """``None`` or ``-1`` means every core this process may use."""
+    if n_threads is None or n_threads == -1:
+        try:
+            return max(1, len(os.sched_getaffinity(0)))
+        except AttributeError:
+            return max(1, os.cpu_count() or 1)
+    return int(n_threads)

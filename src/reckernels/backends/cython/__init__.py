@@ -1,0 +1,9 @@
+"""Cython backend: thin, checked re-export of the compiled kernels in reckernels._cy.
+
+The compiled kernels run without bounds checks, so the wrappers here check what they cannot:
+array lengths agree with each other. Index ranges are guaranteed by ``Dataset``.
+"""
+
+from .baseline import baseline_als_epoch, baseline_sgd_epoch
+
+__all__ = ["baseline_als_epoch", "baseline_sgd_epoch"]

@@ -1,0 +1,10 @@
+"""Numba CUDA backend (imported only when backend="cuda" is asked for).
+
+Needs numba-cuda and an NVIDIA GPU; under NUMBA_ENABLE_CUDASIM=1 the kernels run in numba's
+simulator (slow, small inputs only), which is how CI tests them.
+"""
+
+from ._device import ensure_available
+from .baseline import baseline_als_epoch, baseline_sgd_epoch
+
+__all__ = ["ensure_available", "baseline_als_epoch", "baseline_sgd_epoch"]

@@ -1,0 +1,8 @@
+"""NumPy reference backend: plain, obviously correct loops and array expressions.
+
+It is the oracle: every other backend is tested against it. Speed is not its job.
+"""
+
+from .baseline import baseline_als_epoch, baseline_sgd_epoch
+
+__all__ = ["baseline_als_epoch", "baseline_sgd_epoch"]
