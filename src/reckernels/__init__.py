@@ -7,12 +7,25 @@ first use, TensorFlow and numba-cuda are imported only by the models/backends th
 __version__ = "0.1.0"
 
 from . import datasets, evaluation, metrics, split  # noqa: E402
-from .algorithms import BaselineOnly, Estimator, NotFittedError, Popular, clone  # noqa: E402
+from .algorithms import BaselineOnly, Estimator, NotFittedError, Popular, clone, get_algorithm  # noqa: E402
 from .backends import available as available_backends  # noqa: E402
 from .data import Dataset  # noqa: E402
 from .persistence import load  # noqa: E402
 
+#: public names whose module is heavy (TensorFlow): imported on first attribute access
+_LAZY = {}
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        import importlib
+
+        module, attr = _LAZY[name].split(":")
+        return getattr(importlib.import_module(module), attr)
+    raise AttributeError(f"module 'reckernels' has no attribute {name!r}")
+
+
 __all__ = [
-    "Dataset", "datasets", "split", "metrics", "evaluation", "load", "clone", "available_backends",
-    "Estimator", "NotFittedError", "BaselineOnly", "Popular",
+    "Dataset", "datasets", "split", "metrics", "evaluation", "load", "clone", "get_algorithm",
+    "available_backends", "Estimator", "NotFittedError", "BaselineOnly", "Popular",
 ]

@@ -1,7 +1,27 @@
 """Estimator classes. The deep models (TensorFlow) are imported only when first used."""
 
+from __future__ import annotations
+
+import importlib
+
 from .base import Estimator, NotFittedError, clone
 from .baseline import BaselineOnly
 from .popular import Popular
 
-__all__ = ["Estimator", "NotFittedError", "clone", "BaselineOnly", "Popular"]
+#: name used by the CLI and benchmarks -> "module:Class" (imported on demand, so a model whose
+#: optional dependency is missing does not break the others)
+REGISTRY = {
+    "baseline": "reckernels.algorithms.baseline:BaselineOnly",
+    "popular": "reckernels.algorithms.popular:Popular",
+}
+
+
+def get_algorithm(name: str) -> type:
+    """The estimator class registered under ``name`` (see ``REGISTRY``)."""
+    if name not in REGISTRY:
+        raise ValueError(f"algorithm {name!r} is not known; choose one of {', '.join(sorted(REGISTRY))}.")
+    module, cls = REGISTRY[name].split(":")
+    return getattr(importlib.import_module(module), cls)
+
+
+__all__ = ["Estimator", "NotFittedError", "clone", "BaselineOnly", "Popular", "REGISTRY", "get_algorithm"]

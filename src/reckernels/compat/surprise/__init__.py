@@ -1,0 +1,11 @@
+"""Drop-in replacements for scikit-surprise's algorithms, computed by reckernels' kernels.
+
+Change ``from surprise import KNNWithMeans`` to ``from reckernels.compat.surprise import
+KNNWithMeans`` and the rest of the pipeline (``cross_validate``, ``GridSearchCV``, ``test``,
+``Prediction`` objects with their ``details``) runs unchanged and gives the same numbers.
+These classes fit on a scikit-surprise ``Trainset``; scikit-surprise must be installed.
+"""
+
+from .baseline import BaselineOnly
+
+__all__ = ["BaselineOnly"]
