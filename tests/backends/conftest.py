@@ -13,9 +13,12 @@ from reckernels import backends
 COMPILED = ("cython", "numba", "cuda")
 
 
-@pytest.fixture(params=COMPILED)
+@pytest.fixture(params=COMPILED, scope="session")
 def backend(request):
-    """(name, module) of a compiled backend; skips a backend that cannot run here."""
+    """(name, module) of a compiled backend; skips a backend that cannot run here.
+
+    Session-scoped so hypothesis tests may take it (it holds no state between examples).
+    """
     name = request.param
     try:
         module = backends.get_backend(name)
@@ -24,6 +27,6 @@ def backend(request):
     return name, module
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def reference():
     return backends.get_backend("reference")
