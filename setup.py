@@ -19,7 +19,8 @@ def openmp_flags():
 
 
 compile_omp, link_omp = openmp_flags()
-optimise = [] if sys.platform == "win32" else ["-O3"]
+# -g0: no debug info in the shipped .so files (Python's own CFLAGS add -g)
+optimise = [] if sys.platform == "win32" else ["-O3", "-g0"]
 if os.environ.get("RECKERNELS_NATIVE") == "1":  # local builds only: wheels must run on any CPU
     optimise.append("-march=native")
 
