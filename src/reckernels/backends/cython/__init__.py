@@ -5,5 +5,6 @@ array lengths agree with each other. Index ranges are guaranteed by ``Dataset``.
 """
 
 from .baseline import baseline_als_epoch, baseline_sgd_epoch
+from .sampling import sample_negatives
 
-__all__ = ["baseline_als_epoch", "baseline_sgd_epoch"]
+__all__ = ["baseline_als_epoch", "baseline_sgd_epoch", "sample_negatives"]

@@ -4,5 +4,6 @@ It is the oracle: every other backend is tested against it. Speed is not its job
 """
 
 from .baseline import baseline_als_epoch, baseline_sgd_epoch
+from .sampling import sample_negatives
 
-__all__ = ["baseline_als_epoch", "baseline_sgd_epoch"]
+__all__ = ["baseline_als_epoch", "baseline_sgd_epoch", "sample_negatives"]
