@@ -5,5 +5,7 @@ It is the oracle: every other backend is tested against it. Speed is not its job
 
 from .baseline import baseline_als_epoch, baseline_sgd_epoch
 from .sampling import sample_negatives
+from .similarity import similarity_topm, similarity_upper
 
 __all__ = ["baseline_als_epoch", "baseline_sgd_epoch", "sample_negatives"]
+__all__ += ["similarity_upper", "similarity_topm"]

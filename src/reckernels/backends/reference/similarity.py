@@ -1,0 +1,121 @@
+"""Row-row similarity over co-rated columns (scikit-surprise 1.1.5 semantics), written for clarity.
+
+Every backend exposes the same two kernels:
+
+``similarity_upper(indptr, indices, data, t_indptr, t_indices, t_data, row_start, row_stop,
+kind, min_support, shrinkage, out, n_threads)``
+    For each row x in [row_start, row_stop) write ``out[x, x] = 1`` and ``out[x, x'] = sim(x, x')``
+    for every x' > x. ``out`` is the (n_rows, n_rows) result; its lower triangle is not touched
+    (the caller mirrors it once every row is done).
+
+``similarity_topm(..., row_start, row_stop, kind, min_support, shrinkage, out_idx, out_sim, n_threads)``
+    For each row x in the range, the M = out_idx.shape[1] other rows with the largest nonzero
+    similarity (ties: smaller row index first), written to ``out_idx[x]`` sorted by row index
+    ascending, with their similarities in ``out_sim[x]``; padded with -1 / 0.
+
+(t_indptr, t_indices, t_data) is the same matrix by column; the compiled backends walk it to
+find the rows sharing a column, the reference compares row pairs directly and does not need it.
+For the pair (x, x') the sums run over x's columns in x's stored order in every backend.
+"""
+
+import math
+
+import numpy as np
+
+KINDS = ("pearson", "pearson_baseline", "cosine", "msd")
+PEARSON, PEARSON_BASELINE, COSINE, MSD = range(len(KINDS))
+
+
+def kind_code(kind: str) -> int:
+    """The integer the compiled kernels use for ``kind`` (already validated by the caller)."""
+    return KINDS.index(kind)
+
+
+def pair_similarity(kind, min_support, shrinkage, n, sx, sy, sxx, syy, sxy, sdd):
+    """The similarity from the co-rated sums, with scikit-surprise's arithmetic.
+
+    n common columns; sx, sy sums of x's and y's values on them; sxx, syy sums of squares;
+    sxy sum of products; sdd sum of squared differences. A zero denominator gives 0 (where
+    scikit-surprise would divide by zero), and so does support below ``min_support``.
+    """
+    if n == 0 or n < min_support:
+        return 0.0
+    if kind == PEARSON:
+        vx = n * sxx - sx * sx
+        vy = n * syy - sy * sy
+        if vx > 0 and vy > 0:  # zero variance on the common columns (or rounding below it): 0
+            den = math.sqrt(vx * vy)
+            if den > 0:
+                return (n * sxy - sx * sy) / den
+        return 0.0
+    if kind == MSD:
+        return 1.0 / (sdd / n + 1.0)
+    if kind == PEARSON_BASELINE and n < 2:  # scikit-surprise's effective min_support >= 2
+        return 0.0
+    den = math.sqrt(sxx * syy)
+    if not den > 0:
+        return 0.0
+    if kind == COSINE:
+        return sxy / den
+    return sxy / den * ((n - 1) / (n - 1 + shrinkage))
+
+
+def _row_similarities(rows, x, kind, min_support, shrinkage):
+    """sim(x, y) for every row y (float64), the diagonal 1; sums over x's columns in order."""
+    cols_x, vals_x = rows[x]
+    out = np.zeros(len(rows))
+    for y, (cols_y, vals_y) in enumerate(rows):
+        if y == x:
+            out[y] = 1.0
+            continue
+        n, sx, sy, sxx, syy, sxy, sdd = 0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0
+        # every pair of entries on a common column counts (a repeated column counts per entry,
+        # as in scikit-surprise, which does not merge duplicates either)
+        for c, xv in zip(cols_x.tolist(), vals_x.tolist()):
+            for cy, yv in zip(cols_y.tolist(), vals_y.tolist()):
+                if cy != c:
+                    continue
+                n += 1
+                sx += xv
+                sy += yv
+                sxx += xv * xv
+                syy += yv * yv
+                sxy += xv * yv
+                sdd += (xv - yv) * (xv - yv)
+        out[y] = pair_similarity(kind, min_support, shrinkage, n, sx, sy, sxx, syy, sxy, sdd)
+    return out
+
+
+def _rows(indptr, indices, data):
+    return [(indices[indptr[r]:indptr[r + 1]], data[indptr[r]:indptr[r + 1]]) for r in range(len(indptr) - 1)]
+
+
+def select_top(sims, x, m):
+    """Indices (ascending) of the m other rows with the largest nonzero sims; ties: smaller index."""
+    cand = np.flatnonzero(sims != 0)
+    cand = cand[cand != x]
+    best = cand[np.lexsort((cand, -sims[cand]))[:m]]
+    return np.sort(best)
+
+
+def similarity_upper(indptr, indices, data, t_indptr, t_indices, t_data, row_start, row_stop,
+                     kind, min_support, shrinkage, out, n_threads=1):
+    rows = _rows(indptr, indices, data)
+    code = kind_code(kind)
+    for x in range(row_start, row_stop):
+        sims = _row_similarities(rows, x, code, min_support, shrinkage)
+        out[x, x:] = sims[x:]
+
+
+def similarity_topm(indptr, indices, data, t_indptr, t_indices, t_data, row_start, row_stop,
+                    kind, min_support, shrinkage, out_idx, out_sim, n_threads=1):
+    rows = _rows(indptr, indices, data)
+    code = kind_code(kind)
+    m = out_idx.shape[1]
+    for x in range(row_start, row_stop):
+        sims = _row_similarities(rows, x, code, min_support, shrinkage)
+        keep = select_top(sims, x, m)
+        out_idx[x] = -1
+        out_sim[x] = 0
+        out_idx[x, :len(keep)] = keep
+        out_sim[x, :len(keep)] = sims[keep]
