@@ -325,8 +325,8 @@ def intra_list_diversity(recommended, item_vectors, *, item_ids=None) -> float:
     cosine = np.einsum("uid,ujd->uij", lists, lists)
     width = rec.shape[1]
     pairs = ~pad[:, :, None] & ~pad[:, None, :] & ~np.eye(width, dtype=bool)  # ordered pairs i != j of items
-    n_items = (~pad).sum(axis=1)
-    n_pairs = n_items * (n_items - 1)  # each unordered pair counted twice, in the sum and in the count
+    n_in_list = (~pad).sum(axis=1)
+    n_pairs = n_in_list * (n_in_list - 1)  # each unordered pair counted twice, in the sum and in the count
     distance_sum = ((1.0 - cosine) * pairs).sum(axis=(1, 2))
     keep = n_pairs > 0
     if not keep.any():
