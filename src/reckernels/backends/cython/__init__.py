@@ -4,7 +4,9 @@ The compiled kernels run without bounds checks, so the wrappers here check what 
 array lengths agree with each other. Index ranges are guaranteed by ``Dataset``.
 """
 
+from .als import als_explicit_half, als_implicit_half
 from .baseline import baseline_als_epoch, baseline_sgd_epoch
 from .sampling import sample_negatives
 
 __all__ = ["baseline_als_epoch", "baseline_sgd_epoch", "sample_negatives"]
+__all__ += ["als_explicit_half", "als_implicit_half"]

@@ -1,6 +1,8 @@
 """Numba CPU backend: @njit(parallel=True, cache=True) kernels, compiled on first use."""
 
+from .als import als_explicit_half, als_implicit_half
 from .baseline import baseline_als_epoch, baseline_sgd_epoch
 from .sampling import sample_negatives
 
 __all__ = ["baseline_als_epoch", "baseline_sgd_epoch", "sample_negatives"]
+__all__ += ["als_explicit_half", "als_implicit_half"]
