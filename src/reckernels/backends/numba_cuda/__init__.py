@@ -7,6 +7,8 @@ simulator (slow, small inputs only), which is how CI tests them.
 from ._device import ensure_available
 from .als import als_explicit_half, als_implicit_half
 from .baseline import baseline_als_epoch, baseline_sgd_epoch
+from .similarity import similarity_topm, similarity_upper
 
 __all__ = ["ensure_available", "baseline_als_epoch", "baseline_sgd_epoch"]
 __all__ += ["als_explicit_half", "als_implicit_half"]
+__all__ += ["similarity_upper", "similarity_topm"]

@@ -100,6 +100,8 @@ def select_top(sims, x, m):
 
 def similarity_upper(indptr, indices, data, t_indptr, t_indices, t_data, row_start, row_stop,
                      kind, min_support, shrinkage, out, n_threads=1):
+    check_kernel_args(indptr, indices, data, t_indptr, t_indices, t_data, row_start, row_stop, kind,
+                      out.shape, (len(indptr) - 1, len(indptr) - 1))
     rows = _rows(indptr, indices, data)
     code = kind_code(kind)
     for x in range(row_start, row_stop):
@@ -109,6 +111,8 @@ def similarity_upper(indptr, indices, data, t_indptr, t_indices, t_data, row_sta
 
 def similarity_topm(indptr, indices, data, t_indptr, t_indices, t_data, row_start, row_stop,
                     kind, min_support, shrinkage, out_idx, out_sim, n_threads=1):
+    check_kernel_args(indptr, indices, data, t_indptr, t_indices, t_data, row_start, row_stop, kind,
+                      out_sim.shape, out_idx.shape)
     rows = _rows(indptr, indices, data)
     code = kind_code(kind)
     m = out_idx.shape[1]
@@ -119,3 +123,24 @@ def similarity_topm(indptr, indices, data, t_indptr, t_indices, t_data, row_star
         out_sim[x] = 0
         out_idx[x, :len(keep)] = keep
         out_sim[x, :len(keep)] = sims[keep]
+
+
+def check_kernel_args(indptr, indices, data, t_indptr, t_indices, t_data, row_start, row_stop, kind,
+                      out_shape, expected_shape):
+    """O(1) shape checks every backend's entry points run before a kernel without bounds checks.
+
+    ``out_shape`` is the similarity output's shape; it must equal ``expected_shape``: (n_rows,
+    n_rows) for the dense kernel, out_idx's shape (n_rows, M) for the top-M kernel."""
+    n_rows = len(indptr) - 1
+    if len(indices) != len(data) or len(t_indices) != len(t_data) or len(t_indices) != len(indices):
+        raise ValueError(f"indices ({len(indices)}), data ({len(data)}), t_indices ({len(t_indices)}) and "
+                         f"t_data ({len(t_data)}) must all have the same length.")
+    if n_rows < 0 or len(t_indptr) < 1 or indptr[-1] != len(indices) or t_indptr[-1] != len(t_indices):
+        raise ValueError("indptr and t_indptr must end at the number of stored values.")
+    if tuple(out_shape) != tuple(expected_shape) or expected_shape[0] != n_rows:
+        raise ValueError(f"the similarity output has shape {tuple(out_shape)}, expected {tuple(expected_shape)} "
+                         f"with {n_rows} rows (out_sim must have out_idx's shape).")
+    if not 0 <= row_start <= row_stop <= n_rows:
+        raise ValueError(f"need 0 <= row_start <= row_stop <= n_rows = {n_rows}, got {row_start}, {row_stop}.")
+    if kind not in KINDS:
+        raise ValueError(f"kind={kind!r} is not a known similarity; choose one of {', '.join(map(repr, KINDS))}.")

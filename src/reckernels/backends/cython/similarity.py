@@ -1,0 +1,22 @@
+"""Row-row similarity via the compiled kernels in kernels/similarity.pyx."""
+
+from reckernels._cy import similarity as _cy
+
+from ..reference.similarity import check_kernel_args, kind_code
+
+
+def similarity_upper(indptr, indices, data, t_indptr, t_indices, t_data, row_start, row_stop,
+                     kind, min_support, shrinkage, out, n_threads=1):
+    check_kernel_args(indptr, indices, data, t_indptr, t_indices, t_data, row_start, row_stop, kind,
+                      out.shape, (len(indptr) - 1, len(indptr) - 1))
+    _cy.similarity_upper(indptr, indices, data, t_indptr, t_indices, t_data, int(row_start), int(row_stop),
+                         kind_code(kind), int(min_support), float(shrinkage), out, max(1, int(n_threads)))
+
+
+def similarity_topm(indptr, indices, data, t_indptr, t_indices, t_data, row_start, row_stop,
+                    kind, min_support, shrinkage, out_idx, out_sim, n_threads=1):
+    check_kernel_args(indptr, indices, data, t_indptr, t_indices, t_data, row_start, row_stop, kind,
+                      out_sim.shape, out_idx.shape)
+    _cy.similarity_topm(indptr, indices, data, t_indptr, t_indices, t_data, int(row_start), int(row_stop),
+                        kind_code(kind), int(min_support), float(shrinkage), out_idx, out_sim,
+                        max(1, int(n_threads)))

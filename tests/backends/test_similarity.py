@@ -1,0 +1,148 @@
+"""Contract: the similarity kernels of every backend equal the reference.
+
+Every backend sums a pair (x, y) over x's columns in x's stored order and finishes with the
+same scalar arithmetic, so float64 results agree exactly (asserted to 1e-12). float32 storage
+is the float64 result rounded once, so it must equal the rounded reference exactly.
+Top-M lists must hold the same neighbours (largest nonzero similarity, ties to the smaller
+row index) in ascending index order.
+"""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from reckernels.similarity import KINDS, compute_similarity, transpose_csr
+
+
+def _csr(dense_values, mask):
+    """CSR of the masked entries, each row's columns in a shuffled (insertion-like) order."""
+    rng = np.random.default_rng(0)
+    indptr, indices, data = [0], [], []
+    for r in range(mask.shape[0]):
+        cols = np.flatnonzero(mask[r])
+        rng.shuffle(cols)
+        indices.extend(cols)
+        data.extend(dense_values[r, cols])
+        indptr.append(len(indices))
+    return (np.array(indptr, dtype=np.int64), np.array(indices, dtype=np.int32),
+            np.array(data, dtype=np.float64), mask.shape[1])
+
+
+def _random_csr(seed, n_rows, n_cols, density, signed):
+    rng = np.random.default_rng(seed)
+    mask = rng.random((n_rows, n_cols)) < density
+    values = rng.normal(0, 1.5, (n_rows, n_cols)) if signed else rng.integers(1, 6, (n_rows, n_cols)).astype(float)
+    return _csr(values, mask)
+
+
+def _both(name, csr, **kw):
+    return (compute_similarity(*csr, backend=name, **kw), compute_similarity(*csr, backend="reference", **kw))
+
+
+def _assert_same(got, want, exact_cast=False):
+    assert got.storage == want.storage
+    if got.storage == "dense":
+        if exact_cast:
+            np.testing.assert_array_equal(got.dense, want.dense)
+        else:
+            np.testing.assert_allclose(got.dense, want.dense, rtol=0, atol=1e-12)
+        assert not np.isnan(got.dense).any()
+    else:
+        np.testing.assert_array_equal(got.idx, want.idx)
+        np.testing.assert_allclose(got.sim, want.sim, rtol=0, atol=0 if exact_cast else 1e-12)
+
+
+@settings(max_examples=12, deadline=None)
+@given(seed=st.integers(0, 10_000), n_rows=st.integers(1, 10), n_cols=st.integers(1, 8),
+       density=st.floats(0.1, 1.0), signed=st.booleans(), kind=st.sampled_from(KINDS),
+       min_support=st.integers(0, 3), shrinkage=st.sampled_from([0.0, 2.5, 100.0]),
+       m=st.integers(1, 5), topm=st.booleans())
+def test_compiled_equals_reference_on_random_data(backend, seed, n_rows, n_cols, density, signed, kind,
+                                                  min_support, shrinkage, m, topm):
+    name, _ = backend
+    csr = _random_csr(seed, n_rows, n_cols, density, signed)
+    storage = dict(storage="topm", max_neighbors=m) if topm else dict(storage="dense")
+    got, want = _both(name, csr, kind=kind, min_support=min_support, shrinkage=shrinkage, **storage)
+    _assert_same(got, want)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_dense_and_topm_in_blocks_on_a_larger_set(backend, kind):
+    """Several kernel calls (block_rows=7), integer ratings (exact sums, many ties), float32 too."""
+    name, _ = backend
+    n_rows = 10 if name == "cuda" else 40
+    csr = _random_csr(11, n_rows, 12, 0.4, signed=False)
+    for dtype in (np.float64, np.float32):
+        got, want = _both(name, csr, kind=kind, storage="dense", block_rows=7, dtype=dtype, shrinkage=5.0)
+        _assert_same(got, want, exact_cast=True)
+        got, want = _both(name, csr, kind=kind, storage="topm", max_neighbors=4, block_rows=7, dtype=dtype)
+        _assert_same(got, want, exact_cast=True)
+    if name != "cuda":  # the thread count changes nothing (each row is summed by one thread)
+        one = compute_similarity(*csr, kind=kind, backend=name, storage="topm", max_neighbors=5, n_threads=1)
+        two = compute_similarity(*csr, kind=kind, backend=name, storage="topm", max_neighbors=5, n_threads=2)
+        _assert_same(one, two, exact_cast=True)
+
+
+def _edge_csr(case):
+    nan = np.nan
+    if case == "empty_row":  # row 1 rates nothing
+        values = np.array([[5, 3, 1, 4], [nan] * 4, [4, 2, 2, 5], [1, nan, 3, 3]])
+    elif case == "single_rating":  # row 0 has one rating
+        values = np.array([[nan, 4, nan, nan], [5, 3, 1, 4], [4, 2, 2, 5]])
+    elif case == "all_equal":  # zero variance everywhere: pearson 0, cosine 1, msd 1
+        values = np.full((4, 5), 3.0)
+    elif case == "one_common_column":
+        values = np.array([[5, 2, nan, nan], [nan, 4, 1, nan], [nan, nan, 3, 5]])
+    else:  # "ties": rows 1, 2, 3 are identical, so row 0 sees three equal similarities
+        values = np.array([[5, 1, 3, 2], [4, 2, 3, 1], [4, 2, 3, 1], [4, 2, 3, 1], [1, 5, 2, 4]])
+    mask = ~np.isnan(values)
+    return _csr(np.nan_to_num(values), mask)
+
+
+@pytest.mark.parametrize("case", ["empty_row", "single_rating", "all_equal", "one_common_column", "ties"])
+@pytest.mark.parametrize("kind", KINDS)
+def test_edge_cases(backend, case, kind):
+    name, _ = backend
+    csr = _edge_csr(case)
+    n = len(csr[0]) - 1
+    dense, want = _both(name, csr, kind=kind, storage="dense", shrinkage=1.0)
+    _assert_same(dense, want)
+    np.testing.assert_array_equal(np.diag(dense.dense), 1.0)
+    # M larger than n_rows - 1: the lists are padded with -1 / 0
+    got, want = _both(name, csr, kind=kind, storage="topm", max_neighbors=n + 2, shrinkage=1.0)
+    _assert_same(got, want)
+    assert (got.idx[:, n - 1:] == -1).all() and (got.sim[:, n - 1:] == 0).all()
+    if case == "empty_row":
+        assert (dense.dense[1, [0, 2, 3]] == 0).all() and (got.idx[1] == -1).all()
+    if case == "all_equal":
+        expected = {"pearson": 0.0, "pearson_baseline": 1.0 * 4 / 5, "cosine": 1.0, "msd": 1.0}[kind]
+        np.testing.assert_allclose(dense.dense[0, 1:], expected, rtol=1e-12)
+    if case == "one_common_column" and kind in ("pearson", "pearson_baseline"):
+        assert (dense.dense[~np.eye(n, dtype=bool)] == 0).all()
+    if case == "ties":
+        top = compute_similarity(*csr, kind=kind, backend=name, storage="topm", max_neighbors=2)
+        # rows 1, 2 and 3 tie for row 0 (and beat row 4): the smaller indices 1 and 2 are kept
+        np.testing.assert_array_equal(top.idx[0], [1, 2])
+
+
+@pytest.mark.parametrize("bad", ["out_shape", "row_range", "lengths", "kind"])
+def test_kernels_check_their_arguments(backend, bad):
+    _, module = backend
+    indptr, indices, data, n_cols = _random_csr(1, 5, 4, 0.6, signed=False)
+    t = transpose_csr(indptr, indices, data, n_cols)
+    out = np.zeros((5, 5))
+    start, stop, kind = 0, 5, "pearson"
+    if bad == "out_shape":
+        out = np.zeros((4, 5))
+    elif bad == "row_range":
+        stop = 6
+    elif bad == "lengths":
+        data = data[:-1]
+    else:
+        kind = "jaccard"
+    with pytest.raises(ValueError):
+        module.similarity_upper(indptr, indices, data, *t, start, stop, kind, 1, 100.0, out, 1)
+    with pytest.raises(ValueError):
+        module.similarity_topm(indptr, indices, data, *t, start, stop, kind, 1, 100.0,
+                               np.zeros((out.shape[0], 2), np.int32), np.zeros((out.shape[0], 2)), 1)
