@@ -7,12 +7,15 @@ import importlib
 from .base import Estimator, NotFittedError, clone
 from .baseline import BaselineOnly
 from .popular import Popular
+from .svd import SVD, SVDpp
 
 #: name used by the CLI and benchmarks -> "module:Class" (imported on demand, so a model whose
 #: optional dependency is missing does not break the others)
 REGISTRY = {
     "baseline": "reckernels.algorithms.baseline:BaselineOnly",
     "popular": "reckernels.algorithms.popular:Popular",
+    "svd": "reckernels.algorithms.svd:SVD",
+    "svdpp": "reckernels.algorithms.svd:SVDpp",
 }
 
 
@@ -25,3 +28,4 @@ def get_algorithm(name: str) -> type:
 
 
 __all__ = ["Estimator", "NotFittedError", "clone", "BaselineOnly", "Popular", "REGISTRY", "get_algorithm"]
+__all__ += ["SVD", "SVDpp"]

@@ -1,0 +1,326 @@
+"""SVD and SVD++: matrix factorisation trained by SGD, with scikit-surprise's update rules.
+
+Two schedules, chosen by ``schedule``:
+
+- ``"exact"`` (default) walks users in inner order and each user's ratings in data order, one
+  rating at a time, like scikit-surprise: SVD agrees with ``surprise.SVD`` bit for bit given the
+  same ``random_state``; SVD++ makes the same updates in the same order but keeps each user's
+  implicit sum incrementally (O(k) per rating instead of O(k |I_u|)), which changes only the
+  rounding (agreement about 1e-12).
+- ``"blocked"`` is the parallel LIBMF-style epoch: users and items are split into ``n_blocks``
+  groups each (user u in group u % B, item i in i % B), the ratings into the B x B cells, and
+  the epoch runs B steps; in step s the cells (r, (r + s) % B) share no user and no item and
+  run on parallel threads. The result depends on ``n_blocks`` only, never on thread timing:
+  the same ``n_blocks`` gives the same numbers on any number of threads. ``n_blocks=None``
+  means 1 for one thread (then SVD's blocked epoch equals the exact one), else twice the
+  thread count (256 on cuda, where each cell is one GPU thread). SVD++'s blocked epoch also
+  defers the y_j updates: each user starts the epoch from the epoch's y_j, and the items apply
+  their raters' updates after the grid. Only the blocked schedule offers ``dtype="float32"``.
+
+Factors are exposed as ``user_factors_`` (pu), ``item_factors_`` (qi), ``user_bias_``,
+``item_bias_`` (and ``implicit_factors_`` (yj) and ``user_implicit_`` = |I_u|^-1/2 sum y_j for
+SVD++); row r belongs to inner id r, i.e. to raw id ``user_map_.raw_ids[r]`` /
+``item_map_.raw_ids[r]``.
+
+Unknown users or items get the partial baseline (global mean plus the known bias), as in
+scikit-surprise; with ``biased=False`` an unknown user or item is impossible (the estimate is
+the global mean and ``return_impossible`` marks it).
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from .._validation import check_choice, check_nonnegative_float, check_positive_int
+from ..data import Dataset
+from ..persistence import register
+from .base import Estimator
+from .baseline import baseline_estimate
+
+SCHEDULES = ("exact", "blocked")
+DTYPES = ("float64", "float32")
+#: grid size on the GPU when n_blocks is None: concurrent updaters per step
+CUDA_BLOCKS = 256
+
+
+class _SGDModel(Estimator):
+    """What SVD and SVD++ share: options, initialisation, the epoch loop, prediction, saving."""
+
+    _parts = ("bu", "bi", "pu", "qi")  # the order of the lr / reg arrays the kernels take
+    biased = True
+
+    def _init_sgd(self, n_factors, n_epochs, init_mean, init_std_dev, lr_all, reg_all, lrs, regs, schedule, dtype,
+                  n_blocks):
+        self.n_factors = check_positive_int("n_factors", n_factors)
+        self.n_epochs = check_positive_int("n_epochs", n_epochs)
+        if isinstance(init_mean, bool) or not isinstance(init_mean, numbers.Real) or not np.isfinite(init_mean):
+            raise ValueError(f"init_mean must be a finite number, got {init_mean!r}.")
+        self.init_mean = init_mean
+        self.init_std_dev = check_nonnegative_float("init_std_dev", init_std_dev)
+        self.lr_all = check_nonnegative_float("lr_all", lr_all)
+        self.reg_all = check_nonnegative_float("reg_all", reg_all)
+        for prefix, values in (("lr", lrs), ("reg", regs)):
+            for part, value in zip(self._parts, values):
+                name = f"{prefix}_{part}"
+                setattr(self, name, None if value is None else check_nonnegative_float(name, value))
+        self.schedule = check_choice("schedule", schedule, SCHEDULES)
+        self.dtype = check_choice("dtype", dtype, DTYPES)
+        if dtype == "float32" and schedule == "exact":
+            raise ValueError("dtype='float32' needs schedule='blocked'; the exact schedule reproduces "
+                             "scikit-surprise in float64.")
+        self.n_blocks = None if n_blocks is None else check_positive_int("n_blocks", n_blocks)
+
+    def _rates(self):
+        lr = [self.lr_all if getattr(self, f"lr_{p}") is None else getattr(self, f"lr_{p}") for p in self._parts]
+        reg = [self.reg_all if getattr(self, f"reg_{p}") is None else getattr(self, f"reg_{p}") for p in self._parts]
+        return np.array(lr), np.array(reg)
+
+    # ------------------------------------------------------------------ fitting
+    def fit(self, dataset: Dataset, validation: Dataset | None = None, callback=None) -> "_SGDModel":
+        """Train ``n_epochs`` epochs from a fresh random initialisation.
+
+        ``validation`` (a Dataset with raw ids) adds its RMSE to ``history_`` and to the
+        progress bar after every epoch; ``callback(epoch, model)`` is called after every epoch.
+        """
+        return self._fit_epochs(dataset, self.n_epochs, validation, callback, warm=False)
+
+    def partial_fit(self, dataset: Dataset, n_epochs: int = 1, validation=None, callback=None) -> "_SGDModel":
+        """Train ``n_epochs`` more epochs, continuing from the current factors (a warm start).
+
+        ``dataset`` must hold the same users and items, in the same inner order, as the data
+        of the first fit (for example the same Dataset). On an unfitted model this is ``fit``
+        with ``n_epochs`` epochs.
+        """
+        n_epochs = check_positive_int("n_epochs", n_epochs)
+        warm = hasattr(self, "user_map_")
+        if warm and not isinstance(dataset, Dataset):
+            raise TypeError(f"dataset must be a reckernels.Dataset, got {type(dataset).__name__}.")
+        if warm and not (np.array_equal(dataset.user_ids, self.user_map_.raw_ids)
+                         and np.array_equal(dataset.item_ids, self.item_map_.raw_ids)):
+            raise ValueError("partial_fit needs the users and items of the first fit, in the same order; "
+                             "call fit() to start over on different data.")
+        return self._fit_epochs(dataset, n_epochs, validation, callback, warm=warm)
+
+    def _fit_epochs(self, dataset, n_epochs, validation, callback, warm):
+        if validation is not None and not isinstance(validation, Dataset):
+            raise TypeError(f"validation must be a reckernels.Dataset, got {type(validation).__name__}.")
+        if callback is not None and not callable(callback):
+            raise TypeError(f"callback must be callable as callback(epoch, model), got {callback!r}.")
+        self._run = (n_epochs, validation, callback, warm)
+        try:
+            return Estimator.fit(self, dataset)
+        finally:
+            del self._run
+
+    def _fit(self, dataset):
+        n_epochs, validation, callback, warm = self._run
+        dtype = np.dtype(self.dtype)
+        if not warm:
+            self._initialise(dataset, _rng(self.random_state))
+            self.history_ = []
+            self.epochs_done_ = 0
+        epoch = self._epoch_runner(dataset, dtype)
+        with self._progress(n_epochs, "epochs") as bar:
+            for _ in range(n_epochs):
+                loss = epoch()
+                self.epochs_done_ += 1
+                record = {"epoch": self.epochs_done_ - 1, "train_rmse": float(np.sqrt(loss / len(dataset)))}
+                if validation is not None or callback is not None:
+                    self._derive(dataset)
+                if validation is not None:
+                    est = self.predict(validation.users, validation.items)
+                    record["val_rmse"] = float(np.sqrt(np.mean((est - validation.ratings) ** 2)))
+                self.history_.append(record)
+                bar.set_postfix({k: round(v, 4) for k, v in record.items() if k != "epoch"})
+                bar.update(1)
+                if callback is not None:
+                    callback(record["epoch"], self)
+        self._derive(dataset)
+
+    def _initialise(self, dataset, rng):
+        """Biases 0; factors N(init_mean, init_std_dev) drawn users first, then items (then y_j)."""
+        dtype = np.dtype(self.dtype)
+        self.user_bias_ = np.zeros(dataset.n_users, dtype=dtype)
+        self.item_bias_ = np.zeros(dataset.n_items, dtype=dtype)
+        shape_u, shape_i = (dataset.n_users, self.n_factors), (dataset.n_items, self.n_factors)
+        self.user_factors_ = rng.normal(self.init_mean, self.init_std_dev, size=shape_u).astype(dtype)
+        self.item_factors_ = rng.normal(self.init_mean, self.init_std_dev, size=shape_i).astype(dtype)
+
+    def _grid_blocks(self) -> int:
+        if self.n_blocks is not None:
+            return self.n_blocks
+        if self.backend_ == "cuda":
+            return CUDA_BLOCKS
+        return 1 if self.n_threads_ == 1 else 2 * self.n_threads_
+
+    def _derive(self, dataset) -> None:
+        """State computed from the factors after training (SVD++: the users' implicit sums)."""
+
+    def _epoch_runner(self, dataset, dtype):
+        raise NotImplementedError
+
+    # ------------------------------------------------------------------ prediction
+    def _user_vectors(self, users):
+        return self.user_factors_[users]
+
+    def _estimate(self, users, items):
+        both = (users >= 0) & (items >= 0)
+        dots = np.einsum("ij,ij->i", self._user_vectors(users[both]).astype(np.float64),
+                         self.item_factors_[items[both]].astype(np.float64))
+        if self.biased:
+            est = baseline_estimate(self.global_mean_, self.user_bias_.astype(np.float64),
+                                    self.item_bias_.astype(np.float64), users, items)
+            est[both] += dots
+            return est, np.zeros(len(est), dtype=bool)
+        est = np.full(len(users), self.global_mean_)
+        est[both] = dots
+        return est, ~both
+
+    def _score(self, users):
+        known = users >= 0
+        scores = np.empty((len(users), len(self.item_factors_)))
+        scores[known] = self._user_vectors(users[known]) @ self.item_factors_.T
+        if not self.biased:
+            scores[~known] = self.global_mean_  # impossible: every item gets the fallback estimate
+            return scores
+        scores[known] += self.user_bias_[users[known], None]
+        scores[~known] = 0.0
+        scores += self.global_mean_ + self.item_bias_[None, :]
+        return scores
+
+    # ------------------------------------------------------------------ saving
+    _arrays = ("user_bias_", "item_bias_", "user_factors_", "item_factors_")
+
+    def _state(self):
+        return {"epochs_done": self.epochs_done_, "history": self.history_}, {a: getattr(self, a) for a in self._arrays}
+
+    def _restore(self, meta, arrays):
+        for name in self._arrays:
+            setattr(self, name, arrays[name])
+        self.epochs_done_ = int(meta["epochs_done"])
+        self.history_ = list(meta["history"])
+
+
+@register
+class SVD(_SGDModel):
+    """Biased matrix factorisation by SGD (Funk SVD as in Koren 2009), scikit-surprise's rule.
+
+    r_ui = mu + b_u + b_i + q_i . p_u, learned by SGD over the training ratings with learning
+    rates ``lr_*`` and regularisation ``reg_*`` (``lr_all`` / ``reg_all`` unless overridden per
+    parameter). ``biased=False`` drops mu and the biases (probabilistic MF). Defaults are
+    scikit-surprise's. See the module docstring for ``schedule``, ``n_blocks`` and ``dtype``.
+    """
+
+    def __init__(self, n_factors=100, n_epochs=20, biased=True, init_mean=0.0, init_std_dev=0.1, lr_all=0.005,
+                 reg_all=0.02, lr_bu=None, lr_bi=None, lr_pu=None, lr_qi=None, reg_bu=None, reg_bi=None,
+                 reg_pu=None, reg_qi=None, *, schedule="exact", n_blocks=None, dtype="float64", backend="auto",
+                 n_threads=None, random_state=None, verbose=False):
+        if not isinstance(biased, (bool, np.bool_)):
+            raise TypeError(f"biased must be True or False, got {biased!r}.")
+        self.biased = bool(biased)
+        self._init_sgd(n_factors, n_epochs, init_mean, init_std_dev, lr_all, reg_all,
+                       (lr_bu, lr_bi, lr_pu, lr_qi), (reg_bu, reg_bi, reg_pu, reg_qi), schedule, dtype, n_blocks)
+        self._init_common(backend, n_threads, random_state, verbose)
+
+    def _epoch_runner(self, dataset, dtype):
+        k = self._kernels
+        lr, reg = self._rates()
+        mu = dataset.global_mean if self.biased else 0.0  # scikit-surprise drops mu when unbiased
+        model = (self.user_bias_, self.item_bias_, self.user_factors_, self.item_factors_)
+        if self.schedule == "exact":
+            c = dataset.csr
+            return lambda: k.svd_epoch(c.indptr, c.indices, c.data, mu, *model, lr, reg, self.biased)
+        grid = build_grid(dataset.csr, self._grid_blocks(), dtype)
+        return lambda: k.svd_epoch_blocked(*grid, dtype.type(mu), *model, lr.astype(dtype), reg.astype(dtype),
+                                           self.biased, self.n_threads_)
+
+
+@register
+class SVDpp(_SGDModel):
+    """SVD++ (Koren 2008): SVD plus implicit feedback, scikit-surprise's rule and defaults.
+
+    r_ui = mu + b_u + b_i + q_i . (p_u + |I_u|^-1/2 sum_{j in I_u} y_j), where I_u are the
+    items u rated. The exact schedule keeps the implicit sum of the current user up to date
+    incrementally (see kernels/sgd.pyx), so an epoch costs O(k) per rating plus O(k) per rating
+    once per user, instead of scikit-surprise's O(k |I_u|) per rating.
+    """
+
+    _parts = ("bu", "bi", "pu", "qi", "yj")
+    _arrays = _SGDModel._arrays + ("implicit_factors_", "user_implicit_")
+
+    def __init__(self, n_factors=20, n_epochs=20, init_mean=0.0, init_std_dev=0.1, lr_all=0.007, reg_all=0.02,
+                 lr_bu=None, lr_bi=None, lr_pu=None, lr_qi=None, lr_yj=None, reg_bu=None, reg_bi=None,
+                 reg_pu=None, reg_qi=None, reg_yj=None, *, schedule="exact", n_blocks=None, dtype="float64",
+                 backend="auto", n_threads=None, random_state=None, verbose=False):
+        self._init_sgd(n_factors, n_epochs, init_mean, init_std_dev, lr_all, reg_all,
+                       (lr_bu, lr_bi, lr_pu, lr_qi, lr_yj), (reg_bu, reg_bi, reg_pu, reg_qi, reg_yj), schedule,
+                       dtype, n_blocks)
+        self._init_common(backend, n_threads, random_state, verbose)
+
+    def _initialise(self, dataset, rng):
+        super()._initialise(dataset, rng)
+        shape_i = (dataset.n_items, self.n_factors)
+        self.implicit_factors_ = rng.normal(self.init_mean, self.init_std_dev, size=shape_i).astype(self.dtype)
+
+    def _epoch_runner(self, dataset, dtype):
+        k = self._kernels
+        lr, reg = self._rates()
+        c = dataset.csr
+        model = (self.user_bias_, self.item_bias_, self.user_factors_, self.item_factors_, self.implicit_factors_)
+        if self.schedule == "exact":
+            return lambda: k.svdpp_epoch(c.indptr, c.indices, c.data, dataset.global_mean, *model, lr, reg)
+        grid = build_grid(dataset.csr, self._grid_blocks(), dtype)
+        by_item = dataset.csc
+        return lambda: k.svdpp_epoch_blocked(*grid, c.indptr, c.indices, by_item.indptr, by_item.indices,
+                                             dtype.type(dataset.global_mean), *model, lr.astype(dtype),
+                                             reg.astype(dtype), self.n_threads_)
+
+    def _derive(self, dataset):
+        self.user_implicit_ = implicit_sums(dataset.csr, self.implicit_factors_)
+
+    def _user_vectors(self, users):
+        return self.user_factors_[users] + self.user_implicit_[users]
+
+
+def implicit_sums(csr, yj) -> np.ndarray:
+    """|I_u|^-1/2 * sum of y_j over the items u rated, for every user (0 for a user with none).
+
+    The sum runs left to right in the CSR's order and is divided afterwards, as
+    scikit-surprise's ``SVDpp.estimate`` computes it.
+    """
+    import scipy.sparse as sp
+
+    n_users = len(csr.indptr) - 1
+    indicator = sp.csr_matrix((np.ones(len(csr.indices), dtype=yj.dtype), csr.indices, csr.indptr),
+                              shape=(n_users, len(yj)))
+    counts = np.diff(csr.indptr)
+    sums = np.asarray(indicator @ yj)
+    return np.divide(sums, np.sqrt(counts)[:, None], out=np.zeros_like(sums), where=counts[:, None] > 0)
+
+
+def build_grid(csr, n_blocks, dtype):
+    """(block_ptr, users, items, ratings) of the blocked schedule for a by-user CSR.
+
+    User u goes to row group u % B and item i to column group i % B; each cell keeps the CSR
+    order (users in inner order, each user's ratings in data order).
+    """
+    c = csr
+    users = np.repeat(np.arange(len(c.indptr) - 1, dtype=np.int32), np.diff(c.indptr))
+    cell = (users.astype(np.int64) % n_blocks) * n_blocks + c.indices % n_blocks
+    order = np.argsort(cell, kind="stable")
+    block_ptr = np.zeros(n_blocks * n_blocks + 1, dtype=np.int64)
+    np.cumsum(np.bincount(cell, minlength=n_blocks * n_blocks), out=block_ptr[1:])
+    return (block_ptr, np.ascontiguousarray(users[order]), np.ascontiguousarray(c.indices[order]),
+            np.ascontiguousarray(c.data[order], dtype=dtype))
+
+
+def _rng(random_state):
+    """scikit-surprise's ``get_rng``: None -> NumPy's global RandomState, int -> RandomState(seed);
+    a RandomState or Generator is used as it is."""
+    if random_state is None:
+        return np.random.mtrand._rand
+    if isinstance(random_state, (numbers.Integral, np.integer)):
+        return np.random.RandomState(random_state)
+    return random_state

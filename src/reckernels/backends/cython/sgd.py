@@ -1,0 +1,43 @@
+"""SGD matrix factorisation via the compiled kernels in kernels/sgd.pyx (checked entry points)."""
+
+import numpy as np
+
+from reckernels._cy import sgd as _cy
+
+from .._checks import check_csr
+from ..reference.sgd import check_grid, check_model, check_rates
+
+
+def svd_epoch(indptr, indices, data, global_mean, bu, bi, pu, qi, lr, reg, biased):
+    check_model(bu, bi, pu, qi, dtype=np.float64)
+    check_csr(indptr, indices, data, n_rows=len(bu), n_cols=len(bi))
+    lr, reg = check_rates(lr, reg, 4, np.float64)
+    return _cy.svd_epoch(indptr, indices, data, float(global_mean), bu, bi, pu, qi, lr, reg, bool(biased))
+
+
+def svd_epoch_blocked(block_ptr, users, items, ratings, global_mean, bu, bi, pu, qi, lr, reg, biased,
+                      n_threads=1):
+    check_model(bu, bi, pu, qi)
+    n_blocks = check_grid(block_ptr, users, items, ratings, pu.dtype)
+    lr, reg = check_rates(lr, reg, 4, pu.dtype)
+    return _cy.svd_epoch_blocked(block_ptr, users, items, ratings, pu.dtype.type(global_mean), bu, bi, pu, qi,
+                                 lr, reg, bool(biased), n_blocks, int(n_threads))
+
+
+def svdpp_epoch(indptr, indices, data, global_mean, bu, bi, pu, qi, yj, lr, reg):
+    check_model(bu, bi, pu, qi, yj, dtype=np.float64)
+    check_csr(indptr, indices, data, n_rows=len(bu), n_cols=len(bi))
+    lr, reg = check_rates(lr, reg, 5, np.float64)
+    return _cy.svdpp_epoch(indptr, indices, data, float(global_mean), bu, bi, pu, qi, yj, lr, reg)
+
+
+def svdpp_epoch_blocked(block_ptr, users, items, ratings, indptr, indices, c_indptr, c_indices,
+                        global_mean, bu, bi, pu, qi, yj, lr, reg, n_threads=1):
+    check_model(bu, bi, pu, qi, yj)
+    n_blocks = check_grid(block_ptr, users, items, ratings, pu.dtype)
+    check_csr(indptr, indices, indices, n_rows=len(bu), n_cols=len(bi))
+    check_csr(c_indptr, c_indices, c_indices, n_rows=len(bi), n_cols=len(bu))
+    lr, reg = check_rates(lr, reg, 5, pu.dtype)
+    return _cy.svdpp_epoch_blocked(block_ptr, users, items, ratings, indptr, indices, c_indptr, c_indices,
+                                   pu.dtype.type(global_mean), bu, bi, pu, qi, yj, lr, reg, n_blocks,
+                                   int(n_threads))

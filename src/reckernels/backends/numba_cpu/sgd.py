@@ -1,0 +1,205 @@
+"""SGD matrix factorisation, Numba CPU: serial epochs in scikit-surprise's order, blocked parallel
+epochs over the grid (see reckernels/backends/reference/sgd.py for the definitions)."""
+
+import numba
+import numpy as np
+
+from .._checks import check_csr
+from ..reference.sgd import check_grid, check_model, check_rates
+from ._threads import numba_threads
+
+
+# ---------------------------------------------------------------------------------------- SVD
+@numba.njit(cache=True, nogil=True)
+def _svd_epoch(indptr, indices, data, global_mean, bu, bi, pu, qi, lr, reg, biased):
+    k = pu.shape[1]
+    loss = 0.0
+    for u in range(bu.shape[0]):
+        for p in range(indptr[u], indptr[u + 1]):
+            i = indices[p]
+            dot = 0.0
+            for f in range(k):  # left to right, as scikit-surprise
+                dot += qi[i, f] * pu[u, f]
+            err = data[p] - (global_mean + bu[u] + bi[i] + dot)
+            loss += err * err
+            if biased:
+                bu[u] += lr[0] * (err - reg[0] * bu[u])
+                bi[i] += lr[1] * (err - reg[1] * bi[i])
+            for f in range(k):
+                puf = pu[u, f]
+                qif = qi[i, f]
+                pu[u, f] += lr[2] * (err * qif - reg[2] * puf)
+                qi[i, f] += lr[3] * (err * puf - reg[3] * qif)
+    return loss
+
+
+@numba.njit(cache=True, nogil=True, fastmath=True)
+def _svd_cell(lo, hi, users, items, ratings, global_mean, bu, bi, pu, qi, lr, reg, biased):
+    k = pu.shape[1]
+    loss = 0.0
+    for p in range(lo, hi):
+        u = users[p]
+        i = items[p]
+        dot = qi[i, 0] * pu[u, 0]  # starts in the factors' dtype (float32 stays float32)
+        for f in range(1, k):
+            dot += qi[i, f] * pu[u, f]
+        err = ratings[p] - (global_mean + bu[u] + bi[i] + dot)
+        e = np.float64(err)
+        loss += e * e
+        if biased:
+            bu[u] += lr[0] * (err - reg[0] * bu[u])
+            bi[i] += lr[1] * (err - reg[1] * bi[i])
+        for f in range(k):
+            puf = pu[u, f]
+            qif = qi[i, f]
+            pu[u, f] = puf + lr[2] * (err * qif - reg[2] * puf)
+            qi[i, f] = qif + lr[3] * (err * puf - reg[3] * qif)
+    return loss
+
+
+@numba.njit(cache=True, nogil=True, parallel=True)
+def _svd_grid(block_ptr, users, items, ratings, global_mean, bu, bi, pu, qi, lr, reg, biased, n_blocks):
+    cell_loss = np.zeros(n_blocks * n_blocks)
+    for s in range(n_blocks):
+        for r in numba.prange(n_blocks):  # the cells of one step share no user and no item
+            c = r * n_blocks + (r + s) % n_blocks
+            cell_loss[c] = _svd_cell(block_ptr[c], block_ptr[c + 1], users, items, ratings, global_mean,
+                                     bu, bi, pu, qi, lr, reg, biased)
+    return cell_loss
+
+
+# ---------------------------------------------------------------------------------------- SVD++
+@numba.njit(cache=True, nogil=True)
+def _svdpp_epoch(indptr, indices, data, global_mean, bu, bi, pu, qi, yj, lr, reg):
+    # the user's y_j are A*y0_j + B while its ratings run (see kernels/sgd.pyx: svdpp_epoch)
+    k = pu.shape[1]
+    decay = 1.0 - lr[4] * reg[4]
+    z = np.zeros(k)
+    shift = np.zeros(k)
+    implicit = np.zeros(k)
+    loss = 0.0
+    for u in range(bu.shape[0]):
+        if indptr[u] == indptr[u + 1]:
+            continue
+        s = np.sqrt(np.float64(indptr[u + 1] - indptr[u]))
+        z[:] = 0.0
+        shift[:] = 0.0
+        for q in range(indptr[u], indptr[u + 1]):
+            j = indices[q]
+            for f in range(k):
+                z[f] += yj[j, f] / s
+        scale = 1.0
+        for p in range(indptr[u], indptr[u + 1]):
+            i = indices[p]
+            dot = 0.0
+            for f in range(k):
+                implicit[f] = scale * z[f] + s * shift[f]
+                dot += qi[i, f] * (pu[u, f] + implicit[f])
+            err = data[p] - (global_mean + bu[u] + bi[i] + dot)
+            loss += err * err
+            bu[u] += lr[0] * (err - reg[0] * bu[u])
+            bi[i] += lr[1] * (err - reg[1] * bi[i])
+            for f in range(k):
+                puf = pu[u, f]
+                qif = qi[i, f]
+                pu[u, f] += lr[2] * (err * qif - reg[2] * puf)
+                qi[i, f] += lr[3] * (err * (puf + implicit[f]) - reg[3] * qif)
+                shift[f] = decay * shift[f] + lr[4] * (err * qif / s)
+            scale = decay * scale
+        for q in range(indptr[u], indptr[u + 1]):
+            j = indices[q]
+            for f in range(k):
+                yj[j, f] = scale * yj[j, f] + shift[f]
+    return loss
+
+
+@numba.njit(cache=True, nogil=True, fastmath=True)
+def _svdpp_cell(lo, hi, users, items, ratings, global_mean, bu, bi, pu, qi, z, sqrt_iu, scale, shift, decay, lr, reg):
+    k = pu.shape[1]
+    loss = 0.0
+    for p in range(lo, hi):
+        u = users[p]
+        i = items[p]
+        dot = qi[i, 0] * (pu[u, 0] + (scale[u] * z[u, 0] + sqrt_iu[u] * shift[u, 0]))
+        for f in range(1, k):
+            dot += qi[i, f] * (pu[u, f] + (scale[u] * z[u, f] + sqrt_iu[u] * shift[u, f]))
+        err = ratings[p] - (global_mean + bu[u] + bi[i] + dot)
+        e = np.float64(err)
+        loss += e * e
+        bu[u] += lr[0] * (err - reg[0] * bu[u])
+        bi[i] += lr[1] * (err - reg[1] * bi[i])
+        for f in range(k):
+            imp = scale[u] * z[u, f] + sqrt_iu[u] * shift[u, f]
+            puf = pu[u, f]
+            qif = qi[i, f]
+            pu[u, f] = puf + lr[2] * (err * qif - reg[2] * puf)
+            qi[i, f] = qif + lr[3] * (err * (puf + imp) - reg[3] * qif)
+            shift[u, f] = decay * shift[u, f] + lr[4] * (err * qif / sqrt_iu[u])
+        scale[u] = decay * scale[u]
+    return loss
+
+
+@numba.njit(cache=True, nogil=True, parallel=True)
+def _svdpp_grid(block_ptr, users, items, ratings, indptr, indices, c_indptr, c_indices, global_mean,
+                bu, bi, pu, qi, yj, decay, lr, reg, n_blocks):
+    n_users, k = pu.shape
+    sqrt_iu = np.sqrt(np.diff(indptr).astype(np.float64)).astype(pu.dtype)
+    z = np.zeros_like(pu)
+    shift = np.zeros_like(pu)
+    scale = np.ones_like(bu)
+    for u in numba.prange(n_users):
+        for q in range(indptr[u], indptr[u + 1]):
+            for f in range(k):
+                z[u, f] += yj[indices[q], f] / sqrt_iu[u]
+    cell_loss = np.zeros(n_blocks * n_blocks)
+    for s in range(n_blocks):
+        for r in numba.prange(n_blocks):
+            c = r * n_blocks + (r + s) % n_blocks
+            cell_loss[c] = _svdpp_cell(block_ptr[c], block_ptr[c + 1], users, items, ratings, global_mean,
+                                       bu, bi, pu, qi, z, sqrt_iu, scale, shift, decay, lr, reg)
+    for j in numba.prange(bi.shape[0]):
+        for q in range(c_indptr[j], c_indptr[j + 1]):
+            v = c_indices[q]
+            for f in range(k):
+                yj[j, f] = scale[v] * yj[j, f] + shift[v, f]
+    return cell_loss
+
+
+# ---------------------------------------------------------------------------------------- entry points
+def svd_epoch(indptr, indices, data, global_mean, bu, bi, pu, qi, lr, reg, biased):
+    check_model(bu, bi, pu, qi, dtype=np.float64)
+    check_csr(indptr, indices, data, n_rows=len(bu), n_cols=len(bi))
+    lr, reg = check_rates(lr, reg, 4, np.float64)
+    return float(_svd_epoch(indptr, indices, data, np.float64(global_mean), bu, bi, pu, qi, lr, reg, bool(biased)))
+
+
+def svd_epoch_blocked(block_ptr, users, items, ratings, global_mean, bu, bi, pu, qi, lr, reg, biased,
+                      n_threads=1):
+    check_model(bu, bi, pu, qi)
+    n_blocks = check_grid(block_ptr, users, items, ratings, pu.dtype)
+    lr, reg = check_rates(lr, reg, 4, pu.dtype)
+    with numba_threads(n_threads):
+        cell_loss = _svd_grid(block_ptr, users, items, ratings, pu.dtype.type(global_mean), bu, bi, pu, qi,
+                              lr, reg, bool(biased), n_blocks)
+    return float(np.sum(cell_loss))
+
+
+def svdpp_epoch(indptr, indices, data, global_mean, bu, bi, pu, qi, yj, lr, reg):
+    check_model(bu, bi, pu, qi, yj, dtype=np.float64)
+    check_csr(indptr, indices, data, n_rows=len(bu), n_cols=len(bi))
+    lr, reg = check_rates(lr, reg, 5, np.float64)
+    return float(_svdpp_epoch(indptr, indices, data, np.float64(global_mean), bu, bi, pu, qi, yj, lr, reg))
+
+
+def svdpp_epoch_blocked(block_ptr, users, items, ratings, indptr, indices, c_indptr, c_indices,
+                        global_mean, bu, bi, pu, qi, yj, lr, reg, n_threads=1):
+    check_model(bu, bi, pu, qi, yj)
+    n_blocks = check_grid(block_ptr, users, items, ratings, pu.dtype)
+    check_csr(indptr, indices, indices, n_rows=len(bu), n_cols=len(bi))
+    check_csr(c_indptr, c_indices, c_indices, n_rows=len(bi), n_cols=len(bu))
+    lr, reg = check_rates(lr, reg, 5, pu.dtype)
+    decay = pu.dtype.type(1) - lr[4] * reg[4]  # in the factors' dtype, as the other backends
+    with numba_threads(n_threads):
+        cell_loss = _svdpp_grid(block_ptr, users, items, ratings, indptr, indices, c_indptr, c_indices,
+                                pu.dtype.type(global_mean), bu, bi, pu, qi, yj, decay, lr, reg, n_blocks)
+    return float(np.sum(cell_loss))

@@ -1,0 +1,186 @@
+"""SGD matrix factorisation (SVD, SVD++), written for clarity: the oracle for the other backends.
+
+Rates and regularisation terms come as small arrays: ``lr = [lr_bu, lr_bi, lr_pu, lr_qi]``
+(SVD++ appends ``lr_yj``), ``reg`` likewise. Every epoch function updates the arrays in
+place and returns the sum of squared training errors seen during the epoch (each error is
+taken before its update, as the SGD step sees it).
+
+Serial kernels walk users in inner order and each user's ratings in CSR order, exactly as
+scikit-surprise walks ``trainset.all_ratings()``. Blocked kernels take the ratings grouped into
+a B x B grid of (user block, item block) cells (``block_ptr`` has B*B + 1 entries, cell
+(r, c) at position r*B + c) and run B "diagonal" steps per epoch; in step s the cells
+(r, (r + s) % B) share no user and no item, so the compiled backends run them concurrently
+and the result depends on the grid, never on the thread timing. Here they run one after
+another, which gives the same numbers.
+"""
+
+import numpy as np
+
+
+def svd_epoch(indptr, indices, data, global_mean, bu, bi, pu, qi, lr, reg, biased):
+    """One epoch of scikit-surprise's SVD, in its order; both factor vectors from their old values."""
+    lr_bu, lr_bi, lr_pu, lr_qi = lr
+    reg_bu, reg_bi, reg_pu, reg_qi = reg
+    loss = 0.0
+    for u in range(len(bu)):
+        for p in range(indptr[u], indptr[u + 1]):
+            i = indices[p]
+            err = data[p] - (global_mean + bu[u] + bi[i] + np.dot(qi[i], pu[u]))
+            loss += err * err
+            if biased:
+                bu[u] += lr_bu * (err - reg_bu * bu[u])
+                bi[i] += lr_bi * (err - reg_bi * bi[i])
+            pu_old, qi_old = pu[u].copy(), qi[i].copy()
+            pu[u] += lr_pu * (err * qi_old - reg_pu * pu_old)
+            qi[i] += lr_qi * (err * pu_old - reg_qi * qi_old)
+    return float(loss)
+
+
+def grid_cells(block_ptr):
+    """Cells of a blocked epoch in schedule order: [(r, c, lo, hi)] step by step."""
+    n_blocks = grid_size(block_ptr)
+    return [(r, (r + s) % n_blocks, block_ptr[r * n_blocks + (r + s) % n_blocks],
+             block_ptr[r * n_blocks + (r + s) % n_blocks + 1])
+            for s in range(n_blocks) for r in range(n_blocks)]
+
+
+def grid_size(block_ptr) -> int:
+    n_blocks = int(round(np.sqrt(len(block_ptr) - 1)))
+    if n_blocks * n_blocks != len(block_ptr) - 1:
+        raise ValueError(f"block_ptr has length {len(block_ptr)}; a B x B grid needs B*B + 1 entries.")
+    return n_blocks
+
+
+def svd_epoch_blocked(block_ptr, users, items, ratings, global_mean, bu, bi, pu, qi, lr, reg, biased,
+                      n_threads=1):
+    """One epoch of SVD's update rule over the grid's cells in schedule order (see the module doc)."""
+    lr_bu, lr_bi, lr_pu, lr_qi = lr
+    reg_bu, reg_bi, reg_pu, reg_qi = reg
+    loss = 0.0
+    for _, _, lo, hi in grid_cells(block_ptr):
+        for p in range(lo, hi):
+            u, i = users[p], items[p]
+            err = ratings[p] - (global_mean + bu[u] + bi[i] + np.dot(qi[i], pu[u]))
+            loss += float(err) * float(err)
+            if biased:
+                bu[u] += lr_bu * (err - reg_bu * bu[u])
+                bi[i] += lr_bi * (err - reg_bi * bi[i])
+            pu_old, qi_old = pu[u].copy(), qi[i].copy()
+            pu[u] += lr_pu * (err * qi_old - reg_pu * pu_old)
+            qi[i] += lr_qi * (err * pu_old - reg_qi * qi_old)
+    return loss
+
+
+def svdpp_epoch(indptr, indices, data, global_mean, bu, bi, pu, qi, yj, lr, reg):
+    """One epoch of scikit-surprise's SVD++ exactly as it is written: the implicit sum
+    |I_u|^-1/2 * sum(y_j) is recomputed from the current y_j before every rating."""
+    lr_bu, lr_bi, lr_pu, lr_qi, lr_yj = lr
+    reg_bu, reg_bi, reg_pu, reg_qi, reg_yj = reg
+    loss = 0.0
+    for u in range(len(bu)):
+        rated = indices[indptr[u]:indptr[u + 1]]
+        sqrt_iu = np.sqrt(len(rated))
+        for p in range(indptr[u], indptr[u + 1]):
+            i = indices[p]
+            implicit = np.zeros(pu.shape[1])
+            for j in rated:  # left to right, each term divided first, as scikit-surprise sums
+                implicit += yj[j] / sqrt_iu
+            err = data[p] - (global_mean + bu[u] + bi[i] + np.dot(qi[i], pu[u] + implicit))
+            loss += err * err
+            bu[u] += lr_bu * (err - reg_bu * bu[u])
+            bi[i] += lr_bi * (err - reg_bi * bi[i])
+            pu_old, qi_old = pu[u].copy(), qi[i].copy()
+            pu[u] += lr_pu * (err * qi_old - reg_pu * pu_old)
+            qi[i] += lr_qi * (err * (pu_old + implicit) - reg_qi * qi_old)
+            yj[rated] += lr_yj * (err * qi_old / sqrt_iu - reg_yj * yj[rated])
+    return float(loss)
+
+
+def svdpp_epoch_blocked(block_ptr, users, items, ratings, indptr, indices, c_indptr, c_indices,
+                        global_mean, bu, bi, pu, qi, yj, lr, reg, n_threads=1):
+    """One SVD++ epoch over the grid (see the module doc) with the y_j updates deferred.
+
+    Every user starts the epoch from the y_j of the epoch's start and tracks its own SVD++
+    updates of them: each step maps y -> a*y + b (a = 1 - lr_yj*reg_yj, b from the error), the
+    same for all of the user's items, so user u's y_j are A_u*y_j + B_u, and its implicit sum is
+    A_u*z_u + sqrt|I_u|*B_u. After the grid, each item applies its raters' maps in the order of
+    ``c_indices`` (the by-item CSR); that step is parallel over items and deterministic.
+    """
+    lr_bu, lr_bi, lr_pu, lr_qi, lr_yj = lr
+    reg_bu, reg_bi, reg_pu, reg_qi, reg_yj = reg
+    decay = 1 - lr_yj * reg_yj
+    n_users = len(bu)
+    counts = np.diff(indptr)
+    sqrt_iu = np.sqrt(counts).astype(pu.dtype)
+    z = np.zeros_like(pu)
+    for u in range(n_users):
+        for j in indices[indptr[u]:indptr[u + 1]]:
+            z[u] += yj[j] / sqrt_iu[u]
+    scale = np.ones(n_users, dtype=pu.dtype)  # A_u
+    shift = np.zeros_like(pu)  # B_u
+    loss = 0.0
+    for _, _, lo, hi in grid_cells(block_ptr):
+        for p in range(lo, hi):
+            u, i = users[p], items[p]
+            implicit = scale[u] * z[u] + sqrt_iu[u] * shift[u]
+            err = ratings[p] - (global_mean + bu[u] + bi[i] + np.dot(qi[i], pu[u] + implicit))
+            loss += float(err) * float(err)
+            bu[u] += lr_bu * (err - reg_bu * bu[u])
+            bi[i] += lr_bi * (err - reg_bi * bi[i])
+            pu_old, qi_old = pu[u].copy(), qi[i].copy()
+            pu[u] += lr_pu * (err * qi_old - reg_pu * pu_old)
+            qi[i] += lr_qi * (err * (pu_old + implicit) - reg_qi * qi_old)
+            shift[u] = decay * shift[u] + lr_yj * (err * qi_old / sqrt_iu[u])
+            scale[u] = decay * scale[u]
+    for j in range(len(bi)):
+        for u in c_indices[c_indptr[j]:c_indptr[j + 1]]:
+            yj[j] = scale[u] * yj[j] + shift[u]
+    return loss
+
+
+# --------------------------------------------------------------------------- argument checks
+# The compiled backends run without bounds checks; these O(1) checks are what they rely on
+# beyond the Dataset's guarantee that every index is in range.
+
+def check_model(bu, bi, pu, qi, yj=None, *, dtype=None):
+    """Biases and factors agree in shape and dtype, are C-contiguous and writeable."""
+    dtype = np.dtype(pu.dtype if dtype is None else dtype)
+    arrays = {"bu": bu, "bi": bi, "pu": pu, "qi": qi, **({} if yj is None else {"yj": yj})}
+    for name, a in arrays.items():
+        if not isinstance(a, np.ndarray) or a.dtype != dtype or not a.flags.c_contiguous or not a.flags.writeable:
+            raise ValueError(f"{name} must be a writeable C-contiguous {dtype} array, got "
+                             f"{type(a).__name__} {getattr(a, 'dtype', '')}.")
+    if pu.ndim != 2 or qi.ndim != 2 or pu.shape != (len(bu), pu.shape[1]) or qi.shape != (len(bi), pu.shape[1]):
+        raise ValueError(f"pu must be (n_users={len(bu)}, k) and qi (n_items={len(bi)}, k) with the same k; "
+                         f"got {pu.shape} and {qi.shape}.")
+    if yj is not None and yj.shape != qi.shape:
+        raise ValueError(f"yj must have qi's shape {qi.shape}, got {yj.shape}.")
+    names = list(arrays)
+    for a in range(len(names)):
+        for b in range(a + 1, len(names)):
+            if np.may_share_memory(arrays[names[a]], arrays[names[b]]):
+                raise ValueError(f"{names[a]} and {names[b]} share memory; pass separate arrays.")
+
+
+def check_rates(lr, reg, n, dtype):
+    """``lr`` and ``reg`` as contiguous arrays of ``n`` finite values >= 0 in ``dtype``."""
+    out = []
+    for name, v in (("lr", lr), ("reg", reg)):
+        a = np.ascontiguousarray(v, dtype=dtype)
+        if a.shape != (n,) or not np.all(np.isfinite(a)) or np.any(a < 0):
+            raise ValueError(f"{name} must hold {n} finite numbers >= 0, got {v!r}.")
+        out.append(a)
+    return out
+
+
+def check_grid(block_ptr, users, items, ratings, dtype):
+    """The grid's arrays agree in length; returns B (the grid is B x B)."""
+    n_blocks = grid_size(block_ptr)
+    if not (len(users) == len(items) == len(ratings)):
+        raise ValueError(f"users ({len(users)}), items ({len(items)}) and ratings ({len(ratings)}) "
+                         "must have the same length.")
+    if block_ptr[0] != 0 or block_ptr[-1] != len(users) or np.any(np.diff(block_ptr) < 0):
+        raise ValueError("block_ptr must be non-decreasing from 0 to len(users).")
+    if np.asarray(ratings).dtype != dtype:
+        raise ValueError(f"ratings must have the factors' dtype {np.dtype(dtype)}, got {np.asarray(ratings).dtype}.")
+    return n_blocks

@@ -1,0 +1,177 @@
+"""SVD and SVDpp estimators: schedules, cold start, callbacks, warm starts, saving, bad input."""
+
+import numpy as np
+import pytest
+
+import reckernels as rk
+from reckernels.algorithms.svd import implicit_sums
+
+SMALL = {"n_factors": 5, "n_epochs": 3, "random_state": 0}
+
+
+@pytest.fixture(params=[rk.SVD, rk.SVDpp], ids=["svd", "svdpp"])
+def cls(request):
+    return request.param
+
+
+def test_fit_predict_recommend(cls, small_data):
+    model = cls(**SMALL).fit(small_data)
+    est = model.predict(small_data.users[:20], small_data.items[:20])
+    assert est.shape == (20,) and np.all((est >= 1) & (est <= 5))
+    assert model.user_factors_.shape == (small_data.n_users, 5)
+    assert model.item_factors_.shape == (small_data.n_items, 5)
+    assert model.user_bias_.shape == (small_data.n_users,) and model.item_bias_.shape == (small_data.n_items,)
+    ids, scores = model.recommend(small_data.user_ids[:3], k=4)
+    assert ids.shape == (3, 4) and np.all(np.diff(scores, axis=1) <= 0)
+    assert len(model.history_) == 3 and model.history_[-1]["train_rmse"] < model.history_[0]["train_rmse"]
+
+
+def test_scores_equal_unclipped_predictions(cls, small_data):
+    model = cls(**SMALL).fit(small_data)
+    users = np.array([small_data.user_ids[0], "nobody"])
+    scores = model._score(model.user_map_.to_inner(users))
+    for row, user in enumerate(users):
+        est = model.predict(np.repeat(user, small_data.n_items), small_data.item_ids, clip=False)
+        np.testing.assert_allclose(scores[row], est, rtol=0, atol=1e-12)
+
+
+def test_reference_and_compiled_backends_agree(cls, small_data):
+    models = [cls(**SMALL, backend=b).fit(small_data) for b in ("reference", "auto")]
+    for name in ("user_factors_", "item_factors_", "user_bias_", "item_bias_"):
+        np.testing.assert_allclose(getattr(models[0], name), getattr(models[1], name), rtol=0, atol=1e-12)
+
+
+def test_unknown_ids_get_the_partial_baseline(cls, small_data):
+    model = cls(**SMALL).fit(small_data)
+    item = small_data.item_ids[0]
+    est, impossible = model.predict(["nobody", "nobody"], [item, "nothing"], clip=False, return_impossible=True)
+    assert est[0] == pytest.approx(small_data.global_mean + model.item_bias_[0])
+    assert est[1] == pytest.approx(small_data.global_mean)
+    assert not impossible.any()
+
+
+def test_unbiased_svd_is_pmf_and_unknowns_are_impossible(small_data):
+    model = rk.SVD(biased=False, **SMALL).fit(small_data)
+    assert not model.user_bias_.any() and not model.item_bias_.any()
+    u, i = small_data.user_ids[0], small_data.item_ids[0]
+    est, impossible = model.predict([u, "nobody"], [i, i], clip=False, return_impossible=True)
+    assert est[0] == pytest.approx(model.user_factors_[0] @ model.item_factors_[0])
+    assert impossible.tolist() == [False, True] and est[1] == small_data.global_mean
+
+
+def test_svdpp_estimate_formula(small_data):
+    model = rk.SVDpp(**SMALL).fit(small_data)
+    rated = small_data.csr.indices[small_data.csr.indptr[2]:small_data.csr.indptr[3]]
+    implicit = model.implicit_factors_[rated].sum(axis=0) / np.sqrt(len(rated))
+    want = (small_data.global_mean + model.user_bias_[2] + model.item_bias_[7]
+            + model.item_factors_[7] @ (model.user_factors_[2] + implicit))
+    got = model.predict(small_data.user_ids[2], small_data.item_ids[7], clip=False)[0]
+    assert got == pytest.approx(want, abs=1e-12)
+    np.testing.assert_allclose(implicit_sums(small_data.csr, model.implicit_factors_)[2], implicit, atol=1e-15)
+
+
+def test_blocked_one_thread_is_the_exact_svd(small_data):
+    exact = rk.SVD(**SMALL).fit(small_data)
+    blocked = rk.SVD(**SMALL, schedule="blocked", n_threads=1).fit(small_data)
+    np.testing.assert_allclose(blocked.user_factors_, exact.user_factors_, rtol=0, atol=1e-12)
+
+
+def test_blocked_depends_on_the_grid_not_the_threads(cls, small_data):
+    a = cls(**SMALL, schedule="blocked", n_blocks=3, n_threads=1).fit(small_data)
+    b = cls(**SMALL, schedule="blocked", n_blocks=3, n_threads=2).fit(small_data)
+    assert np.array_equal(a.user_factors_, b.user_factors_) and np.array_equal(a.item_factors_, b.item_factors_)
+
+
+def test_float32_blocked(cls, small_data):
+    m64 = cls(**SMALL, schedule="blocked", n_blocks=2).fit(small_data)
+    m32 = cls(**SMALL, schedule="blocked", n_blocks=2, dtype="float32").fit(small_data)
+    assert m32.user_factors_.dtype == np.float32 and m32.user_bias_.dtype == np.float32
+    np.testing.assert_allclose(m32.user_factors_, m64.user_factors_, atol=1e-5)
+    assert m32.predict(small_data.users[:5], small_data.items[:5]).dtype == np.float64
+
+
+def test_callback_validation_and_history(cls, small_data):
+    seen = []
+    model = cls(**SMALL).fit(small_data, validation=small_data, callback=lambda e, m: seen.append((e, m)))
+    assert [e for e, _ in seen] == [0, 1, 2] and all(m is model for _, m in seen)
+    assert all("val_rmse" in h for h in model.history_)
+    est = model.predict(small_data.users, small_data.items)
+    assert model.history_[-1]["val_rmse"] == pytest.approx(np.sqrt(np.mean((est - small_data.ratings) ** 2)))
+
+
+def test_verbose_progress_bar(cls, small_data):
+    cls(**SMALL, verbose=True).fit(small_data, validation=small_data)
+
+
+def test_partial_fit_continues_exactly(cls, small_data):
+    full = cls(**{**SMALL, "n_epochs": 4}).fit(small_data)
+    warm = cls(**{**SMALL, "n_epochs": 2}).fit(small_data).partial_fit(small_data, n_epochs=2)
+    np.testing.assert_array_equal(warm.user_factors_, full.user_factors_)
+    assert warm.epochs_done_ == 4 and len(warm.history_) == 4
+    fresh = cls(**SMALL).partial_fit(small_data, n_epochs=2)
+    assert fresh.epochs_done_ == 2
+    other = rk.Dataset(["a", "b"], ["x", "y"], [1.0, 5.0])
+    with pytest.raises(ValueError, match="same order"):
+        warm.partial_fit(other)
+
+
+def test_save_load_round_trip(cls, small_data, tmp_path):
+    model = cls(**SMALL).fit(small_data)
+    path = model.save(tmp_path / "model.npz")
+    loaded = rk.load(path)
+    assert type(loaded) is cls and loaded.get_params() == model.get_params()
+    users, items = small_data.users[:30], small_data.items[:30]
+    np.testing.assert_array_equal(loaded.predict(users, items), model.predict(users, items))
+    np.testing.assert_array_equal(loaded.recommend(small_data.user_ids[:2], 3)[0], model.recommend(small_data.user_ids[:2], 3)[0])
+    assert loaded.history_ == model.history_
+
+
+def test_random_state_kinds(small_data):
+    a = rk.SVD(**{**SMALL, "random_state": np.random.RandomState(0)}).fit(small_data)
+    b = rk.SVD(**SMALL).fit(small_data)
+    np.testing.assert_array_equal(a.user_factors_, b.user_factors_)  # an int seeds a RandomState
+    rk.SVD(**{**SMALL, "random_state": np.random.default_rng(0)}).fit(small_data)
+
+
+def test_overrides_and_clone(small_data):
+    model = rk.SVDpp(lr_all=0.01, reg_yj=0.5, lr_bu=0.0)
+    lr, reg = model._rates()
+    assert lr.tolist() == [0.0, 0.01, 0.01, 0.01, 0.01] and reg.tolist() == [0.02] * 4 + [0.5]
+    model.fit(small_data)
+    assert not model.user_bias_.any()  # lr_bu = 0 freezes the user biases
+    assert rk.clone(model).get_params() == model.get_params()
+    assert model.set_params(n_factors=3).n_factors == 3
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"n_factors": 0}, "n_factors must be an integer >= 1"),
+    ({"n_factors": 2.5}, "n_factors must be an integer"),
+    ({"n_epochs": 0}, "n_epochs must be an integer >= 1"),
+    ({"lr_all": -0.1}, "lr_all must be a finite number >= 0"),
+    ({"lr_qi": -1}, "lr_qi must be a finite number >= 0"),
+    ({"reg_all": -0.02}, "reg_all must be a finite number >= 0"),
+    ({"reg_bu": float("nan")}, "reg_bu must be a finite number >= 0"),
+    ({"init_std_dev": -0.1}, "init_std_dev must be a finite number >= 0"),
+    ({"init_std_dev": float("inf")}, "init_std_dev must be a finite number >= 0"),
+    ({"init_mean": float("nan")}, "init_mean must be a finite number"),
+    ({"schedule": "hogwild"}, "schedule='hogwild' is not a known option"),
+    ({"dtype": "float16"}, "dtype='float16' is not a known option"),
+    ({"dtype": "float32"}, "dtype='float32' needs schedule='blocked'"),
+    ({"n_blocks": 0}, "n_blocks must be an integer >= 1"),
+])
+def test_bad_options(cls, kwargs, match):
+    with pytest.raises((ValueError, TypeError), match=match):
+        cls(**kwargs)
+
+
+def test_bad_fit_arguments(small_data):
+    with pytest.raises(TypeError, match="biased must be True or False"):
+        rk.SVD(biased="yes")
+    with pytest.raises(TypeError, match="validation must be a reckernels.Dataset"):
+        rk.SVD(**SMALL).fit(small_data, validation=[1, 2])
+    with pytest.raises(TypeError, match="callback must be callable"):
+        rk.SVD(**SMALL).fit(small_data, callback=3)
+    with pytest.raises(ValueError, match="n_epochs must be an integer >= 1"):
+        rk.SVD(**SMALL).partial_fit(small_data, n_epochs=0)
+    with pytest.raises(rk.NotFittedError):
+        rk.SVD().predict([1], [2])
