@@ -14,7 +14,8 @@ from .data import Dataset  # noqa: E402
 from .persistence import load  # noqa: E402
 
 #: public names whose module is heavy (TensorFlow): imported on first attribute access
-_LAZY = {}
+_LAZY = {"NeuMF": "reckernels.algorithms.ncf:NeuMF", "GMF": "reckernels.algorithms.ncf:GMF",
+         "MLP": "reckernels.algorithms.ncf:MLP"}
 
 
 def __getattr__(name):

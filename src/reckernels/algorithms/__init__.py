@@ -14,6 +14,9 @@ from .svd import SVD, SVDpp
 REGISTRY = {
     "baseline": "reckernels.algorithms.baseline:BaselineOnly",
     "popular": "reckernels.algorithms.popular:Popular",
+    "gmf": "reckernels.algorithms.ncf:GMF",
+    "mlp": "reckernels.algorithms.ncf:MLP",
+    "neumf": "reckernels.algorithms.ncf:NeuMF",
     "svd": "reckernels.algorithms.svd:SVD",
     "svdpp": "reckernels.algorithms.svd:SVDpp",
 }
