@@ -7,5 +7,7 @@ These classes fit on a scikit-surprise ``Trainset``; scikit-surprise must be ins
 """
 
 from .baseline import BaselineOnly
+from .mf import SVD, SVDpp
 
 __all__ = ["BaselineOnly"]
+__all__ += ["SVD", "SVDpp"]
