@@ -9,6 +9,7 @@ __version__ = "0.1.0"
 from . import datasets, evaluation, metrics, split  # noqa: E402
 from .algorithms import BaselineOnly, Estimator, NotFittedError, Popular, clone, get_algorithm  # noqa: E402
 from .algorithms import SVD, SVDpp  # noqa: E402
+from .algorithms import ALS, ImplicitALS  # noqa: E402
 from .backends import available as available_backends  # noqa: E402
 from .data import Dataset  # noqa: E402
 from .persistence import load  # noqa: E402
@@ -32,3 +33,4 @@ __all__ = [
     "available_backends", "Estimator", "NotFittedError", "BaselineOnly", "Popular",
 ]
 __all__ += ["SVD", "SVDpp"]
+__all__ += ["ALS", "ImplicitALS"]

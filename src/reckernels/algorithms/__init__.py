@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 
+from .als import ALS, ImplicitALS
 from .base import Estimator, NotFittedError, clone
 from .baseline import BaselineOnly
 from .popular import Popular
@@ -19,6 +20,8 @@ REGISTRY = {
     "neumf": "reckernels.algorithms.ncf:NeuMF",
     "svd": "reckernels.algorithms.svd:SVD",
     "svdpp": "reckernels.algorithms.svd:SVDpp",
+    "als": "reckernels.algorithms.als:ALS",
+    "implicit_als": "reckernels.algorithms.als:ImplicitALS",
 }
 
 
@@ -32,3 +35,4 @@ def get_algorithm(name: str) -> type:
 
 __all__ = ["Estimator", "NotFittedError", "clone", "BaselineOnly", "Popular", "REGISTRY", "get_algorithm"]
 __all__ += ["SVD", "SVDpp"]
+__all__ += ["ALS", "ImplicitALS"]
