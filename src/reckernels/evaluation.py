@@ -156,3 +156,5 @@ def evaluate_ranking(algo: Estimator, train: Dataset, test: Dataset, *, k: int =
     item_ids, shares = _metrics.popularity_shares(train)
     result[f"novelty@{k}"] = _metrics.novelty(recommended, shares, item_ids=item_ids)
     return result
+
+from .sampled_ranking import sample_candidates, sampled_ranking_evaluation  # noqa: E402,F401

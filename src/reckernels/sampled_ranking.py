@@ -62,7 +62,7 @@ def sample_candidates(train: Dataset, test: Dataset, *, n_negatives: int = 99, r
         touched = np.unique(np.concatenate((seen, test_i[rows][test_i[rows] >= 0])))
         n_free = train.n_items - len(touched)
         if n_free < n_negatives:
-            raise ValueError(f"user {test_users[rows[0]]!r} has only {n_free} training items left to sample as "
+            raise ValueError(f"user {test_users[rows[0]].item()!r} has only {n_free} training items left to sample as "
                              f"negatives; lower n_negatives (now {n_negatives}).")
         for r in rows:
             # a rank among the free items, mapped to its item id (touched[k] - k counts free items below it)
@@ -119,6 +119,7 @@ def sampled_ranking_evaluation(model, train: Dataset | None = None, test: Datase
     ``candidates`` from :func:`sample_candidates` to reuse the same negatives across models.
     Returns ``{"hit_rate", "ndcg", "k", "n_cases", "ranks"}``.
     """
+    k = check_positive_int("k", k)
     if candidates is None:
         if train is None or test is None:
             raise ValueError("pass train and test (to draw the negatives), or candidates from sample_candidates().")
