@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._validation import check_choice, check_nonnegative_float, check_positive_int
+from ..backends import threads_for
 from ..persistence import register
 from .base import Estimator
 
@@ -64,6 +65,7 @@ def fit_baselines(kernels, dataset, *, method="als", n_epochs=None, reg_u=15.0, 
     bi = np.zeros(dataset.n_items)
     u, it = dataset.csr, dataset.csc
     gm = dataset.global_mean
+    n_threads = threads_for(dataset.n_ratings, n_threads)
     bar_ctx = progress(n_epochs, f"baseline {method}") if progress else None
     bar = bar_ctx.__enter__() if bar_ctx else None
     try:
