@@ -3,8 +3,8 @@
 
 For each row x (rows in parallel, OpenMP) walk x's columns and, for each column, the rows that
 share it (the transposed matrix), adding the pair's co-rated sums into a per-thread buffer of
-six doubles per row (count, Sxy or the squared differences, Sxx, Syy, Sx, Sy); a list of the
-rows touched lets the finish step visit only those. Nothing n x n is allocated beyond the
+up to eight doubles per row (count, Sxy or the squared differences, Sxx, Syy, Sx, Sy: only
+those the kind needs); a list of the rows touched lets the finish step visit only those. Nothing n x n is allocated beyond the
 output of the dense kernel; the top-M kernel keeps a size-M heap per thread.
 
 The pair (x, y) is always summed over x's columns in x's stored order, like the reference.
@@ -16,6 +16,7 @@ import numpy as np
 
 from cython.parallel cimport prange, threadid
 from libc.math cimport sqrt
+from libc.stdint cimport uintptr_t
 
 ctypedef long long i64
 ctypedef int i32
@@ -29,7 +30,31 @@ cdef enum:
     PEARSON_BASELINE = 1
     COSINE = 2
     MSD = 3
-    NSUM = 6  # slots per row in the accumulator: n, Sxy (msd: S(x-y)^2), Sxx, Syy, Sx, Sy
+    MAX_STRIDE = 8  # accumulator doubles per row at most (pearson: 6 used, padded to a cache line)
+
+
+cdef inline i64 _stride(int kind) noexcept nogil:
+    """Accumulator slots per row: n, Sxy (msd: S(x-y)^2), Sxx, Syy, Sx, Sy as the kind needs,
+    padded to 2, 4 or 8 doubles so that no row's slots straddle a 64-byte cache line."""
+    if kind == PEARSON:
+        return 8
+    if kind == MSD:
+        return 2
+    return 4
+
+
+cdef inline double* _aligned(double* p) noexcept nogil:
+    """The first 64-byte aligned address at or after p (the buffers have 8 spare doubles)."""
+    return <double*>((<uintptr_t>p + 63) & ~(<uintptr_t>63))
+
+
+cdef inline double _finish(int kind, double min_support, double shrinkage, double* a, i64 stride) noexcept nogil:
+    """The pair's similarity; its accumulator slots are zeroed for the next row."""
+    cdef double s = _pair(kind, min_support, shrinkage, a)
+    cdef i64 k
+    for k in range(stride):
+        a[k] = 0
+    return s
 
 
 cdef inline double _pair(int kind, double min_support, double shrinkage, const double* s) noexcept nogil:
@@ -63,23 +88,34 @@ cdef i32 _accumulate(i32 x, bint upper, int kind,
                      double* acc, i32* touched) noexcept nogil:
     """Add the co-rated sums of x with every row y sharing a column (y > x only when upper).
 
-    Returns how many rows were touched; their ids are in touched[:count]."""
-    cdef i64 p, q
+    With upper, each column's row list must be ascending: the walk starts past x (binary
+    search) instead of testing every y. Returns how many rows were touched; their ids are in
+    touched[:count]."""
+    cdef i64 p, q, lo, hi, mid, stride = _stride(kind)
     cdef i32 c, y, n_touched = 0
     cdef double xv, yv, d
     cdef double* a
     for p in range(indptr[x], indptr[x + 1]):
         c = indices[p]
         xv = data[p]
-        for q in range(t_indptr[c], t_indptr[c + 1]):
+        lo = t_indptr[c]
+        hi = t_indptr[c + 1]
+        if upper:  # first position holding a row > x
+            while lo < hi:
+                mid = (lo + hi) // 2
+                if t_indices[mid] <= x:
+                    lo = mid + 1
+                else:
+                    hi = mid
+            hi = t_indptr[c + 1]
+        for q in range(lo, hi):
             y = t_indices[q]
-            if y == x or (upper and y < x):
+            if y == x:
                 continue
             yv = t_data[q]
-            a = acc + <i64>y * NSUM
-            if a[0] == 0:
-                touched[n_touched] = y
-                n_touched += 1
+            a = acc + y * stride
+            touched[n_touched] = y  # branch-free append: kept only on the row's first touch
+            n_touched += a[0] == 0
             a[0] += 1
             if kind == MSD:
                 d = xv - yv
@@ -144,18 +180,21 @@ def similarity_upper(const i64[::1] indptr, const i32[::1] indices, const double
                      const i64[::1] t_indptr, const i32[::1] t_indices, const double[::1] t_data,
                      i32 row_start, i32 row_stop, int kind, i64 min_support, double shrinkage,
                      real[:, ::1] out, int n_threads):
-    """out[x, x] = 1 and out[x, y] = sim(x, y) for y > x, for x in [row_start, row_stop)."""
+    """out[x, x] = 1 and out[x, y] = sim(x, y) for y > x, for x in [row_start, row_stop).
+
+    Each column's row list (t_indices) must be in ascending order, as transpose_csr builds it."""
     cdef i32 n_rows = out.shape[0]
-    cdef double[:, ::1] acc_all = np.zeros((n_threads, max(1, n_rows) * NSUM))
+    cdef double[:, ::1] acc_all = np.zeros((n_threads, n_rows * MAX_STRIDE + 8))
     cdef i32[:, ::1] touched_all = np.empty((n_threads, max(1, n_rows)), dtype=np.int32)
     cdef double ms = <double>min_support
+    cdef i64 stride = _stride(kind)
     cdef i32 x, y, j, n_touched
     cdef int t
     cdef double* acc
     cdef i32* touched
     for x in prange(row_start, row_stop, nogil=True, schedule="dynamic", num_threads=n_threads):
         t = threadid()
-        acc = &acc_all[t, 0]
+        acc = _aligned(&acc_all[t, 0])
         touched = &touched_all[t, 0]
         n_touched = _accumulate(x, True, kind, &indptr[0], &indices[0], &data[0],
                                 &t_indptr[0], &t_indices[0], &t_data[0], acc, touched)
@@ -164,13 +203,7 @@ def similarity_upper(const i64[::1] indptr, const i32[::1] indices, const double
             out[x, y] = 0
         for j in range(n_touched):
             y = touched[j]
-            out[x, y] = <real>_pair(kind, ms, shrinkage, acc + <i64>y * NSUM)
-            acc[<i64>y * NSUM + 0] = 0
-            acc[<i64>y * NSUM + 1] = 0
-            acc[<i64>y * NSUM + 2] = 0
-            acc[<i64>y * NSUM + 3] = 0
-            acc[<i64>y * NSUM + 4] = 0
-            acc[<i64>y * NSUM + 5] = 0
+            out[x, y] = <real>_finish(kind, ms, shrinkage, acc + y * stride, stride)
 
 
 def similarity_topm(const i64[::1] indptr, const i32[::1] indices, const double[::1] data,
@@ -180,11 +213,12 @@ def similarity_topm(const i64[::1] indptr, const i32[::1] indices, const double[
     """For x in [row_start, row_stop): the M largest nonzero sim(x, y), y != x, sorted by y."""
     cdef i32 n_rows = out_idx.shape[0]
     cdef i32 m = out_idx.shape[1]
-    cdef double[:, ::1] acc_all = np.zeros((n_threads, max(1, n_rows) * NSUM))
+    cdef double[:, ::1] acc_all = np.zeros((n_threads, n_rows * MAX_STRIDE + 8))
     cdef i32[:, ::1] touched_all = np.empty((n_threads, max(1, n_rows)), dtype=np.int32)
     cdef double[:, ::1] hs_all = np.empty((n_threads, max(1, m)))
     cdef i32[:, ::1] hi_all = np.empty((n_threads, max(1, m)), dtype=np.int32)
     cdef double ms = <double>min_support
+    cdef i64 stride = _stride(kind)
     cdef i32 x, y, j, k, n_touched, size, ti
     cdef int t
     cdef double s, ts
@@ -194,7 +228,7 @@ def similarity_topm(const i64[::1] indptr, const i32[::1] indices, const double[
     cdef i32* hi
     for x in prange(row_start, row_stop, nogil=True, schedule="dynamic", num_threads=n_threads):
         t = threadid()
-        acc = &acc_all[t, 0]
+        acc = _aligned(&acc_all[t, 0])
         touched = &touched_all[t, 0]
         hs = &hs_all[t, 0]
         hi = &hi_all[t, 0]
@@ -203,13 +237,7 @@ def similarity_topm(const i64[::1] indptr, const i32[::1] indices, const double[
         size = 0
         for j in range(n_touched):
             y = touched[j]
-            s = _pair(kind, ms, shrinkage, acc + <i64>y * NSUM)
-            acc[<i64>y * NSUM + 0] = 0
-            acc[<i64>y * NSUM + 1] = 0
-            acc[<i64>y * NSUM + 2] = 0
-            acc[<i64>y * NSUM + 3] = 0
-            acc[<i64>y * NSUM + 4] = 0
-            acc[<i64>y * NSUM + 5] = 0
+            s = _finish(kind, ms, shrinkage, acc + y * stride, stride)
             if s != 0:
                 size = _heap_push(hs, hi, size, m, s, y)
         # insertion sort of the kept neighbours by row index (M is small)

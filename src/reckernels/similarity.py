@@ -19,7 +19,7 @@ Storage. ``"dense"``: the (n_rows, n_rows) matrix. ``"topm"``: for each row only
 whatever its sign, so a negative one is kept only when fewer than M rows are more similar;
 ties: the smaller row index), stored as ``idx`` (n_rows, M) int32 sorted ascending within each
 row and ``sim`` (n_rows, M), padded with -1 / 0. It is computed row by row without any n x n
-array: peak memory is the result plus n_threads row buffers of n_rows x 52 bytes, plus the
+array: peak memory is the result plus n_threads row buffers of n_rows x 68 bytes, plus the
 column-major copy of the input unless ``transposed`` is given. ``"auto"``: dense when the
 dense result fits ``memory_limit``, else top-M with M = ``max_neighbors`` or 100.
 """
@@ -40,8 +40,8 @@ from .data import CSR
 STORAGES = ("auto", "dense", "topm")
 DTYPES = (np.float64, np.float32)
 DEFAULT_MAX_NEIGHBORS = 100
-#: bytes of per-thread row workspace per row of the result (six float64 sums + a row list)
-_WORKSPACE_PER_ROW = 6 * 8 + 4
+#: bytes of per-thread row workspace per row of the result (up to eight float64 sums + a row list)
+_WORKSPACE_PER_ROW = 8 * 8 + 4
 #: CUDA keeps block_rows x n_rows x 56 bytes on the device; the default block keeps it near this
 _DEVICE_BLOCK_BYTES = 2**28
 _MIN_BLOCK_ROWS = 256
@@ -175,7 +175,8 @@ def compute_similarity(indptr, indices, data, n_cols, *, kind="pearson", min_sup
     max(256, 2**28 / (56 n_rows))); it bounds the CUDA backend's device memory to about
     block_rows x n_rows x 56 bytes, and on CPU only sets how often control returns to Python.
     ``transposed``: the same matrix by column (e.g. ``Dataset.csc`` when rows are users), to
-    save building that copy; its row lists may be in any order.
+    save building that copy (for storage="dense" it is used only when each column lists its
+    rows in ascending order, else a sorted copy is built).
     """
     kind = check_choice("kind", kind, KINDS)
     storage = check_choice("storage", storage, STORAGES)
@@ -200,20 +201,26 @@ def compute_similarity(indptr, indices, data, n_cols, *, kind="pearson", min_sup
     n_cols = check_positive_int("n_cols", n_cols, minimum=0)
     indptr, indices, data = _checked_csr(indptr, indices, data, n_cols, "")
     n_rows = len(indptr) - 1
+    copy_bytes = (n_cols + 1) * 8 + len(indices) * (4 + 8 + 8)  # transposed copy + sort permutation
+    t_indptr = t_indices = t_data = None
+    t_ascending = False
     if transposed is not None:
         t_indptr, t_indices, t_data = _checked_transpose(transposed, indptr, indices, n_rows, n_cols)
-        copy_bytes = 0
-    else:
-        t_indptr = t_indices = t_data = None
-        copy_bytes = (n_cols + 1) * 8 + len(indices) * (4 + 8 + 8)  # copy + sort permutation
+        t_ascending = _rows_ascending(t_indptr, t_indices)
 
-    workspace = copy_bytes + n_threads * n_rows * _WORKSPACE_PER_ROW
+    def workspace(storage):
+        # the dense kernel needs each column's rows ascending: a given transpose that is not gets copied
+        copied = t_indptr is None or (storage == "dense" and not t_ascending)
+        return copied * copy_bytes + n_threads * n_rows * _WORKSPACE_PER_ROW
+
     dense_bytes = n_rows * n_rows * dtype.itemsize
     if storage == "auto":
-        storage = "dense" if max_neighbors is None and dense_bytes + workspace <= memory_limit else "topm"
+        fits = dense_bytes + workspace("dense") <= memory_limit
+        storage = "dense" if max_neighbors is None and fits else "topm"
     if storage == "topm" and max_neighbors is None:
         max_neighbors = DEFAULT_MAX_NEIGHBORS
     result_bytes = dense_bytes if storage == "dense" else n_rows * max_neighbors * (4 + dtype.itemsize)
+    workspace = workspace(storage)
     if result_bytes + workspace > memory_limit:
         hint = ("use storage='topm' with a small max_neighbors" if storage == "dense"
                 else "lower max_neighbors or use fewer threads")
@@ -221,7 +228,7 @@ def compute_similarity(indptr, indices, data, n_cols, *, kind="pearson", min_sup
                           f"({result_bytes:,} for the result, {workspace:,} workspace) for {n_rows} rows, "
                           f"more than memory_limit={memory_limit:,}; raise memory_limit or {hint}.")
 
-    if t_indptr is None:
+    if t_indptr is None or (storage == "dense" and not t_ascending):
         t_indptr, t_indices, t_data = transpose_csr(indptr, indices, data, n_cols)
     name = _backends.resolve(backend)
     module = _backends.get_backend(name)
@@ -283,6 +290,16 @@ def _checked_transpose(transposed, indptr, indices, n_rows, n_cols):
         raise ValueError("transposed is not the column-major copy of the same matrix (its column counts "
                          "differ); pass Dataset.csc for Dataset.csr (or the reverse), or leave it None.")
     return t_indptr, t_indices, t_data
+
+
+def _rows_ascending(t_indptr, t_indices) -> bool:
+    """Whether every column's row list is in ascending order (repeats allowed)."""
+    if len(t_indices) < 2:
+        return True
+    ok = np.diff(t_indices) >= 0
+    starts = t_indptr[1:-1]
+    ok[starts[(starts > 0) & (starts < len(t_indices))] - 1] = True  # across a column boundary
+    return bool(ok.all())
 
 
 def _mirror_upper(out, tile=512):

@@ -2,7 +2,7 @@
 
 The rows of a call are dealt round-robin to one chunk per thread (row x goes to chunk
 x mod n_threads, which balances the triangular work of the dense kernel); each chunk owns one
-accumulator of six doubles per row, a touched-row list and a size-M heap, allocated once.
+accumulator of up to eight doubles per row, a touched-row list and a size-M heap.
 """
 
 import numba
@@ -11,7 +11,18 @@ import numpy as np
 from ..reference.similarity import COSINE, MSD, PEARSON, PEARSON_BASELINE, check_kernel_args, kind_code
 from ._threads import numba_threads
 
-NSUM = 6  # accumulator slots per row: n, Sxy (msd: S(x-y)^2), Sxx, Syy, Sx, Sy
+MAX_STRIDE = 8
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _stride(kind):
+    """Accumulator slots per row: n, Sxy (msd: S(x-y)^2), Sxx, Syy, Sx, Sy as the kind needs them,
+    padded to 2, 4 or 8 doubles (fewer cache lines touched per update)."""
+    if kind == PEARSON:
+        return 8
+    if kind == MSD:
+        return 2
+    return 4
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
@@ -41,19 +52,24 @@ def _pair(kind, min_support, shrinkage, acc, b):
 
 @numba.njit(cache=True, nogil=True)
 def _accumulate(x, upper, kind, indptr, indices, data, t_indptr, t_indices, t_data, acc, touched):
+    """Co-rated sums of x with every row sharing a column (rows > x only when upper, which needs
+    ascending row lists: the walk starts past x). Returns the number of rows touched."""
+    stride = _stride(kind)
     n_touched = 0
     for p in range(indptr[x], indptr[x + 1]):
         c = indices[p]
         xv = data[p]
-        for q in range(t_indptr[c], t_indptr[c + 1]):
+        lo, hi = t_indptr[c], t_indptr[c + 1]
+        if upper:
+            lo += np.searchsorted(t_indices[lo:hi], x, side="right")
+        for q in range(lo, hi):
             y = t_indices[q]
-            if y == x or (upper and y < x):
+            if y == x:
                 continue
             yv = t_data[q]
-            b = y * NSUM
-            if acc[b] == 0:
-                touched[n_touched] = y
-                n_touched += 1
+            b = y * stride
+            touched[n_touched] = y  # branch-free append: kept only on the row's first touch
+            n_touched += acc[b] == 0
             acc[b] += 1.0
             if kind == MSD:
                 d = xv - yv
@@ -113,8 +129,9 @@ def _heap_push(hs, hi, size, s, i):
 def _upper(indptr, indices, data, t_indptr, t_indices, t_data, row_start, row_stop,
            kind, min_support, shrinkage, out, n_chunks):
     n_rows = out.shape[0]
+    stride = _stride(kind)
     for chunk in numba.prange(n_chunks):
-        acc = np.zeros(n_rows * NSUM)
+        acc = np.zeros(n_rows * MAX_STRIDE)
         touched = np.empty(n_rows, dtype=np.int32)
         for x in range(row_start + chunk, row_stop, n_chunks):
             n_touched = _accumulate(x, True, kind, indptr, indices, data, t_indptr, t_indices, t_data,
@@ -124,17 +141,18 @@ def _upper(indptr, indices, data, t_indptr, t_indices, t_data, row_start, row_st
                 out[x, y] = 0
             for j in range(n_touched):
                 y = touched[j]
-                b = y * NSUM
+                b = y * stride
                 out[x, y] = _pair(kind, min_support, shrinkage, acc, b)
-                acc[b:b + NSUM] = 0.0
+                acc[b:b + stride] = 0.0
 
 
 @numba.njit(parallel=True, cache=True, nogil=True)
 def _topm(indptr, indices, data, t_indptr, t_indices, t_data, row_start, row_stop,
           kind, min_support, shrinkage, out_idx, out_sim, n_chunks):
     n_rows, m = out_idx.shape
+    stride = _stride(kind)
     for chunk in numba.prange(n_chunks):
-        acc = np.zeros(n_rows * NSUM)
+        acc = np.zeros(n_rows * MAX_STRIDE)
         touched = np.empty(n_rows, dtype=np.int32)
         hs = np.empty(m)
         hi = np.empty(m, dtype=np.int32)
@@ -144,9 +162,9 @@ def _topm(indptr, indices, data, t_indptr, t_indices, t_data, row_start, row_sto
             size = 0
             for j in range(n_touched):
                 y = touched[j]
-                b = y * NSUM
+                b = y * stride
                 s = _pair(kind, min_support, shrinkage, acc, b)
-                acc[b:b + NSUM] = 0.0
+                acc[b:b + stride] = 0.0
                 if s != 0:
                     size = _heap_push(hs, hi, size, s, y)
             order = np.argsort(hi[:size])  # kept neighbours by row index

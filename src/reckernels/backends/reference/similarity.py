@@ -6,7 +6,8 @@ Every backend exposes the same two kernels:
 kind, min_support, shrinkage, out, n_threads)``
     For each row x in [row_start, row_stop) write ``out[x, x] = 1`` and ``out[x, x'] = sim(x, x')``
     for every x' > x. ``out`` is the (n_rows, n_rows) result; its lower triangle is not touched
-    (the caller mirrors it once every row is done).
+    (the caller mirrors it once every row is done). Each column's row list in t_indices must
+    be ascending (the compiled kernels start each column's walk past x by binary search).
 
 ``similarity_topm(..., row_start, row_stop, kind, min_support, shrinkage, out_idx, out_sim, n_threads)``
     For each row x in the range, the M = out_idx.shape[1] other rows with the largest nonzero
