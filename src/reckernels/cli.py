@@ -84,7 +84,11 @@ def _parser() -> argparse.ArgumentParser:
 
 def _add_data(p):
     p.add_argument("--data", required=True, help="ratings file, MovieLens name, or 'synthetic'")
-    p.add_argument("--format", default="auto", help="file format for --data PATH (default: guessed)")
+    p.add_argument("--format", default="auto",
+                   help="file format for --data PATH: ml-100k, ml-1m, ml-latest, csv or auto (default)")
+    p.add_argument("--sep", default=None, help="separator of a generic delimited file (implies --format csv)")
+    p.add_argument("--header", action="store_true",
+                   help="the file's first line names its columns (implies --format csv)")
     p.add_argument("--data-home", default=None, help="cache folder for downloaded MovieLens archives")
 
 
@@ -101,7 +105,10 @@ def _load_data(args):
     if args.data == "synthetic":
         return datasets.make_ratings(random_state=0)
     if Path(args.data).exists():
-        return datasets.read_ratings(args.data, format=args.format)
+        csv = {"sep": args.sep} if args.sep else {}
+        if args.header:
+            csv["header"] = True
+        return datasets.read_ratings(args.data, format=args.format, **csv)
     if args.data.startswith("ml-"):
         return datasets.load_movielens(args.data, data_home=args.data_home)
     raise FileNotFoundError(f"--data {args.data!r} is neither a file, a MovieLens name nor 'synthetic'.")

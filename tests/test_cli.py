@@ -1,0 +1,61 @@
+"""The reckernels command: demo, evaluate, recommend, info, --help and its errors."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from reckernels.cli import main
+
+
+def test_demo_prints_the_table_and_top10_lists(capsys):
+    assert main(["demo", "--algos", "baseline,popular", "--n-users", "200", "--n-items", "150",
+                 "--n-ratings", "5000"]) == 0
+    out = capsys.readouterr().out
+    assert "RMSE" in out and "nDCG@10" in out
+    assert out.count("\nbaseline ") == 1 and "popular" in out
+    assert "top-10 by baseline" in out and "done in" in out
+
+
+@pytest.fixture
+def ratings_file(tmp_path):
+    rng = np.random.default_rng(0)
+    keys = rng.choice(60 * 40, size=800, replace=False)
+    path = tmp_path / "ratings.csv"
+    lines = ["user,item,rating"] + [f"u{k // 40},i{k % 40},{rng.integers(1, 6)}" for k in keys]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_evaluate_cross_validates_a_file(ratings_file, capsys):
+    assert main(["evaluate", "--data", str(ratings_file), "--header", "--algo", "baseline", "--cv", "3"]) == 0
+    out = capsys.readouterr().out
+    assert "RMSE (testset)" in out and "Fold 3" in out
+
+
+def test_recommend_for_known_and_unknown_users(ratings_file, capsys):
+    assert main(["recommend", "--data", str(ratings_file), "--header", "--algo", "popular",
+                 "--user", "u1", "--user", "stranger", "-k", "3", "--param", "verbose=False"]) == 0
+    out = capsys.readouterr().out
+    assert "user u1:" in out and "cold-start" in out
+    assert out.count("  1. ") == 2
+
+
+def test_errors_exit_non_zero_with_a_message(ratings_file, capsys):
+    assert main(["evaluate", "--data", str(ratings_file), "--header", "--algo", "nope"]) == 1
+    assert "algorithm 'nope' is not known" in capsys.readouterr().err
+    assert main(["recommend", "--data", "missing.csv", "--algo", "popular", "--user", "1"]) == 1
+    assert "neither a file" in capsys.readouterr().err
+    assert main(["recommend", "--data", str(ratings_file), "--header", "--algo", "popular",
+                 "--user", "u1", "--param", "nonsense"]) == 1
+    assert "NAME=VALUE" in capsys.readouterr().err
+
+
+def test_console_entry_point_and_help():
+    out = subprocess.run([sys.executable, "-m", "reckernels", "--help"], capture_output=True, text=True)
+    assert out.returncode == 0
+    for word in ("demo", "evaluate", "recommend", "info"):
+        assert word in out.stdout
+    info = subprocess.run([sys.executable, "-m", "reckernels", "info"], capture_output=True, text=True)
+    assert info.returncode == 0 and "backend auto" in info.stdout
