@@ -1,18 +1,19 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
-"""SGD matrix factorisation (SVD, SVD++): serial epochs in scikit-surprise's order, and blocked
-parallel epochs (LIBMF-style grid, diagonal schedule). See reckernels/backends/reference/sgd.py
-for the definitions; this file computes the same things.
+"""SGD matrix factorisation (SVD, SVD++): serial epochs in scikit-surprise's order, and parallel
+epochs (SVD: LIBMF-style grid, diagonal schedule; SVD++: Hogwild over users). See
+reckernels/backends/reference/sgd.py for the definitions; this file computes the same things.
 
 ``lr``/``reg`` hold [bu, bi, pu, qi(, yj)]. Each epoch returns the sum of squared errors seen.
-Serial kernels are float64 and sum each dot product left to right, so they agree bit for bit
-with scikit-surprise's SVD. Blocked kernels take float32 or float64 (every floating array in
-the factors' dtype) and let the compiler vectorise the dot products (``omp simd``).
+Serial kernels are float64 and sum each dot product left to right, so SVD's agrees bit for bit
+with scikit-surprise. The parallel kernels (SVD: blocked grid; SVD++: Hogwild over users) take
+float32 or float64, every floating array in the factors' dtype; SVD's lets the compiler
+vectorise the dot products (``omp simd``).
 
 Bounds checks are off: the Python entry points in reckernels.backends.cython check shapes and
 the Dataset guarantees every index is in range.
 """
 
-from cython.parallel cimport prange
+from cython.parallel cimport prange, threadid
 from cython cimport floating
 from libc.math cimport sqrt
 
@@ -139,125 +140,88 @@ def svd_epoch_blocked(const i64[::1] block_ptr, const i32[::1] users, const i32[
 
 
 # ---------------------------------------------------------------------------------------- SVD++
-def svdpp_epoch(const i64[::1] indptr, const i32[::1] indices, const double[::1] data, double global_mean,
-                double[::1] bu, double[::1] bi, double[:, ::1] pu, double[:, ::1] qi, double[:, ::1] yj,
-                const double[::1] lr, const double[::1] reg):
-    """One epoch of scikit-surprise's SVD++ in its order, O(k) per rating instead of O(k |I_u|).
+cdef double _svdpp_user(i64 lo, i64 hi, Py_ssize_t u, const i32[::1] indices, const floating[::1] data,
+                        floating global_mean, floating[::1] bu, floating[::1] bi, floating[:, ::1] pu,
+                        floating[:, ::1] qi, floating[:, ::1] yj, const floating[::1] lr, const floating[::1] reg,
+                        floating* z, floating* shift, floating* implicit) noexcept nogil:
+    """User u's ratings (positions lo..hi of the CSR) in scikit-surprise's SVD++ order, O(k) each.
 
-    While user u's ratings are processed, only u's updates touch its items' y_j, and each one
-    maps y -> decay*y + b with the same b for all of them. So y_j = A*y0_j + B (one scalar A
-    and one k-vector B for the user) and the implicit sum is A*z0 + sqrt|I_u|*B, where z0 is
-    the sum at the user's first rating. The y_j are written once, after the user's last rating.
-    The arithmetic is the same update algebraically; the rounding differs from recomputing the
-    sum (about 1e-16 relative per step).
+    While u's ratings are processed, only u's updates touch its items' y_j, and each one maps
+    y -> decay*y + b with the same b for all of them. So y_j = A*y0_j + B (one scalar A and one
+    k-vector B for the user) and the implicit sum is A*z0 + sqrt|I_u|*B, where z0 is the sum
+    at the user's first rating. The y_j are written once, after the user's last rating. This
+    is the same update algebraically; the rounding differs from recomputing the sum (about
+    1e-16 relative per step) and the cost drops from O(k |I_u|) to O(k) per rating.
     """
-    cdef Py_ssize_t u, p, q
+    cdef i64 p, q
     cdef i32 i, j
     cdef int f, k = pu.shape[1]
-    cdef double err, dot, s, scale, puf, qif, loss = 0.0
-    cdef double decay = 1.0 - lr[4] * reg[4]
-    cdef double[::1] z = np.zeros(k)
-    cdef double[::1] shift = np.zeros(k)
-    cdef double[::1] implicit = np.zeros(k)
-    with nogil:
-        for u in range(bu.shape[0]):
-            if indptr[u] == indptr[u + 1]:
-                continue
-            s = sqrt(<double>(indptr[u + 1] - indptr[u]))
-            for f in range(k):
-                z[f] = 0.0
-                shift[f] = 0.0
-            for q in range(indptr[u], indptr[u + 1]):
-                j = indices[q]
-                for f in range(k):
-                    z[f] += yj[j, f] / s
-            scale = 1.0
-            for p in range(indptr[u], indptr[u + 1]):
-                i = indices[p]
-                dot = 0.0
-                for f in range(k):
-                    implicit[f] = scale * z[f] + s * shift[f]
-                    dot += qi[i, f] * (pu[u, f] + implicit[f])
-                err = data[p] - (global_mean + bu[u] + bi[i] + dot)
-                loss += err * err
-                bu[u] += lr[0] * (err - reg[0] * bu[u])
-                bi[i] += lr[1] * (err - reg[1] * bi[i])
-                for f in range(k):
-                    puf = pu[u, f]
-                    qif = qi[i, f]
-                    pu[u, f] += lr[2] * (err * qif - reg[2] * puf)
-                    qi[i, f] += lr[3] * (err * (puf + implicit[f]) - reg[3] * qif)
-                    shift[f] = decay * shift[f] + lr[4] * (err * qif / s)
-                scale = decay * scale
-            for q in range(indptr[u], indptr[u + 1]):
-                j = indices[q]
-                for f in range(k):
-                    yj[j, f] = scale * yj[j, f] + shift[f]
-    return loss
-
-
-cdef double _svdpp_cell(i64 lo, i64 hi, const i32[::1] users, const i32[::1] items,
-                        const floating[::1] ratings, floating global_mean,
-                        floating[::1] bu, floating[::1] bi, floating[:, ::1] pu, floating[:, ::1] qi,
-                        const floating[:, ::1] z, const floating[::1] sqrt_iu, floating[::1] scale,
-                        floating[:, ::1] shift, const floating[::1] lr, const floating[::1] reg) noexcept nogil:
-    cdef i64 p
-    cdef i32 u, i
-    cdef int f, k = pu.shape[1]
-    cdef floating err, dot, imp, puf, qif
+    cdef floating err, dot, s, scale, puf, qif
     cdef floating decay = 1 - lr[4] * reg[4]
     cdef double loss = 0.0
+    if lo == hi:
+        return 0.0
+    s = <floating>sqrt(<double>(hi - lo))
+    for f in range(k):
+        z[f] = 0
+        shift[f] = 0
+    for q in range(lo, hi):
+        j = indices[q]
+        for f in range(k):
+            z[f] += yj[j, f] / s
+    scale = 1
     for p in range(lo, hi):
-        u = users[p]
-        i = items[p]
+        i = indices[p]
         dot = 0
         for f in range(k):
-            dot = dot + qi[i, f] * (pu[u, f] + (scale[u] * z[u, f] + sqrt_iu[u] * shift[u, f]))
-        err = ratings[p] - (global_mean + bu[u] + bi[i] + dot)
+            implicit[f] = scale * z[f] + s * shift[f]
+            dot += qi[i, f] * (pu[u, f] + implicit[f])
+        err = data[p] - (global_mean + bu[u] + bi[i] + dot)
         loss += <double>err * err
         bu[u] += lr[0] * (err - reg[0] * bu[u])
         bi[i] += lr[1] * (err - reg[1] * bi[i])
         for f in range(k):
-            imp = scale[u] * z[u, f] + sqrt_iu[u] * shift[u, f]
             puf = pu[u, f]
             qif = qi[i, f]
-            pu[u, f] = puf + lr[2] * (err * qif - reg[2] * puf)
-            qi[i, f] = qif + lr[3] * (err * (puf + imp) - reg[3] * qif)
-            shift[u, f] = decay * shift[u, f] + lr[4] * (err * qif / sqrt_iu[u])
-        scale[u] = decay * scale[u]
+            pu[u, f] += lr[2] * (err * qif - reg[2] * puf)
+            qi[i, f] += lr[3] * (err * (puf + implicit[f]) - reg[3] * qif)
+            shift[f] = decay * shift[f] + lr[4] * (err * qif / s)
+        scale = decay * scale
+    for q in range(lo, hi):
+        j = indices[q]
+        for f in range(k):
+            yj[j, f] = scale * yj[j, f] + shift[f]
     return loss
 
 
-def svdpp_epoch_blocked(const i64[::1] block_ptr, const i32[::1] users, const i32[::1] items,
-                        const floating[::1] ratings, const i64[::1] indptr, const i32[::1] indices,
-                        const i64[::1] c_indptr, const i32[::1] c_indices, floating global_mean,
-                        floating[::1] bu, floating[::1] bi, floating[:, ::1] pu, floating[:, ::1] qi,
-                        floating[:, ::1] yj, const floating[::1] lr, const floating[::1] reg,
-                        int n_blocks, int n_threads):
-    """One SVD++ epoch over the grid with deferred y_j updates (see the reference's docstring)."""
-    cdef Py_ssize_t s, r, c, u, j, q
-    cdef int f, k = pu.shape[1]
-    cdef i32 v
-    cdef Py_ssize_t n_users = bu.shape[0], n_items = bi.shape[0]
-    dtype = np.float32 if floating is float else np.float64
-    cdef floating[:, ::1] z = np.zeros((n_users, k), dtype=dtype)
-    cdef floating[:, ::1] shift = np.zeros((n_users, k), dtype=dtype)
-    cdef floating[::1] scale = np.ones(n_users, dtype=dtype)
-    cdef floating[::1] sqrt_iu = np.sqrt(np.diff(np.asarray(indptr))).astype(dtype)
-    cdef double[::1] cell_loss = np.zeros(n_blocks * n_blocks)
+def svdpp_epoch(const i64[::1] indptr, const i32[::1] indices, const double[::1] data, double global_mean,
+                double[::1] bu, double[::1] bi, double[:, ::1] pu, double[:, ::1] qi, double[:, ::1] yj,
+                const double[::1] lr, const double[::1] reg):
+    """One epoch of scikit-surprise's SVD++ in its order (see _svdpp_user)."""
+    cdef Py_ssize_t u
+    cdef int k = pu.shape[1]
+    cdef double loss = 0.0
+    cdef double[::1] scratch = np.zeros(3 * k)
     with nogil:
-        for u in prange(n_users, schedule="guided", num_threads=n_threads):
-            for q in range(indptr[u], indptr[u + 1]):
-                for f in range(k):
-                    z[u, f] = z[u, f] + yj[indices[q], f] / sqrt_iu[u]
-        for s in range(n_blocks):
-            for r in prange(n_blocks, schedule="dynamic", num_threads=n_threads):
-                c = r * n_blocks + (r + s) % n_blocks
-                cell_loss[c] = _svdpp_cell(block_ptr[c], block_ptr[c + 1], users, items, ratings, global_mean,
-                                           bu, bi, pu, qi, z, sqrt_iu, scale, shift, lr, reg)
-        for j in prange(n_items, schedule="guided", num_threads=n_threads):
-            for q in range(c_indptr[j], c_indptr[j + 1]):
-                v = c_indices[q]
-                for f in range(k):
-                    yj[j, f] = scale[v] * yj[j, f] + shift[v, f]
-    return float(np.sum(cell_loss))
+        for u in range(bu.shape[0]):
+            loss += _svdpp_user(indptr[u], indptr[u + 1], u, indices, data, global_mean, bu, bi, pu, qi, yj,
+                                lr, reg, &scratch[0], &scratch[k], &scratch[2 * k])
+    return loss
+
+
+def svdpp_epoch_hogwild(const i64[::1] indptr, const i32[::1] indices, const floating[::1] data,
+                        floating global_mean, floating[::1] bu, floating[::1] bi, floating[:, ::1] pu,
+                        floating[:, ::1] qi, floating[:, ::1] yj, const floating[::1] lr,
+                        const floating[::1] reg, int n_threads):
+    """SVD++ epoch with users on parallel threads and lock-free item updates (Hogwild)."""
+    cdef Py_ssize_t u, t
+    cdef int k = pu.shape[1]
+    dtype = np.float32 if floating is float else np.float64
+    cdef floating[:, ::1] scratch = np.zeros((max(n_threads, 1), 3 * k), dtype=dtype)
+    cdef double[::1] user_loss = np.zeros(bu.shape[0])
+    with nogil:
+        for u in prange(bu.shape[0], schedule="dynamic", chunksize=16, num_threads=n_threads):
+            t = threadid()
+            user_loss[u] = _svdpp_user(indptr[u], indptr[u + 1], u, indices, data, global_mean, bu, bi, pu, qi,
+                                       yj, lr, reg, &scratch[t, 0], &scratch[t, k], &scratch[t, 2 * k])
+    return float(np.sum(user_loss))

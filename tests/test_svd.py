@@ -76,15 +76,26 @@ def test_blocked_one_thread_is_the_exact_svd(small_data):
     np.testing.assert_allclose(blocked.user_factors_, exact.user_factors_, rtol=0, atol=1e-12)
 
 
-def test_blocked_depends_on_the_grid_not_the_threads(cls, small_data):
-    a = cls(**SMALL, schedule="blocked", n_blocks=3, n_threads=1).fit(small_data)
-    b = cls(**SMALL, schedule="blocked", n_blocks=3, n_threads=2).fit(small_data)
+def test_blocked_depends_on_the_grid_not_the_threads(small_data):
+    a = rk.SVD(**SMALL, schedule="blocked", n_blocks=3, n_threads=1).fit(small_data)
+    b = rk.SVD(**SMALL, schedule="blocked", n_blocks=3, n_threads=2).fit(small_data)
     assert np.array_equal(a.user_factors_, b.user_factors_) and np.array_equal(a.item_factors_, b.item_factors_)
 
 
-def test_float32_blocked(cls, small_data):
-    m64 = cls(**SMALL, schedule="blocked", n_blocks=2).fit(small_data)
-    m32 = cls(**SMALL, schedule="blocked", n_blocks=2, dtype="float32").fit(small_data)
+def test_hogwild_one_thread_is_the_exact_svdpp(small_data):
+    exact = rk.SVDpp(**SMALL).fit(small_data)
+    hogwild = rk.SVDpp(**SMALL, schedule="hogwild", n_threads=1).fit(small_data)
+    np.testing.assert_allclose(hogwild.implicit_factors_, exact.implicit_factors_, rtol=0, atol=1e-12)
+    two = rk.SVDpp(**SMALL, schedule="hogwild", n_threads=2).fit(small_data)
+    assert two.history_[-1]["train_rmse"] == pytest.approx(exact.history_[-1]["train_rmse"], rel=1e-2)
+
+
+PARALLEL = {rk.SVD: {"schedule": "blocked", "n_blocks": 2}, rk.SVDpp: {"schedule": "hogwild", "n_threads": 1}}
+
+
+def test_float32_parallel(cls, small_data):
+    m64 = cls(**SMALL, **PARALLEL[cls]).fit(small_data)
+    m32 = cls(**SMALL, **PARALLEL[cls], dtype="float32").fit(small_data)
     assert m32.user_factors_.dtype == np.float32 and m32.user_bias_.dtype == np.float32
     np.testing.assert_allclose(m32.user_factors_, m64.user_factors_, atol=1e-5)
     assert m32.predict(small_data.users[:5], small_data.items[:5]).dtype == np.float64
@@ -154,14 +165,22 @@ def test_overrides_and_clone(small_data):
     ({"init_std_dev": -0.1}, "init_std_dev must be a finite number >= 0"),
     ({"init_std_dev": float("inf")}, "init_std_dev must be a finite number >= 0"),
     ({"init_mean": float("nan")}, "init_mean must be a finite number"),
-    ({"schedule": "hogwild"}, "schedule='hogwild' is not a known option"),
+    ({"schedule": "racy"}, "schedule='racy' is not a known option"),
     ({"dtype": "float16"}, "dtype='float16' is not a known option"),
-    ({"dtype": "float32"}, "dtype='float32' needs schedule='blocked'"),
-    ({"n_blocks": 0}, "n_blocks must be an integer >= 1"),
+    ({"dtype": "float32"}, "dtype='float32' needs schedule='(blocked|hogwild)'"),
 ])
 def test_bad_options(cls, kwargs, match):
     with pytest.raises((ValueError, TypeError), match=match):
         cls(**kwargs)
+
+
+def test_schedules_belong_to_their_model():
+    with pytest.raises(ValueError, match="schedule='hogwild' is not a known option"):
+        rk.SVD(schedule="hogwild")
+    with pytest.raises(ValueError, match="schedule='blocked' is not a known option"):
+        rk.SVDpp(schedule="blocked")
+    with pytest.raises(ValueError, match="n_blocks must be an integer >= 1"):
+        rk.SVD(n_blocks=0)
 
 
 def test_bad_fit_arguments(small_data):

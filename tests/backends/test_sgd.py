@@ -1,9 +1,10 @@
 """Contract tests for the SGD kernels (SVD, SVD++): every compiled backend against the reference.
 
 Tolerances: float64 1e-12 (the compiled kernels sum the dot products in another order than
-np.dot, and SVD++'s serial kernels keep the implicit sum incrementally where the reference
-recomputes it: both change only the rounding); float32 1e-5 absolute on factors of size ~0.1
-(about 100 float32 ulps after a few epochs).
+np.dot, and SVD++'s kernels keep the implicit sum incrementally where the reference recomputes
+it: both change only the rounding); float32 1e-5 absolute on factors of size ~0.1 (about 100
+float32 ulps after a few epochs). Hogwild with several threads is not deterministic: it is
+tested for convergence, and with one thread against the reference.
 """
 
 import numpy as np
@@ -125,42 +126,39 @@ def test_svd_blocked_one_cell_is_the_exact_epoch(backend):
     assert_close(blocked, exact, 1e-12)
 
 
-@pytest.mark.parametrize("kind", ["svd", "svdpp"])
-def test_blocked_result_does_not_depend_on_threads(backend, kind):
+def test_blocked_result_does_not_depend_on_threads(backend):
     name, kernels = backend
     if name == "cuda":
-        pytest.skip("the cuda kernels take no thread count (each grid cell is a GPU thread)")
-    c, ci, mu, model = problem(5, *sizes(name))
+        pytest.skip("the cuda kernel takes no thread count (each grid cell is a GPU thread)")
+    c, _, mu, model = problem(5, *sizes(name))
     grid = build_grid(c, 4, np.dtype(np.float64))
     results = []
     for n_threads in (1, 2):
-        m = copies(model)
+        m = copies(model[:4])
         for _ in range(2):
-            if kind == "svd":
-                kernels.svd_epoch_blocked(*grid, mu, *m[:4], LR, REG, True, n_threads)
-            else:
-                kernels.svdpp_epoch_blocked(*grid, c.indptr, c.indices, ci.indptr, ci.indices, mu, *m, LR_PP,
-                                            REG_PP, n_threads)
+            kernels.svd_epoch_blocked(*grid, mu, *m, LR, REG, True, n_threads)
         results.append(m)
     assert_close(results[0], results[1], 0.0)
 
 
 @pytest.mark.parametrize("kind", ["svd", "svdpp"])
-def test_blocked_loss_decreases(backend, kind):
+def test_parallel_loss_decreases(backend, kind):
+    """Many concurrent updaters (SVD: a 2 x 2 grid; SVD++: Hogwild) still converge, in float32."""
     name, kernels = backend
-    c, ci, mu, model = problem(6, *sizes(name))
-    grid = build_grid(c, 2, np.dtype(np.float32))
+    c, _, mu, model = problem(6, *sizes(name))
     m = copies(model, np.float32)
     lr, reg = np.full(5, 0.05, np.float32), np.full(5, 0.01, np.float32)
+    grid = build_grid(c, 2, np.dtype(np.float32))
+    data = c.data.astype(np.float32)
     losses = []
     for _ in range(6):
         if kind == "svd":
             losses.append(kernels.svd_epoch_blocked(*grid, mu, *m[:4], lr[:4], reg[:4], True, 2))
         else:
-            losses.append(kernels.svdpp_epoch_blocked(*grid, c.indptr, c.indices, ci.indptr, ci.indices, mu, *m,
-                                                      lr, reg, 2))
+            losses.append(kernels.svdpp_epoch_hogwild(c.indptr, c.indices, data, mu, *m, lr, reg, 4))
     assert losses[-1] < 0.8 * losses[0]
     assert all(b < a for a, b in zip(losses, losses[1:]))
+    assert all(np.isfinite(a).all() for a in m)
 
 
 # ---------------------------------------------------------------------------------------- SVD++
@@ -177,15 +175,17 @@ def test_svdpp_epoch_matches_reference(backend, reference):
 
 
 @pytest.mark.parametrize("dtype, tol", [(np.float64, 1e-12), (np.float32, 1e-5)])
-def test_svdpp_blocked_matches_reference(backend, reference, dtype, tol):
+def test_svdpp_hogwild_one_thread_matches_reference(backend, reference, dtype, tol):
+    """With one thread Hogwild is the serial epoch, in either dtype."""
     name, kernels = backend
-    c, ci, mu, model = problem(8, *sizes(name))
-    grid = build_grid(c, 3, np.dtype(dtype))
+    c, _, mu, model = problem(8, *sizes(name))
     lr, reg = np.array(LR_PP, dtype), np.array(REG_PP, dtype)
+    data = c.data.astype(dtype)
     want, got = copies(model, dtype), copies(model, dtype)
     for _ in range(3):
-        reference.svdpp_epoch_blocked(*grid, c.indptr, c.indices, ci.indptr, ci.indices, dtype(mu), *want, lr, reg)
-        kernels.svdpp_epoch_blocked(*grid, c.indptr, c.indices, ci.indptr, ci.indices, mu, *got, lr, reg, 2)
+        reference.svdpp_epoch_hogwild(c.indptr, c.indices, data, dtype(mu), *want, lr, reg, 1)
+        kernels.svdpp_epoch_hogwild(c.indptr, c.indices, data, mu, *got, lr, reg, 1)
+    assert all(a.dtype == dtype for a in got)
     assert_close(got, want, tol)
 
 

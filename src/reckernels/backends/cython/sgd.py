@@ -31,13 +31,11 @@ def svdpp_epoch(indptr, indices, data, global_mean, bu, bi, pu, qi, yj, lr, reg)
     return _cy.svdpp_epoch(indptr, indices, data, float(global_mean), bu, bi, pu, qi, yj, lr, reg)
 
 
-def svdpp_epoch_blocked(block_ptr, users, items, ratings, indptr, indices, c_indptr, c_indices,
-                        global_mean, bu, bi, pu, qi, yj, lr, reg, n_threads=1):
+def svdpp_epoch_hogwild(indptr, indices, data, global_mean, bu, bi, pu, qi, yj, lr, reg, n_threads=1):
     check_model(bu, bi, pu, qi, yj)
-    n_blocks = check_grid(block_ptr, users, items, ratings, pu.dtype)
-    check_csr(indptr, indices, indices, n_rows=len(bu), n_cols=len(bi))
-    check_csr(c_indptr, c_indices, c_indices, n_rows=len(bi), n_cols=len(bu))
+    check_csr(indptr, indices, data, n_rows=len(bu), n_cols=len(bi))
+    if np.asarray(data).dtype != pu.dtype:
+        raise ValueError(f"data must have the factors' dtype {pu.dtype}, got {np.asarray(data).dtype}.")
     lr, reg = check_rates(lr, reg, 5, pu.dtype)
-    return _cy.svdpp_epoch_blocked(block_ptr, users, items, ratings, indptr, indices, c_indptr, c_indices,
-                                   pu.dtype.type(global_mean), bu, bi, pu, qi, yj, lr, reg, n_blocks,
+    return _cy.svdpp_epoch_hogwild(indptr, indices, data, pu.dtype.type(global_mean), bu, bi, pu, qi, yj, lr, reg,
                                    int(n_threads))

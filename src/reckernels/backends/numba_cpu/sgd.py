@@ -70,99 +70,62 @@ def _svd_grid(block_ptr, users, items, ratings, global_mean, bu, bi, pu, qi, lr,
 
 # ---------------------------------------------------------------------------------------- SVD++
 @numba.njit(cache=True, nogil=True)
-def _svdpp_epoch(indptr, indices, data, global_mean, bu, bi, pu, qi, yj, lr, reg):
-    # the user's y_j are A*y0_j + B while its ratings run (see kernels/sgd.pyx: svdpp_epoch)
-    k = pu.shape[1]
-    decay = 1.0 - lr[4] * reg[4]
-    z = np.zeros(k)
-    shift = np.zeros(k)
-    implicit = np.zeros(k)
-    loss = 0.0
-    for u in range(bu.shape[0]):
-        if indptr[u] == indptr[u + 1]:
-            continue
-        s = np.sqrt(np.float64(indptr[u + 1] - indptr[u]))
-        z[:] = 0.0
-        shift[:] = 0.0
-        for q in range(indptr[u], indptr[u + 1]):
-            j = indices[q]
-            for f in range(k):
-                z[f] += yj[j, f] / s
-        scale = 1.0
-        for p in range(indptr[u], indptr[u + 1]):
-            i = indices[p]
-            dot = 0.0
-            for f in range(k):
-                implicit[f] = scale * z[f] + s * shift[f]
-                dot += qi[i, f] * (pu[u, f] + implicit[f])
-            err = data[p] - (global_mean + bu[u] + bi[i] + dot)
-            loss += err * err
-            bu[u] += lr[0] * (err - reg[0] * bu[u])
-            bi[i] += lr[1] * (err - reg[1] * bi[i])
-            for f in range(k):
-                puf = pu[u, f]
-                qif = qi[i, f]
-                pu[u, f] += lr[2] * (err * qif - reg[2] * puf)
-                qi[i, f] += lr[3] * (err * (puf + implicit[f]) - reg[3] * qif)
-                shift[f] = decay * shift[f] + lr[4] * (err * qif / s)
-            scale = decay * scale
-        for q in range(indptr[u], indptr[u + 1]):
-            j = indices[q]
-            for f in range(k):
-                yj[j, f] = scale * yj[j, f] + shift[f]
-    return loss
-
-
-@numba.njit(cache=True, nogil=True, fastmath=True)
-def _svdpp_cell(lo, hi, users, items, ratings, global_mean, bu, bi, pu, qi, z, sqrt_iu, scale, shift, decay, lr, reg):
+def _svdpp_user(lo, hi, u, indices, data, global_mean, bu, bi, pu, qi, yj, lr, reg, decay, s, z, shift, implicit):
+    # the user's y_j are A*y0_j + B while its ratings run (see kernels/sgd.pyx: _svdpp_user)
     k = pu.shape[1]
     loss = 0.0
+    z[:] = 0
+    shift[:] = 0
+    for q in range(lo, hi):
+        j = indices[q]
+        for f in range(k):
+            z[f] += yj[j, f] / s
+    scale = 1.0
     for p in range(lo, hi):
-        u = users[p]
-        i = items[p]
-        dot = qi[i, 0] * (pu[u, 0] + (scale[u] * z[u, 0] + sqrt_iu[u] * shift[u, 0]))
-        for f in range(1, k):
-            dot += qi[i, f] * (pu[u, f] + (scale[u] * z[u, f] + sqrt_iu[u] * shift[u, f]))
-        err = ratings[p] - (global_mean + bu[u] + bi[i] + dot)
+        i = indices[p]
+        dot = 0.0
+        for f in range(k):
+            implicit[f] = scale * z[f] + s * shift[f]
+            dot += qi[i, f] * (pu[u, f] + implicit[f])
+        err = data[p] - (global_mean + bu[u] + bi[i] + dot)
         e = np.float64(err)
         loss += e * e
         bu[u] += lr[0] * (err - reg[0] * bu[u])
         bi[i] += lr[1] * (err - reg[1] * bi[i])
         for f in range(k):
-            imp = scale[u] * z[u, f] + sqrt_iu[u] * shift[u, f]
             puf = pu[u, f]
             qif = qi[i, f]
-            pu[u, f] = puf + lr[2] * (err * qif - reg[2] * puf)
-            qi[i, f] = qif + lr[3] * (err * (puf + imp) - reg[3] * qif)
-            shift[u, f] = decay * shift[u, f] + lr[4] * (err * qif / sqrt_iu[u])
-        scale[u] = decay * scale[u]
+            pu[u, f] += lr[2] * (err * qif - reg[2] * puf)
+            qi[i, f] += lr[3] * (err * (puf + implicit[f]) - reg[3] * qif)
+            shift[f] = decay * shift[f] + lr[4] * (err * qif / s)
+        scale = decay * scale
+    for q in range(lo, hi):
+        j = indices[q]
+        for f in range(k):
+            yj[j, f] = scale * yj[j, f] + shift[f]
+    return loss
+
+
+@numba.njit(cache=True, nogil=True)
+def _svdpp_epoch(indptr, indices, data, global_mean, bu, bi, pu, qi, yj, lr, reg, decay, sqrt_iu):
+    scratch = np.zeros((3, pu.shape[1]), dtype=pu.dtype)
+    loss = 0.0
+    for u in range(bu.shape[0]):
+        if indptr[u] < indptr[u + 1]:
+            loss += _svdpp_user(indptr[u], indptr[u + 1], u, indices, data, global_mean, bu, bi, pu, qi, yj, lr, reg,
+                                decay, sqrt_iu[u], scratch[0], scratch[1], scratch[2])
     return loss
 
 
 @numba.njit(cache=True, nogil=True, parallel=True)
-def _svdpp_grid(block_ptr, users, items, ratings, indptr, indices, c_indptr, c_indices, global_mean,
-                bu, bi, pu, qi, yj, decay, lr, reg, n_blocks):
-    n_users, k = pu.shape
-    sqrt_iu = np.sqrt(np.diff(indptr).astype(np.float64)).astype(pu.dtype)
-    z = np.zeros_like(pu)
-    shift = np.zeros_like(pu)
-    scale = np.ones_like(bu)
-    for u in numba.prange(n_users):
-        for q in range(indptr[u], indptr[u + 1]):
-            for f in range(k):
-                z[u, f] += yj[indices[q], f] / sqrt_iu[u]
-    cell_loss = np.zeros(n_blocks * n_blocks)
-    for s in range(n_blocks):
-        for r in numba.prange(n_blocks):
-            c = r * n_blocks + (r + s) % n_blocks
-            cell_loss[c] = _svdpp_cell(block_ptr[c], block_ptr[c + 1], users, items, ratings, global_mean,
-                                       bu, bi, pu, qi, z, sqrt_iu, scale, shift, decay, lr, reg)
-    for j in numba.prange(bi.shape[0]):
-        for q in range(c_indptr[j], c_indptr[j + 1]):
-            v = c_indices[q]
-            for f in range(k):
-                yj[j, f] = scale[v] * yj[j, f] + shift[v, f]
-    return cell_loss
+def _svdpp_hogwild(indptr, indices, data, global_mean, bu, bi, pu, qi, yj, lr, reg, decay, sqrt_iu):
+    user_loss = np.zeros(bu.shape[0])
+    for u in numba.prange(bu.shape[0]):  # users at once; shared item rows updated without locks
+        if indptr[u] < indptr[u + 1]:
+            scratch = np.zeros((3, pu.shape[1]), dtype=pu.dtype)  # per user, not per rating
+            user_loss[u] = _svdpp_user(indptr[u], indptr[u + 1], u, indices, data, global_mean, bu, bi, pu, qi, yj,
+                                       lr, reg, decay, sqrt_iu[u], scratch[0], scratch[1], scratch[2])
+    return user_loss
 
 
 # ---------------------------------------------------------------------------------------- entry points
@@ -184,22 +147,27 @@ def svd_epoch_blocked(block_ptr, users, items, ratings, global_mean, bu, bi, pu,
     return float(np.sum(cell_loss))
 
 
-def svdpp_epoch(indptr, indices, data, global_mean, bu, bi, pu, qi, yj, lr, reg):
-    check_model(bu, bi, pu, qi, yj, dtype=np.float64)
+def _svdpp_args(indptr, indices, data, bu, bi, pu, qi, yj, lr, reg, dtype):
+    check_model(bu, bi, pu, qi, yj, dtype=dtype)
     check_csr(indptr, indices, data, n_rows=len(bu), n_cols=len(bi))
-    lr, reg = check_rates(lr, reg, 5, np.float64)
-    return float(_svdpp_epoch(indptr, indices, data, np.float64(global_mean), bu, bi, pu, qi, yj, lr, reg))
-
-
-def svdpp_epoch_blocked(block_ptr, users, items, ratings, indptr, indices, c_indptr, c_indices,
-                        global_mean, bu, bi, pu, qi, yj, lr, reg, n_threads=1):
-    check_model(bu, bi, pu, qi, yj)
-    n_blocks = check_grid(block_ptr, users, items, ratings, pu.dtype)
-    check_csr(indptr, indices, indices, n_rows=len(bu), n_cols=len(bi))
-    check_csr(c_indptr, c_indices, c_indices, n_rows=len(bi), n_cols=len(bu))
+    if np.asarray(data).dtype != pu.dtype:
+        raise ValueError(f"data must have the factors' dtype {pu.dtype}, got {np.asarray(data).dtype}.")
     lr, reg = check_rates(lr, reg, 5, pu.dtype)
     decay = pu.dtype.type(1) - lr[4] * reg[4]  # in the factors' dtype, as the other backends
+    return lr, reg, decay, np.sqrt(np.diff(indptr)).astype(pu.dtype)
+
+
+def svdpp_epoch(indptr, indices, data, global_mean, bu, bi, pu, qi, yj, lr, reg):
+    lr, reg, decay, sqrt_iu = _svdpp_args(indptr, indices, data, bu, bi, pu, qi, yj, lr, reg, np.float64)
+    return float(_svdpp_epoch(indptr, indices, data, np.float64(global_mean), bu, bi, pu, qi, yj, lr, reg, decay,
+                              sqrt_iu))
+
+
+def svdpp_epoch_hogwild(indptr, indices, data, global_mean, bu, bi, pu, qi, yj, lr, reg, n_threads=1):
+    lr, reg, decay, sqrt_iu = _svdpp_args(indptr, indices, data, bu, bi, pu, qi, yj, lr, reg, None)
+    gm = pu.dtype.type(global_mean)
+    if n_threads == 1:  # numba's prange has no ordering guarantee; one thread must be the serial order
+        return float(_svdpp_epoch(indptr, indices, data, gm, bu, bi, pu, qi, yj, lr, reg, decay, sqrt_iu))
     with numba_threads(n_threads):
-        cell_loss = _svdpp_grid(block_ptr, users, items, ratings, indptr, indices, c_indptr, c_indices,
-                                pu.dtype.type(global_mean), bu, bi, pu, qi, yj, decay, lr, reg, n_blocks)
-    return float(np.sum(cell_loss))
+        user_loss = _svdpp_hogwild(indptr, indices, data, gm, bu, bi, pu, qi, yj, lr, reg, decay, sqrt_iu)
+    return float(np.sum(user_loss))

@@ -5,11 +5,11 @@ It is the oracle: every other backend is tested against it. Speed is not its job
 
 from .als import als_explicit_half, als_implicit_half
 from .baseline import baseline_als_epoch, baseline_sgd_epoch
-from .sgd import svd_epoch, svd_epoch_blocked, svdpp_epoch, svdpp_epoch_blocked
+from .sgd import svd_epoch, svd_epoch_blocked, svdpp_epoch, svdpp_epoch_hogwild
 from .sampling import sample_negatives
 from .similarity import similarity_topm, similarity_upper
 
 __all__ = ["baseline_als_epoch", "baseline_sgd_epoch", "sample_negatives"]
 __all__ += ["similarity_upper", "similarity_topm"]
 __all__ += ["als_explicit_half", "als_implicit_half"]
-__all__ += ["svd_epoch", "svd_epoch_blocked", "svdpp_epoch", "svdpp_epoch_blocked"]
+__all__ += ["svd_epoch", "svd_epoch_blocked", "svdpp_epoch", "svdpp_epoch_hogwild"]

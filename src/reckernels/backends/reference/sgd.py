@@ -6,7 +6,8 @@ place and returns the sum of squared training errors seen during the epoch (each
 taken before its update, as the SGD step sees it).
 
 Serial kernels walk users in inner order and each user's ratings in CSR order, exactly as
-scikit-surprise walks ``trainset.all_ratings()``. Blocked kernels take the ratings grouped into
+scikit-surprise walks ``trainset.all_ratings()``. SVD++'s parallel kernel is Hogwild over users
+(see ``svdpp_epoch_hogwild``). SVD's blocked kernel takes the ratings grouped into
 a B x B grid of (user block, item block) cells (``block_ptr`` has B*B + 1 entries, cell
 (r, c) at position r*B + c) and run B "diagonal" steps per epoch; in step s the cells
 (r, (r + s) % B) share no user and no item, so the compiled backends run them concurrently
@@ -79,63 +80,33 @@ def svdpp_epoch(indptr, indices, data, global_mean, bu, bi, pu, qi, yj, lr, reg)
     loss = 0.0
     for u in range(len(bu)):
         rated = indices[indptr[u]:indptr[u + 1]]
-        sqrt_iu = np.sqrt(len(rated))
+        sqrt_iu = pu.dtype.type(np.sqrt(len(rated)))
         for p in range(indptr[u], indptr[u + 1]):
             i = indices[p]
-            implicit = np.zeros(pu.shape[1])
+            implicit = np.zeros(pu.shape[1], dtype=pu.dtype)
             for j in rated:  # left to right, each term divided first, as scikit-surprise sums
                 implicit += yj[j] / sqrt_iu
             err = data[p] - (global_mean + bu[u] + bi[i] + np.dot(qi[i], pu[u] + implicit))
-            loss += err * err
-            bu[u] += lr_bu * (err - reg_bu * bu[u])
-            bi[i] += lr_bi * (err - reg_bi * bi[i])
-            pu_old, qi_old = pu[u].copy(), qi[i].copy()
-            pu[u] += lr_pu * (err * qi_old - reg_pu * pu_old)
-            qi[i] += lr_qi * (err * (pu_old + implicit) - reg_qi * qi_old)
-            yj[rated] += lr_yj * (err * qi_old / sqrt_iu - reg_yj * yj[rated])
-    return float(loss)
-
-
-def svdpp_epoch_blocked(block_ptr, users, items, ratings, indptr, indices, c_indptr, c_indices,
-                        global_mean, bu, bi, pu, qi, yj, lr, reg, n_threads=1):
-    """One SVD++ epoch over the grid (see the module doc) with the y_j updates deferred.
-
-    Every user starts the epoch from the y_j of the epoch's start and tracks its own SVD++
-    updates of them: each step maps y -> a*y + b (a = 1 - lr_yj*reg_yj, b from the error), the
-    same for all of the user's items, so user u's y_j are A_u*y_j + B_u, and its implicit sum is
-    A_u*z_u + sqrt|I_u|*B_u. After the grid, each item applies its raters' maps in the order of
-    ``c_indices`` (the by-item CSR); that step is parallel over items and deterministic.
-    """
-    lr_bu, lr_bi, lr_pu, lr_qi, lr_yj = lr
-    reg_bu, reg_bi, reg_pu, reg_qi, reg_yj = reg
-    decay = 1 - lr_yj * reg_yj
-    n_users = len(bu)
-    counts = np.diff(indptr)
-    sqrt_iu = np.sqrt(counts).astype(pu.dtype)
-    z = np.zeros_like(pu)
-    for u in range(n_users):
-        for j in indices[indptr[u]:indptr[u + 1]]:
-            z[u] += yj[j] / sqrt_iu[u]
-    scale = np.ones(n_users, dtype=pu.dtype)  # A_u
-    shift = np.zeros_like(pu)  # B_u
-    loss = 0.0
-    for _, _, lo, hi in grid_cells(block_ptr):
-        for p in range(lo, hi):
-            u, i = users[p], items[p]
-            implicit = scale[u] * z[u] + sqrt_iu[u] * shift[u]
-            err = ratings[p] - (global_mean + bu[u] + bi[i] + np.dot(qi[i], pu[u] + implicit))
             loss += float(err) * float(err)
             bu[u] += lr_bu * (err - reg_bu * bu[u])
             bi[i] += lr_bi * (err - reg_bi * bi[i])
             pu_old, qi_old = pu[u].copy(), qi[i].copy()
             pu[u] += lr_pu * (err * qi_old - reg_pu * pu_old)
             qi[i] += lr_qi * (err * (pu_old + implicit) - reg_qi * qi_old)
-            shift[u] = decay * shift[u] + lr_yj * (err * qi_old / sqrt_iu[u])
-            scale[u] = decay * scale[u]
-    for j in range(len(bi)):
-        for u in c_indices[c_indptr[j]:c_indptr[j + 1]]:
-            yj[j] = scale[u] * yj[j] + shift[u]
+            yj[rated] += lr_yj * (err * qi_old / sqrt_iu - reg_yj * yj[rated])
     return loss
+
+
+def svdpp_epoch_hogwild(indptr, indices, data, global_mean, bu, bi, pu, qi, yj, lr, reg, n_threads=1):
+    """SVD++'s parallel epoch: users run concurrently, each one's ratings as in ``svdpp_epoch``,
+    updating the shared item parameters without locks (Hogwild, Recht et al. 2011).
+
+    With one thread it is ``svdpp_epoch`` in the factors' dtype (float32 or float64); with more,
+    concurrent users may overwrite each other's updates of a shared item now and then, so the
+    result varies slightly from run to run. The reference runs one thread: it defines the
+    one-thread result, which the compiled backends reproduce.
+    """
+    return svdpp_epoch(indptr, indices, data, global_mean, bu, bi, pu, qi, yj, lr, reg)
 
 
 # --------------------------------------------------------------------------- argument checks
