@@ -8,6 +8,7 @@ __version__ = "0.1.0"
 
 from . import datasets, evaluation, metrics, split  # noqa: E402
 from .algorithms import BaselineOnly, Estimator, NotFittedError, Popular, clone, get_algorithm  # noqa: E402
+from .algorithms import ItemKNN, UserKNN  # noqa: E402
 from .algorithms import SVD, SVDpp  # noqa: E402
 from .algorithms import ALS, ImplicitALS  # noqa: E402
 from .backends import available as available_backends  # noqa: E402
@@ -32,5 +33,6 @@ __all__ = [
     "Dataset", "datasets", "split", "metrics", "evaluation", "load", "clone", "get_algorithm",
     "available_backends", "Estimator", "NotFittedError", "BaselineOnly", "Popular",
 ]
+__all__ += ["UserKNN", "ItemKNN"]
 __all__ += ["SVD", "SVDpp"]
 __all__ += ["ALS", "ImplicitALS"]

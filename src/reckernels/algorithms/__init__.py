@@ -7,6 +7,7 @@ import importlib
 from .als import ALS, ImplicitALS
 from .base import Estimator, NotFittedError, clone
 from .baseline import BaselineOnly
+from .knn import ItemKNN, UserKNN
 from .popular import Popular
 from .svd import SVD, SVDpp
 
@@ -20,6 +21,8 @@ REGISTRY = {
     "neumf": "reckernels.algorithms.ncf:NeuMF",
     "svd": "reckernels.algorithms.svd:SVD",
     "svdpp": "reckernels.algorithms.svd:SVDpp",
+    "userknn": "reckernels.algorithms.knn:UserKNN",
+    "itemknn": "reckernels.algorithms.knn:ItemKNN",
     "als": "reckernels.algorithms.als:ALS",
     "implicit_als": "reckernels.algorithms.als:ImplicitALS",
 }
@@ -34,5 +37,6 @@ def get_algorithm(name: str) -> type:
 
 
 __all__ = ["Estimator", "NotFittedError", "clone", "BaselineOnly", "Popular", "REGISTRY", "get_algorithm"]
+__all__ += ["UserKNN", "ItemKNN"]
 __all__ += ["SVD", "SVDpp"]
 __all__ += ["ALS", "ImplicitALS"]

@@ -20,7 +20,6 @@ from .. import backends as _backends
 from .._validation import check_choice, check_positive_int, check_unknown_params
 from ..data import Dataset, IdMap
 from ..persistence import FORMAT_VERSION, load as _load_any, write_model
-from ..topn import exclude_seen, select_topk
 
 
 class NotFittedError(RuntimeError):
@@ -30,8 +29,10 @@ class NotFittedError(RuntimeError):
 class Estimator:
     """Base class: parameters, id mapping, clipping, batching, saving. See the module docstring."""
 
-    #: rows of users scored at once by ``recommend`` (one dense block of block x n_items floats)
+    #: rows of users scored at once by ``recommend`` (one dense block of block x n_items floats),
+    #: fewer when such a block would take more than ``recommend_block_bytes``
     recommend_block = 1024
+    recommend_block_bytes = 64 * 2**20
 
     # ------------------------------------------------------------------ parameters
     @classmethod
@@ -146,18 +147,20 @@ class Estimator:
         return ids, scores
 
     def _recommend_inner(self, users: np.ndarray, k: int, exclude: bool):
+        """Score users block by block (``_score``) and select each row's top k with the backend's
+        ``topk_rows`` kernel (seen items excluded, ties by smaller item id, -1 / -inf padding)."""
         n_items = len(self.item_map_)
-        k_eff = min(k, n_items)
-        out_idx = np.full((len(users), k), -1, dtype=np.int64)
-        out_scores = np.full((len(users), k), -np.inf)
-        for start in range(0, len(users), self.recommend_block):
-            block = users[start:start + self.recommend_block]
-            scores = np.array(self._score(block), dtype=np.float64, copy=True)
-            if exclude:
-                exclude_seen(scores, block, *self.seen_)
-            idx, val = select_topk(scores, k_eff)
-            out_idx[start:start + len(block), :k_eff] = idx
-            out_scores[start:start + len(block), :k_eff] = val
+        rows = max(1, min(self.recommend_block, self.recommend_block_bytes // max(1, 8 * n_items)))
+        users = np.ascontiguousarray(users, dtype=np.int32)
+        out_idx = np.empty((len(users), k), dtype=np.int64)
+        out_scores = np.empty((len(users), k))
+        for start in range(0, len(users), rows):
+            block = users[start:start + rows]
+            # a C-ordered copy that is ours: topk_rows overwrites the seen items with -inf
+            scores = np.array(self._score(block), dtype=np.float64, order="C", copy=True)
+            idx, val = self._kernels.topk_rows(scores, block, *self.seen_, k, exclude, self.n_threads_)
+            out_idx[start:start + len(block)] = idx
+            out_scores[start:start + len(block)] = val
         return out_idx, out_scores
 
     # hooks ------------------------------------------------------------------

@@ -7,6 +7,8 @@ reckernels estimator, and only then builds the ``Prediction`` objects the pipeli
 
 from __future__ import annotations
 
+from itertools import chain
+
 import numpy as np
 
 try:
@@ -41,11 +43,13 @@ def dataset_from_trainset(trainset) -> Dataset:
 
 
 def _compress(lists, n_rows) -> CSR:
-    lengths = np.array([len(lists[r]) for r in range(n_rows)], dtype=np.int64)
+    rows = [lists[r] for r in range(n_rows)]
+    lengths = np.fromiter(map(len, rows), dtype=np.int64, count=n_rows)
     indptr = np.zeros(n_rows + 1, dtype=np.int64)
     np.cumsum(lengths, out=indptr[1:])
-    pairs = [p for r in range(n_rows) for p in lists[r]]
-    arr = np.array(pairs, dtype=np.float64).reshape(-1, 2)
+    # (id, rating) tuples flattened in one C-level pass: several times faster than np.array(list of tuples)
+    flat = np.fromiter(chain.from_iterable(chain.from_iterable(rows)), dtype=np.float64, count=2 * int(indptr[-1]))
+    arr = flat.reshape(-1, 2)
     return CSR(indptr, arr[:, 0].astype(np.int32), np.ascontiguousarray(arr[:, 1]))
 
 

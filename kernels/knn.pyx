@@ -1,0 +1,250 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
+"""k-NN rating prediction and the k-NN top-N scorer (scikit-surprise's four KNN estimators).
+
+The semantics are documented in reckernels/backends/reference/knn.py: the k most similar
+positive candidates (stable), summed in candidate order, so results are bit-identical to the
+reference. Per pair, pass 1 counts and sums the positive candidates; only when there are more
+than k, pass 2 keeps the k best in a size-k heap (worst at the root) and pass 3 sums those at
+least as good as the root. Pairs run in parallel; each
+thread keeps its heap in a scratch row of its own, so nothing is allocated per pair. The scorer
+loops so that one similarity row serves many consecutive pairs (it stays in cache). Bounds checks are off: the wrappers in reckernels.backends.cython.knn check shapes, and
+ids come from a Dataset or from IdMap.to_inner (-1 = unknown, handled here).
+"""
+
+from cython.parallel cimport prange, threadid
+
+ctypedef long long i64
+ctypedef int i32
+ctypedef signed char i8
+
+cdef enum:  # center codes and outcome codes, as in reckernels.backends.reference.knn
+    NONE = 0
+    MEAN = 1
+    ZSCORE = 2
+    BASELINE = 3
+    POSSIBLE = 0
+    UNKNOWN = 1
+    TOO_FEW = 2
+
+
+cdef struct Model:
+    const i64* indptr          # candidates of each target y (CSR)
+    const i32* indices
+    const double* data
+    const i32* sim_idx         # NULL: dense storage
+    const double* sim64        # exactly one of sim64 / sim32 is set
+    const float* sim32
+    Py_ssize_t sim_cols        # n_x (dense) or M (top-M)
+    int k
+    int min_k
+    int center
+    int user_based
+    const double* means
+    const double* sigmas
+    const double* bu
+    const double* bi
+    double global_mean
+
+
+cdef inline double _sim(const Model* m, Py_ssize_t x, i32 x2) noexcept nogil:
+    cdef Py_ssize_t lo, hi, mid, base = x * m.sim_cols
+    cdef i32 v
+    if m.sim_idx == NULL:
+        return m.sim64[base + x2] if m.sim32 == NULL else m.sim32[base + x2]
+    lo = 0
+    hi = m.sim_cols
+    while lo < hi:  # first stored id >= x2; the -1 padding at the end counts as larger than any id
+        mid = (lo + hi) >> 1
+        v = m.sim_idx[base + mid]
+        if v < 0 or v >= x2:
+            hi = mid
+        else:
+            lo = mid + 1
+    if lo < m.sim_cols and m.sim_idx[base + lo] == x2:
+        return m.sim64[base + lo] if m.sim32 == NULL else m.sim32[base + lo]
+    return 0.0
+
+
+cdef inline bint _worse(double s1, i64 p1, double s2, i64 p2) noexcept nogil:
+    """(s1, p1) ranks below (s2, p2): smaller similarity, or equal and later in the candidates."""
+    return s1 < s2 or (s1 == s2 and p1 > p2)
+
+
+cdef inline void _sift_down(double* hs, i64* hp, Py_ssize_t n, Py_ssize_t root) noexcept nogil:
+    """Restore the heap (worst entry at the root) below ``root``."""
+    cdef Py_ssize_t child
+    cdef double s
+    cdef i64 p
+    while True:
+        child = 2 * root + 1
+        if child >= n:
+            return
+        if child + 1 < n and _worse(hs[child + 1], hp[child + 1], hs[child], hp[child]):
+            child += 1
+        if not _worse(hs[child], hp[child], hs[root], hp[root]):
+            return
+        s, p = hs[root], hp[root]
+        hs[root], hp[root] = hs[child], hp[child]
+        hs[child], hp[child] = s, p
+        root = child
+
+
+cdef inline void _sift_up(double* hs, i64* hp, Py_ssize_t pos) noexcept nogil:
+    cdef Py_ssize_t parent
+    cdef double s
+    cdef i64 p
+    while pos > 0:
+        parent = (pos - 1) >> 1
+        if not _worse(hs[pos], hp[pos], hs[parent], hp[parent]):
+            return
+        s, p = hs[pos], hp[pos]
+        hs[pos], hp[pos] = hs[parent], hp[parent]
+        hs[parent], hp[parent] = s, p
+        pos = parent
+
+
+cdef inline double _term(const Model* m, double s, i32 nb, double r, i32 y, const double* bx,
+                         const double* by) noexcept nogil:
+    """The neighbour's contribution to the numerator, with scikit-surprise's operation order."""
+    if m.center == NONE:
+        return s * r
+    if m.center == MEAN:
+        return s * (r - m.means[nb])
+    if m.center == ZSCORE:
+        return s * (r - m.means[nb]) / m.sigmas[nb]
+    return s * (r - (m.global_mean + bx[nb] + by[y]))
+
+
+cdef double _predict_one(const Model* m, i32 u, i32 i, double* hs, i64* hp,
+                         i32* actual_k, i8* code) noexcept nogil:
+    cdef i32 x, y
+    cdef const double* bx
+    cdef const double* by
+    cdef Py_ssize_t p, lo, hi, n = 0, n_pos = 0
+    cdef double s, w, sum_sim = 0.0, sum_r = 0.0, est, ts
+    cdef i64 tp
+    if u < 0 or i < 0:
+        actual_k[0] = 0
+        code[0] = UNKNOWN
+        est = m.global_mean
+        if m.center == BASELINE:
+            est = m.global_mean + (m.bu[u] if u >= 0 else 0.0) + (m.bi[i] if i >= 0 else 0.0)
+        return est
+    if m.user_based:
+        x, y, bx, by = u, i, m.bu, m.bi
+    else:
+        x, y, bx, by = i, u, m.bi, m.bu
+    lo, hi = m.indptr[y], m.indptr[y + 1]
+    # pass 1, branch-free: count the positive candidates and sum them all (a term of weight 0.0
+    # adds an exact zero, so the sums equal the sums over the positive ones in candidate order)
+    for p in range(lo, hi):
+        s = _sim(m, x, m.indices[p])
+        w = s if s > 0 else 0.0
+        n_pos += s > 0
+        sum_sim += w
+        sum_r += _term(m, w, m.indices[p], m.data[p], y, bx, by)
+    n = n_pos
+    if n_pos > m.k:
+        # pass 2: the k best in a heap, worst at the root (ties: the earlier candidate stays)
+        n = 0
+        for p in range(lo, hi):
+            s = _sim(m, x, m.indices[p])
+            if s <= 0:
+                continue
+            if n < m.k:
+                hs[n] = s
+                hp[n] = p
+                _sift_up(hs, hp, n)
+                n += 1
+            elif s > hs[0]:
+                hs[0] = s
+                hp[0] = p
+                _sift_down(hs, hp, n, 0)
+        ts, tp = hs[0], hp[0]
+        # pass 3: sum those at least as good as the worst kept one, in candidate order
+        sum_sim = 0.0
+        sum_r = 0.0
+        for p in range(lo, hi):
+            s = _sim(m, x, m.indices[p])
+            w = s if (s > ts or (s == ts and p <= tp)) else 0.0
+            sum_sim += w
+            sum_r += _term(m, w, m.indices[p], m.data[p], y, bx, by)
+    actual_k[0] = <i32>n
+    if n < m.min_k or n == 0:
+        code[0] = TOO_FEW
+        if m.center == NONE:
+            return m.global_mean
+        if m.center == BASELINE:
+            return m.global_mean + m.bu[u] + m.bi[i]
+        return m.means[x]
+    code[0] = POSSIBLE
+    if m.center == NONE:
+        return sum_r / sum_sim
+    if m.center == BASELINE:
+        return (m.global_mean + m.bu[u] + m.bi[i]) + sum_r / sum_sim
+    if m.center == ZSCORE:
+        return m.means[x] + (sum_r / sum_sim) * m.sigmas[x]
+    return m.means[x] + sum_r / sum_sim
+
+
+cdef Model _model(const i64[::1] cand_indptr, const i32[::1] cand_indices, const double[::1] cand_data,
+                  const i32[:, ::1] sim_idx, const double[:, ::1] sim64, const float[:, ::1] sim32,
+                  int k, int min_k, int center, int user_based, const double[::1] means,
+                  const double[::1] sigmas, const double[::1] bu, const double[::1] bi, double global_mean):
+    cdef Model m
+    m.indptr = &cand_indptr[0]
+    m.indices = &cand_indices[0] if cand_indices.shape[0] else NULL
+    m.data = &cand_data[0] if cand_data.shape[0] else NULL
+    m.sim_idx = &sim_idx[0, 0] if sim_idx.shape[0] else NULL
+    m.sim64 = &sim64[0, 0] if sim64.shape[0] else NULL
+    m.sim32 = &sim32[0, 0] if sim32.shape[0] else NULL
+    m.sim_cols = sim64.shape[1] if sim64.shape[0] else sim32.shape[1]
+    m.k, m.min_k, m.center, m.user_based = k, min_k, center, user_based
+    m.means = &means[0] if means.shape[0] else NULL
+    m.sigmas = &sigmas[0] if sigmas.shape[0] else NULL
+    m.bu = &bu[0] if bu.shape[0] else NULL
+    m.bi = &bi[0] if bi.shape[0] else NULL
+    m.global_mean = global_mean
+    return m
+
+
+def knn_predict(const i32[::1] users, const i32[::1] items, const i64[::1] cand_indptr,
+                const i32[::1] cand_indices, const double[::1] cand_data, const i32[:, ::1] sim_idx,
+                const double[:, ::1] sim64, const float[:, ::1] sim32, int k, int min_k, int center,
+                int user_based, const double[::1] means, const double[::1] sigmas, const double[::1] bu,
+                const double[::1] bi, double global_mean, double[::1] est, i32[::1] actual_k, i8[::1] code,
+                double[:, ::1] heap_sim, i64[:, ::1] heap_pos, int n_threads):
+    """Estimates for pairs; ``heap_*`` are scratch rows of length k, one per thread."""
+    cdef Model m = _model(cand_indptr, cand_indices, cand_data, sim_idx, sim64, sim32, k, min_k, center,
+                          user_based, means, sigmas, bu, bi, global_mean)
+    cdef Py_ssize_t p
+    cdef int t
+    for p in prange(users.shape[0], nogil=True, schedule="guided", num_threads=n_threads):
+        t = threadid()
+        est[p] = _predict_one(&m, users[p], items[p], &heap_sim[t, 0], &heap_pos[t, 0], &actual_k[p], &code[p])
+
+
+def knn_score(const i32[::1] users, const i64[::1] cand_indptr, const i32[::1] cand_indices,
+              const double[::1] cand_data, const i32[:, ::1] sim_idx, const double[:, ::1] sim64,
+              const float[:, ::1] sim32, int k, int min_k, int center, int user_based, const double[::1] means,
+              const double[::1] sigmas, const double[::1] bu, const double[::1] bi, double global_mean,
+              double[:, ::1] scores, double[:, ::1] heap_sim, i64[:, ::1] heap_pos, i32[::1] ak, i8[::1] code,
+              int n_threads):
+    """``scores[r, i]`` = estimate for (users[r], i) for every item i; rows in parallel.
+
+    ``heap_*`` are scratch rows of length k and ``ak`` / ``code`` scratch slots, one per thread.
+    """
+    cdef Model m = _model(cand_indptr, cand_indices, cand_data, sim_idx, sim64, sim32, k, min_k, center,
+                          user_based, means, sigmas, bu, bi, global_mean)
+    cdef Py_ssize_t r, i
+    cdef int t
+    if user_based:  # x = the user: one similarity row per task, hot in cache across all items
+        for r in prange(users.shape[0], nogil=True, schedule="dynamic", num_threads=n_threads):
+            t = threadid()
+            for i in range(scores.shape[1]):
+                scores[r, i] = _predict_one(&m, users[r], <i32>i, &heap_sim[t, 0], &heap_pos[t, 0], &ak[t], &code[t])
+    else:  # x = the item: one task per item, its similarity row hot in cache across the block's users
+        for i in prange(scores.shape[1], nogil=True, schedule="dynamic", num_threads=n_threads):
+            t = threadid()
+            for r in range(users.shape[0]):
+                scores[r, i] = _predict_one(&m, users[r], <i32>i, &heap_sim[t, 0], &heap_pos[t, 0], &ak[t], &code[t])

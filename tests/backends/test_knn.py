@@ -1,0 +1,173 @@
+"""Contract: the k-NN prediction and scoring kernels of every backend equal the reference.
+
+Every backend selects the same neighbours and sums them in candidate order with the same
+scalar arithmetic, so estimates agree exactly (float64 and float32 storage alike: a float32
+similarity is widened to float64 identically everywhere); ``actual_k`` and the codes too.
+The CUDA backend runs in the simulator: its inputs stay at a few hundred threads.
+"""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from reckernels.backends._knn import BASELINE, MEAN, NONE, POSSIBLE, TOO_FEW, UNKNOWN, ZSCORE
+
+NO_SIM = np.empty((0, 0), np.int32)
+
+
+def _lists(mask, rng):
+    """CSR of the True entries of ``mask``, each row's columns in a shuffled (data) order."""
+    indptr, indices = [0], []
+    for r in range(mask.shape[0]):
+        cols = np.flatnonzero(mask[r])
+        rng.shuffle(cols)
+        indices.extend(cols)
+        indptr.append(len(indices))
+    return np.array(indptr, dtype=np.int64), np.array(indices, dtype=np.int32)
+
+
+def make_model(seed, n_users, n_items, density, *, user_based, center, storage="dense", dtype=np.float64,
+               ties=False, m=3, equal_ratings=False):
+    """Kernel arguments for a random problem: candidates, similarity storage and centring arrays."""
+    rng = np.random.default_rng(seed)
+    n_x, n_y = (n_users, n_items) if user_based else (n_items, n_users)
+    mask = rng.random((n_y, n_x)) < density  # rows: the targets y, columns: their candidates x
+    indptr, indices = _lists(mask, rng)
+    data = np.full(len(indices), 3.0) if equal_ratings else rng.integers(1, 6, len(indices)).astype(float)
+    sim = rng.uniform(-1, 1, (n_x, n_x))
+    if ties:
+        sim = np.round(sim * 2) / 2  # few distinct values: many ties, and exact zeros
+    if storage == "dense":
+        sim_idx, sim_val = NO_SIM, sim.astype(dtype)
+    else:
+        sim_idx = np.full((n_x, m), -1, np.int32)
+        sim_val = np.zeros((n_x, m), dtype)
+        for x in range(n_x):
+            keep = np.sort(rng.choice(n_x, rng.integers(0, min(m, n_x) + 1), replace=False))
+            sim_idx[x, :len(keep)] = keep
+            sim_val[x, :len(keep)] = sim[x, keep]
+    means = rng.uniform(2, 4, n_x) if center in (MEAN, ZSCORE) else np.empty(0)
+    sigmas = rng.uniform(0.5, 1.5, n_x) if center == ZSCORE else np.empty(0)
+    bu = rng.normal(0, 0.3, n_users) if center == BASELINE else np.empty(0)
+    bi = rng.normal(0, 0.3, n_items) if center == BASELINE else np.empty(0)
+    return (indptr, indices, data, sim_idx, sim_val), (means, sigmas, bu, bi, 3.5)
+
+
+def predict(module, users, items, model, k, min_k, center, user_based, n_threads=2):
+    cand, (means, sigmas, bu, bi, gm) = model
+    n = len(users)
+    est, actual_k, code = np.empty(n), np.empty(n, np.int32), np.empty(n, np.int8)
+    module.knn_predict(users, items, *cand, k, min_k, center, user_based, means, sigmas, bu, bi, gm,
+                       est, actual_k, code, n_threads)
+    return est, actual_k, code
+
+
+def score(module, users, n_items, model, k, min_k, center, user_based, n_threads=2):
+    cand, (means, sigmas, bu, bi, gm) = model
+    out = np.empty((len(users), n_items))
+    module.knn_score(users, *cand, k, min_k, center, user_based, means, sigmas, bu, bi, gm, out, n_threads)
+    return out
+
+
+def random_pairs(rng, n, n_users, n_items):
+    """Pairs of inner ids, about one in ten unknown (-1) on either side."""
+    users = rng.integers(-1, n_users, n).astype(np.int32)
+    items = rng.integers(-1, n_items, n).astype(np.int32)
+    return users, items
+
+
+def assert_same(got, want):
+    for g, w in zip(got, want):
+        np.testing.assert_array_equal(g, w)
+    assert np.isfinite(got[0]).all()
+
+
+@settings(max_examples=15, deadline=None)
+@given(seed=st.integers(0, 10_000), n_users=st.integers(1, 9), n_items=st.integers(1, 9),
+       density=st.floats(0.0, 1.0), user_based=st.booleans(), center=st.sampled_from([NONE, MEAN, ZSCORE, BASELINE]),
+       storage=st.sampled_from(["dense", "topm"]), dtype=st.sampled_from([np.float64, np.float32]),
+       ties=st.booleans(), k=st.integers(1, 6), min_k=st.integers(0, 3))
+def test_predict_and_score_equal_reference(backend, reference, seed, n_users, n_items, density, user_based, center,
+                                           storage, dtype, ties, k, min_k):
+    name, module = backend
+    model = make_model(seed, n_users, n_items, density, user_based=user_based, center=center, storage=storage,
+                       dtype=dtype, ties=ties)
+    users, items = random_pairs(np.random.default_rng(seed), 40, n_users, n_items)
+    assert_same(predict(module, users, items, model, k, min_k, center, user_based),
+                predict(reference, users, items, model, k, min_k, center, user_based))
+    block = users[:4]
+    np.testing.assert_array_equal(score(module, block, n_items, model, k, min_k, center, user_based),
+                                  score(reference, block, n_items, model, k, min_k, center, user_based))
+
+
+@pytest.mark.parametrize("user_based", [True, False])
+@pytest.mark.parametrize("center", [NONE, MEAN, ZSCORE, BASELINE])
+def test_larger_problem_with_ties(backend, reference, user_based, center):
+    name, module = backend
+    n_users, n_items, n = (12, 10, 60) if name == "cuda" else (40, 30, 500)
+    model = make_model(7, n_users, n_items, 0.5, user_based=user_based, center=center, ties=True)
+    users, items = random_pairs(np.random.default_rng(1), n, n_users, n_items)
+    for k, min_k in ((1, 1), (3, 2), (50, 1)):  # k=50: more than any item's raters
+        want = predict(reference, users, items, model, k, min_k, center, user_based)
+        assert_same(predict(module, users, items, model, k, min_k, center, user_based), want)
+
+
+def test_edge_cases(backend, reference):
+    """Empty candidate rows, a single rating, equal ratings, unknown ids, k above the candidates."""
+    name, module = backend
+    for center in (NONE, MEAN, ZSCORE, BASELINE):
+        model = make_model(3, 6, 5, 0.15, user_based=True, center=center, equal_ratings=True)
+        indptr = model[0][0]
+        assert (np.diff(indptr) == 0).any() and (np.diff(indptr) == 1).any()  # empty and single-rating items
+        users = np.repeat(np.arange(-1, 6, dtype=np.int32), 6)
+        items = np.tile(np.arange(-1, 5, dtype=np.int32), 7)
+        got = predict(module, users, items, model, 10, 1, center, True)
+        assert_same(got, predict(reference, users, items, model, 10, 1, center, True))
+        est, actual_k, code = got
+        unknown = (users < 0) | (items < 0)
+        assert (code[unknown] == UNKNOWN).all() and (actual_k[unknown] == 0).all()
+        assert (code[~unknown & (actual_k == 0)] == TOO_FEW).all()
+        assert (code[actual_k > 0] == POSSIBLE).all()
+
+
+def test_reference_follows_scikit_surprise_rules(reference):
+    """Hand-checked: the k largest of any sign, then sim > 0; stable ties; min_k; fallbacks."""
+    # one item (y = 0) rated by users 1..4 with ratings 5, 4, 3, 2; target user 0 (user-based)
+    indptr = np.array([0, 4], np.int64)
+    indices = np.array([1, 2, 3, 4], np.int32)
+    data = np.array([5.0, 4.0, 3.0, 2.0])
+    sim = np.zeros((5, 5))
+    sim[0, 1:] = [0.5, -0.9, 0.5, 0.2]  # two tied at 0.5: the earlier candidate (user 1) wins at k=1
+    cand = (indptr, indices, data, NO_SIM, sim)
+    none = (np.empty(0), np.empty(0), np.empty(0), np.empty(0), 3.0)
+    u, i = np.array([0], np.int32), np.array([0], np.int32)
+    est, ak, code = predict(reference, u, i, (cand, none), 1, 1, NONE, True)
+    assert (est[0], ak[0], code[0]) == (5.0, 1, POSSIBLE)
+    est, ak, code = predict(reference, u, i, (cand, none), 3, 1, NONE, True)
+    assert ak[0] == 3 and est[0] == pytest.approx((0.5 * 5 + 0.5 * 3 + 0.2 * 2) / 1.2, abs=1e-15)
+    est, ak, code = predict(reference, u, i, (cand, none), 3, 4, NONE, True)  # min_k not reached
+    assert (est[0], ak[0], code[0]) == (3.0, 3, TOO_FEW)
+    means = np.array([2.5, 4.0, 4.0, 4.0, 4.0])
+    est, ak, code = predict(reference, u, i, (cand, (means, np.empty(0), np.empty(0), np.empty(0), 3.0)),
+                            3, 4, MEAN, True)
+    assert (est[0], ak[0], code[0]) == (2.5, 3, TOO_FEW)  # mean of the target user alone
+
+
+@pytest.mark.parametrize("bad, error, match", [
+    (dict(users=np.zeros(3, np.int64)), TypeError, "users must be a C-contiguous"),
+    (dict(items=np.zeros(2, np.int32)), ValueError, "same length"),
+    (dict(users=np.full(3, 99, np.int32)), ValueError, "inner ids in"),
+    (dict(k=0), ValueError, "k must be >= 1"),
+    (dict(center=7), ValueError, "center code"),
+    (dict(means=np.zeros(1)), ValueError, "means has length"),
+])
+def test_bad_arguments_are_named(backend, bad, error, match):
+    name, module = backend
+    cand, (means, sigmas, bu, bi, gm) = make_model(0, 4, 4, 0.5, user_based=True, center=MEAN)
+    args = dict(users=np.zeros(3, np.int32), items=np.zeros(3, np.int32), k=2, center=MEAN, means=means)
+    args.update(bad)
+    n = len(args["users"])
+    with pytest.raises(error, match=match):
+        module.knn_predict(args["users"], args["items"], *cand, args["k"], 1, args["center"], True, args["means"],
+                           sigmas, bu, bi, gm, np.empty(n), np.empty(n, np.int32), np.empty(n, np.int8), 1)
