@@ -1,0 +1,196 @@
+"""NCF (GMF, MLP, NeuMF) against the library's other models; training throughput; the sampler.
+
+    python benchmarks/bench_ncf.py ranking [--data ml-100k | ml-1m-prefix] [--epochs 20]
+    python benchmarks/bench_ncf.py rating [--epochs 20]
+    python benchmarks/bench_ncf.py throughput [--data ml-1m-prefix]
+    python benchmarks/bench_ncf.py sampling [--data ml-1m-prefix] [--repeat 7]
+
+ranking: leave-one-out (each user's latest rating held out), the held-out item ranked against
+99 sampled items the user never touched, the same candidates for every model (seed 0);
+HR@10 and NDCG@10. The NCF models and ImplicitALS see the training ratings as implicit
+interactions; BaselineOnly and ItemKNN rank by predicted rating; Popular by rating count.
+Fixed epochs, no early stopping (the only held-out data is the test set).
+
+rating: KFold(5, random_state=0) on ML-100K, RMSE of NeuMF/MLP with task="rating" beside SVD
+and BaselineOnly, same folds.
+
+throughput: one epoch of implicit training (positives + 4 negatives each) at batch 1024 and
+256 for each architecture; the first epoch (graph tracing) is not timed. Reports samples/s
+and the epoch's negative-sampling time beside its training time.
+
+sampling: the negative sampler alone for one epoch (4 negatives per positive), Cython and
+Numba, 1 and 2 threads, median of --repeat runs.
+"""
+
+import argparse
+import os
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+DATA = {"ml-100k": SHARED / "ml-100k" / "u.data",
+        "ml-1m-prefix": SHARED / "ml-1m-partial" / "ratings.first487650.dat.gz"}
+
+
+def load(name):
+    import reckernels as rk
+
+    return rk.datasets.read_ratings(DATA[name])
+
+
+def header(args):
+    import tensorflow as tf
+
+    print(f"# {' '.join([Path(sys.argv[0]).name] + sys.argv[1:])}")
+    print(f"# {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, "
+          f"TensorFlow {tf.__version__}, intra-op threads {tf.config.threading.get_intra_op_parallelism_threads()}"
+          f" (0 = all cores), GPU: {bool(tf.config.list_physical_devices('GPU'))}", flush=True)
+
+
+def ncf_models(args, task):
+    from reckernels.algorithms.ncf import NeuMF
+
+    common = dict(task=task, n_epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.lr,
+                  n_negatives=4, random_state=0)
+    models = {
+        "gmf": (f"GMF (factors={args.factors})", lambda: NeuMF(arch="gmf", factors=args.factors, **common)),
+        "mlp": (f"MLP (layers={args.layers})", lambda: NeuMF(arch="mlp", layers=args.layers, **common)),
+        "neumf": (f"NeuMF (factors={args.factors}, layers={args.layers})",
+                  lambda: NeuMF(arch="neumf", factors=args.factors, layers=args.layers, **common)),
+    }
+    return dict(models[arch] for arch in args.archs)
+
+
+def ranking(args):
+    import reckernels as rk
+    from reckernels.sampled_ranking import sample_candidates, sampled_ranking_evaluation
+    from reckernels.split import leave_one_out
+
+    data = load(args.data)
+    train, test = leave_one_out(data)
+    implicit = rk.Dataset.from_arrays(train.users, train.items)  # interactions only
+    candidates = sample_candidates(train, test, n_negatives=99, random_state=0)
+    print(f"# {args.data}: {data}; train {len(train):,}, test {len(test):,} users; "
+          f"{args.epochs} epochs, batch {args.batch_size}, lr {args.lr}, 4 negatives", flush=True)
+    models = {"Popular": (rk.Popular(), train),
+              "BaselineOnly (ALS)": (rk.BaselineOnly(), train),
+              "ItemKNN (k=40, pearson_baseline, baseline)": (
+                  rk.ItemKNN(k=40, sim="pearson_baseline", center="baseline"), train),
+              "ImplicitALS (64 factors, 15 epochs, alpha=40)": (
+                  rk.get_algorithm("implicit_als")(n_factors=64, random_state=0), implicit)}
+    models.update({name: (make(), implicit) for name, make in ncf_models(args, "implicit").items()})
+    print(f"| model | HR@10 | NDCG@10 | fit (s) |\n|---|---|---|---|")
+    fitted = {}
+    for name, (model, part) in models.items():
+        start = time.perf_counter()
+        model.fit(part)
+        fit_s = time.perf_counter() - start
+        res = sampled_ranking_evaluation(model, candidates=candidates)
+        fitted[name] = model
+        print(f"| {name} | {res['hit_rate']:.4f} | {res['ndcg']:.4f} | {fit_s:.1f} |", flush=True)
+    if args.pretrain and {"gmf", "mlp"} <= set(args.archs):
+        from reckernels.algorithms.ncf import NeuMF
+
+        gmf, mlp = (m for n, m in fitted.items() if n.startswith(("GMF", "MLP")))
+        model = NeuMF(arch="neumf", task="implicit", factors=args.factors, layers=args.layers, n_epochs=args.epochs,
+                      batch_size=args.batch_size, learning_rate=args.lr, random_state=0)
+        start = time.perf_counter()
+        model.fit(implicit, pretrain=(gmf, mlp), alpha=0.5)
+        res = sampled_ranking_evaluation(model, candidates=candidates)
+        print(f"| NeuMF pretrained from the GMF and MLP above (alpha=0.5) | {res['hit_rate']:.4f} | "
+              f"{res['ndcg']:.4f} | {time.perf_counter() - start:.1f} (+ GMF and MLP) |", flush=True)
+
+
+def rating(args):
+    import reckernels as rk
+    from reckernels.algorithms.ncf import NeuMF
+    from reckernels.evaluation import cross_validate
+    from reckernels.split import KFold
+
+    data = load("ml-100k")
+    models = {"SVD (defaults)": rk.get_algorithm("svd")(random_state=0), "BaselineOnly (ALS)": rk.BaselineOnly()}
+    for arch in args.archs:
+        models[f"{arch} task=rating (factors={args.factors}, layers={args.layers}, reg={args.reg})"] = NeuMF(
+            arch=arch, task="rating", factors=args.factors, layers=args.layers, n_epochs=args.epochs,
+            batch_size=args.batch_size, learning_rate=args.lr, reg=args.reg, random_state=0)
+    print(f"# ml-100k {data}; KFold(5, random_state=0); NCF: {args.epochs} epochs, batch {args.batch_size}, "
+          f"lr {args.lr}", flush=True)
+    print("| model | RMSE (mean of 5 folds) | MAE | fit s / fold |\n|---|---|---|---|")
+    for name, model in models.items():
+        res = cross_validate(model, data, cv=KFold(5, random_state=0), measures=("rmse", "mae"))
+        print(f"| {name} | {res['test_rmse'].mean():.4f} | {res['test_mae'].mean():.4f} | "
+              f"{np.mean(res['fit_time']):.1f} |", flush=True)
+
+
+def throughput(args):
+    import reckernels as rk
+    from reckernels.algorithms.ncf import NeuMF
+
+    data = load(args.data)
+    implicit = rk.Dataset.from_arrays(data.users, data.items)
+    n_samples = len(implicit) * 5
+    print(f"# {args.data}: {len(implicit):,} positives + 4 negatives each = {n_samples:,} samples per epoch")
+    print("| arch | batch | epoch (s) | samples/s | negative sampling (s) | sampling share |\n|---|---|---|---|---|---|")
+    for batch in (1024, 256):
+        for arch in args.archs:
+            model = NeuMF(arch=arch, task="implicit", factors=args.factors, layers=args.layers, n_epochs=2,
+                          batch_size=batch, random_state=0).fit(implicit)
+            epoch, sampling = model.history_["epoch_time"][1], model.history_["sampling_time"][1]
+            print(f"| {arch} | {batch} | {epoch:.1f} | {n_samples / epoch:,.0f} | {sampling:.3f} | "
+                  f"{sampling / epoch:.2%} |", flush=True)
+
+
+def sampling(args):
+    from reckernels.backends import get_backend
+
+    data = load(args.data)
+    order = np.lexsort((data.inner_items, data.inner_users))
+    indices = data.inner_items[order].astype(np.int32)
+    indptr = np.zeros(data.n_users + 1, np.int64)
+    np.cumsum(np.bincount(data.inner_users, minlength=data.n_users), out=indptr[1:])
+    out = np.empty(len(indices) * 4, np.int32)
+    print(f"# {args.data}: {len(indices):,} positives x 4 negatives = {len(out):,} draws; median of {args.repeat}")
+    print("| backend | threads | one epoch (s) | draws/s |\n|---|---|---|---|")
+    for name in ("cython", "numba"):
+        k = get_backend(name)
+        for threads in (1, 2):
+            k.sample_negatives(indptr, indices, data.n_items, 4, 0, 0, out, threads)  # warm-up / JIT
+            times = []
+            for epoch in range(args.repeat):
+                start = time.perf_counter()
+                k.sample_negatives(indptr, indices, data.n_items, 4, 0, epoch, out, threads)
+                times.append(time.perf_counter() - start)
+            med = statistics.median(times)
+            print(f"| {name} | {threads} | {med:.4f} | {len(out) / med:,.0f} |", flush=True)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("section", choices=("ranking", "rating", "throughput", "sampling"))
+    parser.add_argument("--data", choices=tuple(DATA), default=None,
+                        help="ml-100k for ranking, ml-1m-prefix for throughput and sampling by default")
+    parser.add_argument("--epochs", type=int, default=20)
+    parser.add_argument("--batch-size", type=int, default=256)
+    parser.add_argument("--lr", type=float, default=0.001)
+    parser.add_argument("--reg", type=float, default=0.0, help="L2 on the embeddings (rating section)")
+    parser.add_argument("--factors", type=int, default=8)
+    parser.add_argument("--layers", type=lambda s: tuple(int(x) for x in s.split(",")), default=(64, 32, 16, 8))
+    parser.add_argument("--archs", type=lambda s: s.split(","), default=["gmf", "mlp", "neumf"],
+                        help="which NCF architectures to run, comma separated")
+    parser.add_argument("--pretrain", action="store_true", help="ranking: also NeuMF initialised from GMF and MLP")
+    parser.add_argument("--repeat", type=int, default=7)
+    args = parser.parse_args()
+    if args.data is None:
+        args.data = "ml-100k" if args.section in ("ranking", "rating") else "ml-1m-prefix"
+    if args.section != "sampling":
+        header(args)
+    {"ranking": ranking, "rating": rating, "throughput": throughput, "sampling": sampling}[args.section](args)
+
+
+if __name__ == "__main__":
+    main()
