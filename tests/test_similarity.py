@@ -225,3 +225,14 @@ def test_bad_matrices_are_named():
         compute_similarity(indptr[:-1], indices, data, n_cols)
     with pytest.raises(TypeError, match="indices must be"):
         compute_similarity(indptr, indices.astype(float), data, n_cols)
+
+
+def test_ascending_check_across_chunks_and_column_boundaries():
+    from reckernels.similarity import _rows_ascending
+
+    t_indptr = np.array([0, 3, 3, 7, 9])
+    ascending = np.array([0, 4, 9, 1, 2, 2, 8, 0, 5], dtype=np.int32)  # drops only between columns
+    for chunk in (1, 2, 3, 100):
+        assert _rows_ascending(t_indptr, ascending, chunk=chunk)
+        bad = np.array([0, 4, 9, 1, 3, 2, 8, 0, 5], dtype=np.int32)  # 3 then 2 inside column 2
+        assert not _rows_ascending(t_indptr, bad, chunk=chunk)

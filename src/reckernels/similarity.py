@@ -203,13 +203,13 @@ def compute_similarity(indptr, indices, data, n_cols, *, kind="pearson", min_sup
     n_rows = len(indptr) - 1
     copy_bytes = (n_cols + 1) * 8 + len(indices) * (4 + 8 + 8)  # transposed copy + sort permutation
     t_indptr = t_indices = t_data = None
-    t_ascending = False
     if transposed is not None:
         t_indptr, t_indices, t_data = _checked_transpose(transposed, indptr, indices, n_rows, n_cols)
-        t_ascending = _rows_ascending(t_indptr, t_indices)
+    # the dense kernel needs each column's rows ascending: a given transpose that is not gets copied
+    maybe_dense = storage == "dense" or (storage == "auto" and max_neighbors is None)
+    t_ascending = t_indptr is not None and maybe_dense and _rows_ascending(t_indptr, t_indices)
 
     def workspace(storage):
-        # the dense kernel needs each column's rows ascending: a given transpose that is not gets copied
         copied = t_indptr is None or (storage == "dense" and not t_ascending)
         return copied * copy_bytes + n_threads * n_rows * _WORKSPACE_PER_ROW
 
@@ -274,7 +274,7 @@ def _checked_csr(indptr, indices, data, n_cols, prefix):
     validate_csr_indices(indptr, indices, n_cols)
     indptr = np.ascontiguousarray(indptr, dtype=np.int64)
     indices = np.ascontiguousarray(indices, dtype=np.int32)
-    data = check_ratings(prefix + "data", data)
+    data = _check_data(prefix + "data", data)
     check_csr(indptr, indices, data, n_rows=len(indptr) - 1)
     return indptr, indices, data
 
@@ -292,14 +292,30 @@ def _checked_transpose(transposed, indptr, indices, n_rows, n_cols):
     return t_indptr, t_indices, t_data
 
 
-def _rows_ascending(t_indptr, t_indices) -> bool:
-    """Whether every column's row list is in ascending order (repeats allowed)."""
-    if len(t_indices) < 2:
-        return True
-    ok = np.diff(t_indices) >= 0
+def _rows_ascending(t_indptr, t_indices, chunk=1 << 20) -> bool:
+    """Whether every column's row list is in ascending order (repeats allowed); O(chunk) memory."""
     starts = t_indptr[1:-1]
-    ok[starts[(starts > 0) & (starts < len(t_indices))] - 1] = True  # across a column boundary
-    return bool(ok.all())
+    boundary = starts[(starts > 0) & (starts < len(t_indices))] - 1  # steps between two columns
+    for lo in range(0, max(0, len(t_indices) - 1), chunk):
+        hi = min(len(t_indices) - 1, lo + chunk)
+        ok = t_indices[lo + 1:hi + 1] >= t_indices[lo:hi]
+        inside = boundary[(boundary >= lo) & (boundary < hi)]
+        ok[inside - lo] = True
+        if not ok.all():
+            return False
+    return True
+
+
+def _check_data(name, data, chunk=1 << 20) -> np.ndarray:
+    """float64 and finite, checked a chunk at a time (no temporary as large as the data)."""
+    data = np.asarray(data)
+    if data.dtype != np.float64 or data.ndim != 1:
+        return check_ratings(name, data)
+    data = np.ascontiguousarray(data)
+    for lo in range(0, len(data), chunk):
+        if not np.isfinite(data[lo:lo + chunk]).all():
+            return check_ratings(name, data)  # raises, naming the first bad position
+    return data
 
 
 def _mirror_upper(out, tile=512):
