@@ -4,6 +4,7 @@
     python benchmarks/bench_ncf.py rating [--epochs 20]
     python benchmarks/bench_ncf.py throughput [--data ml-1m-prefix]
     python benchmarks/bench_ncf.py sampling [--data ml-1m-prefix] [--repeat 7]
+    python benchmarks/bench_ncf.py steps [--data ml-100k]
 
 ranking: leave-one-out (each user's latest rating held out), the held-out item ranked against
 99 sampled items the user never touched, the same candidates for every model (seed 0);
@@ -17,6 +18,9 @@ and BaselineOnly, same folds.
 throughput: one epoch of implicit training (positives + 4 negatives each) at batch 1024 and
 256 for each architecture; the first epoch (graph tracing) is not timed. Reports samples/s
 and the epoch's negative-sampling time beside its training time.
+
+steps: epoch time with 1 and with ncf.STEPS_PER_EXECUTION (32) training steps per TensorFlow
+call, batch 256, implicit task, second epoch of each fit.
 
 sampling: the negative sampler alone for one epoch (4 negatives per positive), Cython and
 Numba, 1 and 2 threads, median of --repeat runs.
@@ -145,6 +149,24 @@ def throughput(args):
                   f"{sampling / epoch:.2%} |", flush=True)
 
 
+def steps(args):
+    import reckernels as rk
+    from reckernels.algorithms import ncf
+
+    data = load(args.data)
+    implicit = rk.Dataset.from_arrays(data.users, data.items)
+    default = ncf.STEPS_PER_EXECUTION
+    print(f"# {args.data}: {len(implicit) * 5:,} samples per epoch, batch {args.batch_size}")
+    print("| arch | steps per call | epoch (s) |\n|---|---|---|")
+    for arch in args.archs:
+        for n in (1, default):
+            ncf.STEPS_PER_EXECUTION = n
+            model = ncf.NeuMF(arch=arch, task="implicit", n_epochs=2, batch_size=args.batch_size,
+                              random_state=0).fit(implicit)
+            print(f"| {arch} | {n} | {model.history_['epoch_time'][1]:.1f} |", flush=True)
+    ncf.STEPS_PER_EXECUTION = default
+
+
 def sampling(args):
     from reckernels.backends import get_backend
 
@@ -171,7 +193,7 @@ def sampling(args):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("section", choices=("ranking", "rating", "throughput", "sampling"))
+    parser.add_argument("section", choices=("ranking", "rating", "throughput", "steps", "sampling"))
     parser.add_argument("--data", choices=tuple(DATA), default=None,
                         help="ml-100k for ranking, ml-1m-prefix for throughput and sampling by default")
     parser.add_argument("--epochs", type=int, default=20)
@@ -186,10 +208,11 @@ def main():
     parser.add_argument("--repeat", type=int, default=7)
     args = parser.parse_args()
     if args.data is None:
-        args.data = "ml-100k" if args.section in ("ranking", "rating") else "ml-1m-prefix"
+        args.data = "ml-100k" if args.section in ("ranking", "rating", "steps") else "ml-1m-prefix"
     if args.section != "sampling":
         header(args)
-    {"ranking": ranking, "rating": rating, "throughput": throughput, "sampling": sampling}[args.section](args)
+    sections = {"ranking": ranking, "rating": rating, "throughput": throughput, "steps": steps, "sampling": sampling}
+    sections[args.section](args)
 
 
 if __name__ == "__main__":

@@ -48,8 +48,8 @@ ARCHS = ("gmf", "mlp", "neumf")
 TASKS = ("rating", "implicit")
 #: (user, item) pairs per forward pass when scoring (a few MB of activations)
 SCORE_BATCH = 1 << 16
-#: training steps per TensorFlow call: a small model's step is mostly Python overhead, and
-#: running 32 steps per call made an epoch 2-4x faster on CPU (benchmarks/RESULTS.md)
+#: training steps per TensorFlow call: a small model's step is mostly dispatch overhead, and
+#: running many steps per call made an epoch about 3x faster on CPU (benchmarks/RESULTS.md, NCF)
 STEPS_PER_EXECUTION = 32
 
 
@@ -139,6 +139,7 @@ class NeuMF(Estimator):
         monitor = self._validation_metric(validation, dataset) if validation is not None else None
         rng = np.random.default_rng(self.seed_)
         self.history_ = {"loss": [], "val": [], "epoch_time": [], "sampling_time": []}
+        self.__dict__.pop("best_epoch_", None)  # from an earlier fit with validation
         best, best_weights, waited = None, None, 0
         with self._progress(self.n_epochs, f"{self.arch} {self.task}") as bar:
             for epoch in range(self.n_epochs):
