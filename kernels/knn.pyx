@@ -3,12 +3,13 @@
 
 The semantics are documented in reckernels/backends/reference/knn.py: the k most similar
 positive candidates (stable), summed in candidate order, so results are bit-identical to the
-reference. Per pair, pass 1 counts and sums the positive candidates; only when there are more
-than k, pass 2 keeps the k best in a size-k heap (worst at the root) and pass 3 sums those at
-least as good as the root. Pairs run in parallel; each
-thread keeps its heap in a scratch row of its own, so nothing is allocated per pair. The scorer
-loops so that one similarity row serves many consecutive pairs (it stays in cache). Bounds checks are off: the wrappers in reckernels.backends.cython.knn check shapes, and
-ids come from a Dataset or from IdMap.to_inner (-1 = unknown, handled here).
+reference. Per pair, one branch-free pass over the candidates counts and sums the positive
+ones and copies them to a buffer; only when there are more than k, quickselect finds the k-th
+largest similarity in a copy and the buffer is summed again over the k selected. Pairs run in
+parallel; each thread has its buffers (as long as the longest candidate list), so nothing is
+allocated per pair. The scorer loops so that one similarity row serves many consecutive pairs
+(it stays in cache). Bounds checks are off: the wrappers in reckernels.backends.cython.knn check
+shapes, and ids come from a Dataset or from IdMap.to_inner (-1 = unknown, handled here).
 """
 
 from cython.parallel cimport prange, threadid
@@ -65,42 +66,41 @@ cdef inline double _sim(const Model* m, Py_ssize_t x, i32 x2) noexcept nogil:
     return 0.0
 
 
-cdef inline bint _worse(double s1, i64 p1, double s2, i64 p2) noexcept nogil:
-    """(s1, p1) ranks below (s2, p2): smaller similarity, or equal and later in the candidates."""
-    return s1 < s2 or (s1 == s2 and p1 > p2)
+cdef double _kth_largest(double* a, Py_ssize_t n, Py_ssize_t k) noexcept nogil:
+    """The k-th largest of a[0:n] (1 <= k <= n) by quickselect; reorders a."""
+    cdef Py_ssize_t lo = 0, hi = n - 1, i, j, target = k - 1
+    cdef double pivot, t
+    while lo < hi:
+        pivot = _median3(a[lo], a[(lo + hi) >> 1], a[hi])
+        i, j = lo, hi
+        while i <= j:  # Hoare partition, descending: a[lo:i] >= pivot >= a[j + 1:hi + 1]
+            while a[i] > pivot:
+                i += 1
+            while a[j] < pivot:
+                j -= 1
+            if i <= j:
+                t = a[i]
+                a[i] = a[j]
+                a[j] = t
+                i += 1
+                j -= 1
+        if target <= j:
+            hi = j
+        elif target >= i:
+            lo = i
+        else:
+            return a[target]  # between the two parts: equal to the pivot
+    return a[target]
 
 
-cdef inline void _sift_down(double* hs, i64* hp, Py_ssize_t n, Py_ssize_t root) noexcept nogil:
-    """Restore the heap (worst entry at the root) below ``root``."""
-    cdef Py_ssize_t child
-    cdef double s
-    cdef i64 p
-    while True:
-        child = 2 * root + 1
-        if child >= n:
-            return
-        if child + 1 < n and _worse(hs[child + 1], hp[child + 1], hs[child], hp[child]):
-            child += 1
-        if not _worse(hs[child], hp[child], hs[root], hp[root]):
-            return
-        s, p = hs[root], hp[root]
-        hs[root], hp[root] = hs[child], hp[child]
-        hs[child], hp[child] = s, p
-        root = child
-
-
-cdef inline void _sift_up(double* hs, i64* hp, Py_ssize_t pos) noexcept nogil:
-    cdef Py_ssize_t parent
-    cdef double s
-    cdef i64 p
-    while pos > 0:
-        parent = (pos - 1) >> 1
-        if not _worse(hs[pos], hp[pos], hs[parent], hp[parent]):
-            return
-        s, p = hs[pos], hp[pos]
-        hs[pos], hp[pos] = hs[parent], hp[parent]
-        hs[parent], hp[parent] = s, p
-        pos = parent
+cdef inline double _median3(double a, double b, double c) noexcept nogil:
+    if a < b:
+        if b < c:
+            return b
+        return c if a < c else a
+    if a < c:
+        return a
+    return c if b < c else b
 
 
 cdef inline double _term(const Model* m, double s, i32 nb, double r, i32 y, const double* bx,
@@ -115,14 +115,15 @@ cdef inline double _term(const Model* m, double s, i32 nb, double r, i32 y, cons
     return s * (r - (m.global_mean + bx[nb] + by[y]))
 
 
-cdef double _predict_one(const Model* m, i32 u, i32 i, double* hs, i64* hp,
+cdef double _predict_one(const Model* m, i32 u, i32 i, double* bs, i64* bp, double* bc,
                          i32* actual_k, i8* code) noexcept nogil:
+    """One pair; ``bs`` / ``bp`` / ``bc`` are buffers as long as the longest candidate list."""
     cdef i32 x, y
     cdef const double* bx
     cdef const double* by
-    cdef Py_ssize_t p, lo, hi, n = 0, n_pos = 0
-    cdef double s, w, sum_sim = 0.0, sum_r = 0.0, est, ts
-    cdef i64 tp
+    cdef Py_ssize_t p, q, lo, hi, n, n_pos = 0, above, left
+    cdef double s, w, sum_sim = 0.0, sum_r = 0.0, est, vk
+    cdef bint take
     if u < 0 or i < 0:
         actual_k[0] = 0
         code[0] = UNKNOWN
@@ -135,40 +136,38 @@ cdef double _predict_one(const Model* m, i32 u, i32 i, double* hs, i64* hp,
     else:
         x, y, bx, by = i, u, m.bi, m.bu
     lo, hi = m.indptr[y], m.indptr[y + 1]
-    # pass 1, branch-free: count the positive candidates and sum them all (a term of weight 0.0
-    # adds an exact zero, so the sums equal the sums over the positive ones in candidate order)
+    # pass 1, branch-free: count the positive candidates, sum them all (a term of weight 0.0 adds
+    # an exact zero, so the sums equal those over the positive ones in candidate order) and
+    # append them to the buffer (a non-positive one is written and then overwritten)
     for p in range(lo, hi):
         s = _sim(m, x, m.indices[p])
         w = s if s > 0 else 0.0
+        bs[n_pos] = s
+        bp[n_pos] = p
         n_pos += s > 0
         sum_sim += w
         sum_r += _term(m, w, m.indices[p], m.data[p], y, bx, by)
     n = n_pos
     if n_pos > m.k:
-        # pass 2: the k best in a heap, worst at the root (ties: the earlier candidate stays)
-        n = 0
-        for p in range(lo, hi):
-            s = _sim(m, x, m.indices[p])
-            if s <= 0:
-                continue
-            if n < m.k:
-                hs[n] = s
-                hp[n] = p
-                _sift_up(hs, hp, n)
-                n += 1
-            elif s > hs[0]:
-                hs[0] = s
-                hp[0] = p
-                _sift_down(hs, hp, n, 0)
-        ts, tp = hs[0], hp[0]
-        # pass 3: sum those at least as good as the worst kept one, in candidate order
+        # the k-th largest similarity vk; taken: every one above vk, then those equal to vk in
+        # candidate order while places are left (the stable rule: the earlier candidate wins a tie)
+        for q in range(n_pos):
+            bc[q] = bs[q]
+        vk = _kth_largest(bc, n_pos, m.k)
+        above = 0
+        for q in range(n_pos):
+            above += bs[q] > vk
+        left = m.k - above
         sum_sim = 0.0
         sum_r = 0.0
-        for p in range(lo, hi):
-            s = _sim(m, x, m.indices[p])
-            w = s if (s > ts or (s == ts and p <= tp)) else 0.0
+        for q in range(n_pos):
+            s = bs[q]
+            take = s > vk or (s == vk and left > 0)
+            left -= s == vk and take
+            w = s if take else 0.0
             sum_sim += w
-            sum_r += _term(m, w, m.indices[p], m.data[p], y, bx, by)
+            sum_r += _term(m, w, m.indices[bp[q]], m.data[bp[q]], y, bx, by)
+        n = m.k
     actual_k[0] = <i32>n
     if n < m.min_k or n == 0:
         code[0] = TOO_FEW
@@ -213,26 +212,28 @@ def knn_predict(const i32[::1] users, const i32[::1] items, const i64[::1] cand_
                 const double[:, ::1] sim64, const float[:, ::1] sim32, int k, int min_k, int center,
                 int user_based, const double[::1] means, const double[::1] sigmas, const double[::1] bu,
                 const double[::1] bi, double global_mean, double[::1] est, i32[::1] actual_k, i8[::1] code,
-                double[:, ::1] heap_sim, i64[:, ::1] heap_pos, int n_threads):
-    """Estimates for pairs; ``heap_*`` are scratch rows of length k, one per thread."""
+                double[:, ::1] buf_sim, i64[:, ::1] buf_pos, double[:, ::1] buf_copy, int n_threads):
+    """Estimates for pairs; ``buf_*`` are scratch rows as long as the longest candidate list, one per thread."""
     cdef Model m = _model(cand_indptr, cand_indices, cand_data, sim_idx, sim64, sim32, k, min_k, center,
                           user_based, means, sigmas, bu, bi, global_mean)
     cdef Py_ssize_t p
     cdef int t
     for p in prange(users.shape[0], nogil=True, schedule="guided", num_threads=n_threads):
         t = threadid()
-        est[p] = _predict_one(&m, users[p], items[p], &heap_sim[t, 0], &heap_pos[t, 0], &actual_k[p], &code[p])
+        est[p] = _predict_one(&m, users[p], items[p], &buf_sim[t, 0], &buf_pos[t, 0], &buf_copy[t, 0],
+                              &actual_k[p], &code[p])
 
 
 def knn_score(const i32[::1] users, const i64[::1] cand_indptr, const i32[::1] cand_indices,
               const double[::1] cand_data, const i32[:, ::1] sim_idx, const double[:, ::1] sim64,
               const float[:, ::1] sim32, int k, int min_k, int center, int user_based, const double[::1] means,
               const double[::1] sigmas, const double[::1] bu, const double[::1] bi, double global_mean,
-              double[:, ::1] scores, double[:, ::1] heap_sim, i64[:, ::1] heap_pos, i32[::1] ak, i8[::1] code,
-              int n_threads):
-    """``scores[r, i]`` = estimate for (users[r], i) for every item i; rows in parallel.
+              double[:, ::1] scores, double[:, ::1] buf_sim, i64[:, ::1] buf_pos, double[:, ::1] buf_copy,
+              i32[::1] ak, i8[::1] code, int n_threads):
+    """``scores[r, i]`` = estimate for (users[r], i) for every item i.
 
-    ``heap_*`` are scratch rows of length k and ``ak`` / ``code`` scratch slots, one per thread.
+    ``buf_*`` are scratch rows as long as the longest candidate list and ``ak`` / ``code``
+    scratch slots, one per thread.
     """
     cdef Model m = _model(cand_indptr, cand_indices, cand_data, sim_idx, sim64, sim32, k, min_k, center,
                           user_based, means, sigmas, bu, bi, global_mean)
@@ -242,9 +243,11 @@ def knn_score(const i32[::1] users, const i64[::1] cand_indptr, const i32[::1] c
         for r in prange(users.shape[0], nogil=True, schedule="dynamic", num_threads=n_threads):
             t = threadid()
             for i in range(scores.shape[1]):
-                scores[r, i] = _predict_one(&m, users[r], <i32>i, &heap_sim[t, 0], &heap_pos[t, 0], &ak[t], &code[t])
+                scores[r, i] = _predict_one(&m, users[r], <i32>i, &buf_sim[t, 0], &buf_pos[t, 0], &buf_copy[t, 0],
+                                            &ak[t], &code[t])
     else:  # x = the item: one task per item, its similarity row hot in cache across the block's users
         for i in prange(scores.shape[1], nogil=True, schedule="dynamic", num_threads=n_threads):
             t = threadid()
             for r in range(users.shape[0]):
-                scores[r, i] = _predict_one(&m, users[r], <i32>i, &heap_sim[t, 0], &heap_pos[t, 0], &ak[t], &code[t])
+                scores[r, i] = _predict_one(&m, users[r], <i32>i, &buf_sim[t, 0], &buf_pos[t, 0], &buf_copy[t, 0],
+                                            &ak[t], &code[t])

@@ -7,8 +7,11 @@ from reckernels._cy import knn as _cy
 from .._knn import check_knn_model, split_similarity
 
 
-def _scratch(n_threads, k):
-    return np.empty((n_threads, k)), np.empty((n_threads, k), dtype=np.int64)
+def _scratch(n_threads, cand_indptr):
+    """Per-thread buffers as long as the longest candidate list (similarity, position, copy)."""
+    longest = max(1, int(np.diff(cand_indptr).max())) if len(cand_indptr) > 1 else 1
+    return (np.empty((n_threads, longest)), np.empty((n_threads, longest), dtype=np.int64),
+            np.empty((n_threads, longest)))
 
 
 def knn_predict(users, items, cand_indptr, cand_indices, cand_data, sim_idx, sim_val, k, min_k, center,
@@ -19,7 +22,7 @@ def knn_predict(users, items, cand_indptr, cand_indices, cand_data, sim_idx, sim
     n_threads = max(1, int(n_threads))
     _cy.knn_predict(users, items, cand_indptr, cand_indices, cand_data, sim_idx, sim64, sim32, int(k), int(min_k),
                     int(center), int(bool(user_based)), means, sigmas, bu, bi, float(global_mean), est, actual_k, code,
-                    *_scratch(n_threads, k), n_threads)
+                    *_scratch(n_threads, cand_indptr), n_threads)
 
 
 def knn_score(users, cand_indptr, cand_indices, cand_data, sim_idx, sim_val, k, min_k, center, user_based,
@@ -29,5 +32,5 @@ def knn_score(users, cand_indptr, cand_indices, cand_data, sim_idx, sim_val, k, 
     sim64, sim32 = split_similarity(sim_val)
     n_threads = max(1, int(n_threads))
     _cy.knn_score(users, cand_indptr, cand_indices, cand_data, sim_idx, sim64, sim32, int(k), int(min_k), int(center),
-                  int(bool(user_based)), means, sigmas, bu, bi, float(global_mean), scores, *_scratch(n_threads, k),
+                  int(bool(user_based)), means, sigmas, bu, bi, float(global_mean), scores, *_scratch(n_threads, cand_indptr),
                   np.empty(n_threads, np.int32), np.empty(n_threads, np.int8), n_threads)
