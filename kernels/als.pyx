@@ -9,11 +9,17 @@ come from the rating. The Gram matrix is never rebuilt per row: only the row's n
 their corrections, which is what makes implicit ALS linear in the number of ratings.
 
 Rows run in parallel (OpenMP prange, guided schedule); each thread allocates its scratch once
-(one d x d matrix and five d-vectors) for the whole half-sweep. The small dense algebra goes
-through scipy's BLAS/LAPACK (cython_blas / cython_lapack), as benfred/implicit does: the
-CG step is symv plus one dot and one axpy per nonzero, the exact solve is syr per nonzero,
-then potrf/potrs. BLAS sees column-major storage; every matrix here is symmetric, so only the
-triangle that BLAS calls "U" is built and read.
+(one d x d matrix and five d-vectors) for the whole half-sweep. The CG step costs one
+Gram-vector product (d^2) plus one dot and one axpy per nonzero; the exact solve adds
+w_j y_j y_j^T per nonzero to the lower triangle of A, then factors A = L L^T (Cholesky-Crout,
+row-wise dot products) and solves the two triangular systems.
+
+The small dense algebra is written here rather than called from BLAS: inside OpenMP threads a
+multithreaded BLAS (OpenBLAS by default) spawns its own threads for every small call, which
+measured 2x (CG) to 40x (Cholesky) slower here unless OPENBLAS_NUM_THREADS=1 is set. The two
+primitives, dot and axpy, are C loops under ``#pragma omp simd`` so they vectorise (the
+reduction too) without -ffast-math, compiled for AVX2/FMA and for baseline x86-64 with the
+right one chosen at load time (GCC target_clones on x86-64 Linux; plain loops elsewhere).
 
 Bounds checks are off: the Python entry points in reckernels.backends.cython check shapes
 and dtypes, and the Dataset (or the validated CSR) guarantees every index is in range.
@@ -21,69 +27,117 @@ and dtypes, and the Dataset (or the validated CSR) guarantees every index is in 
 
 from cython cimport floating
 from cython.parallel cimport parallel, prange
+from libc.math cimport sqrt
 from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy, memset
-from scipy.linalg.cython_blas cimport daxpy, ddot, dsymv, dsyr, saxpy, sdot, ssymv, ssyr
-from scipy.linalg.cython_lapack cimport dpotrf, dpotrs, spotrf, spotrs
 
 ctypedef long long i64
 ctypedef int i32
 
 # CG stops once r.r falls below this (the value benfred/implicit uses)
 cdef double CG_EPS = 1e-20
+# rows of Y per cache block when the Gram matrix is accumulated
+cdef enum:
+    GRAM_BLOCK = 256
+
+cdef extern from *:
+    """
+    /* One build runs on any x86-64 CPU, yet uses AVX2/FMA where present: GCC compiles each
+       primitive twice and picks the clone once at load time (ifunc). */
+    #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+    #define RK_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
+    #else
+    #define RK_CLONES
+    #endif
+    #define RK_PRIMITIVES(T, P)                                                                  \
+    RK_CLONES static T rk_##P##dot(int n, const T *x, const T *y) {                              \
+        T s = 0;                                                                                 \
+        _Pragma("omp simd reduction(+:s)")                                                       \
+        for (int i = 0; i < n; i++) s += x[i] * y[i];                                            \
+        return s;                                                                                \
+    }                                                                                            \
+    RK_CLONES static void rk_##P##axpy(int n, T a, const T *x, T *y) {                           \
+        _Pragma("omp simd")                                                                      \
+        for (int i = 0; i < n; i++) y[i] += a * x[i];                                            \
+    }                                                                                            \
+    /* The implicit CG's pass over a row's nonzeros, c_q = 1 + alpha * data[q], y_q = Y[indices[q]]: \
+       out += sum_q (c_q - 1)(y_q . v) y_q, or with residual, out += sum_q (c_q - (c_q - 1)(y_q . v)) y_q. \
+       One call per row and step, the dot and the axpy fused in one loop body. */              \
+    RK_CLONES static void rk_##P##implicit_pass(long long lo, long long hi, const int *indices,   \
+            const double *data, const T *Y, int k, double alpha, const T *v, T *out, int residual) { \
+        for (long long q = lo; q < hi; q++) {                                                    \
+            const T *y = Y + (long long)indices[q] * k;                                          \
+            T w = (T)(alpha * data[q]), s = 0;                                                   \
+            _Pragma("omp simd reduction(+:s)")                                                   \
+            for (int i = 0; i < k; i++) s += y[i] * v[i];                                        \
+            T coef = residual ? (1 + w) - w * s : w * s;                                         \
+            _Pragma("omp simd")                                                                  \
+            for (int i = 0; i < k; i++) out[i] += coef * y[i];                                   \
+        }                                                                                        \
+    }
+    RK_PRIMITIVES(float, s)
+    RK_PRIMITIVES(double, d)
+    """
+    float rk_sdot(int n, const float* x, const float* y) noexcept nogil
+    double rk_ddot(int n, const double* x, const double* y) noexcept nogil
+    void rk_saxpy(int n, float a, const float* x, float* y) noexcept nogil
+    void rk_daxpy(int n, double a, const double* x, double* y) noexcept nogil
+    void rk_simplicit_pass(i64 lo, i64 hi, const i32* indices, const double* data, const float* Y, int k,
+                           double alpha, const float* v, float* out, int residual) noexcept nogil
+    void rk_dimplicit_pass(i64 lo, i64 hi, const i32* indices, const double* data, const double* Y, int k,
+                           double alpha, const double* v, double* out, int residual) noexcept nogil
 
 
-cdef inline floating _dot(int n, floating* x, floating* y) noexcept nogil:
-    cdef int one = 1
+cdef inline void _implicit_pass(i64 lo, i64 hi, const i32* indices, const double* data, const floating* Y,
+                                int k, double alpha, const floating* v, floating* out, bint residual) noexcept nogil:
     if floating is float:
-        return sdot(&n, x, &one, y, &one)
+        rk_simplicit_pass(lo, hi, indices, data, Y, k, alpha, v, out, residual)
     else:
-        return ddot(&n, x, &one, y, &one)
+        rk_dimplicit_pass(lo, hi, indices, data, Y, k, alpha, v, out, residual)
 
 
-cdef inline void _axpy(int n, floating a, floating* x, floating* y) noexcept nogil:
+cdef inline floating _dot(int n, const floating* x, const floating* y) noexcept nogil:
+    if floating is float:
+        return rk_sdot(n, x, y)
+    else:
+        return rk_ddot(n, x, y)
+
+
+cdef inline void _axpy(int n, floating a, const floating* x, floating* y) noexcept nogil:
     """y += a * x"""
-    cdef int one = 1
     if floating is float:
-        saxpy(&n, &a, x, &one, y, &one)
+        rk_saxpy(n, a, x, y)
     else:
-        daxpy(&n, &a, x, &one, y, &one)
+        rk_daxpy(n, a, x, y)
 
 
-cdef inline void _symv(int n, floating a, floating* A, floating* x, floating* y) noexcept nogil:
-    """y = a * A x (A symmetric, its "U" triangle read)"""
-    cdef int one = 1
-    cdef char uplo = b"U"
-    cdef floating zero = 0
-    if floating is float:
-        ssymv(&uplo, &n, &a, A, &n, x, &one, &zero, y, &one)
-    else:
-        dsymv(&uplo, &n, &a, A, &n, x, &one, &zero, y, &one)
+cdef inline void _gram_matvec(int d, floating scale, const floating* G, const floating* v, floating* out) noexcept nogil:
+    """out = scale * G v for the full symmetric d x d matrix G."""
+    cdef int a
+    for a in range(d):
+        out[a] = scale * _dot(d, G + a * d, v)
 
 
-cdef inline void _syr(int n, floating a, floating* x, floating* A) noexcept nogil:
-    """A += a * x x^T on the "U" triangle"""
-    cdef int one = 1
-    cdef char uplo = b"U"
-    if floating is float:
-        ssyr(&uplo, &n, &a, x, &one, A, &n)
-    else:
-        dsyr(&uplo, &n, &a, x, &one, A, &n)
-
-
-cdef inline int _cholesky_solve(int n, floating* A, floating* b) noexcept nogil:
-    """Factor A (in place) and overwrite b with the solution; nonzero if A is not positive definite."""
-    cdef int info = 0, one = 1
-    cdef char uplo = b"U"
-    if floating is float:
-        spotrf(&uplo, &n, A, &n, &info)
-        if info == 0:
-            spotrs(&uplo, &n, &one, A, &n, b, &n, &info)
-    else:
-        dpotrf(&uplo, &n, A, &n, &info)
-        if info == 0:
-            dpotrs(&uplo, &n, &one, A, &n, b, &n, &info)
-    return info
+cdef int _cholesky_solve(int d, floating* A, const floating* b, floating* x) noexcept nogil:
+    """Solve A x = b from the lower triangle of A (overwritten by L); nonzero if A is not positive definite."""
+    cdef int c, i
+    cdef floating s, pivot
+    for c in range(d):
+        s = A[c * d + c] - _dot(c, A + c * d, A + c * d)
+        if not s > 0:
+            return 1
+        pivot = sqrt(s)
+        A[c * d + c] = pivot
+        for i in range(c + 1, d):
+            A[i * d + c] = (A[i * d + c] - _dot(c, A + i * d, A + c * d)) / pivot
+    for i in range(d):  # L z = b
+        x[i] = (b[i] - _dot(i, A + i * d, x)) / A[i * d + i]
+    for i in range(d - 1, -1, -1):  # L^T x = z, column i of L read with stride d
+        s = x[i]
+        for c in range(i + 1, d):
+            s -= A[c * d + i] * x[c]
+        x[i] = s / A[i * d + i]
+    return 0
 
 
 cdef inline floating* _feature(const floating* Y, int k, i32 j, bint implicit, floating* buf) noexcept nogil:
@@ -103,16 +157,16 @@ cdef void _matvec(i64 lo, i64 hi, const i32* indices, const double* data, const 
     cdef floating* y
     cdef floating s
     if implicit:
-        _symv(d, 1, <floating*> base, v, out)
+        _gram_matvec(d, 1, base, v, out)
     else:
         memset(out, 0, d * sizeof(floating))
     _axpy(d, lam, v, out)
+    if implicit:
+        _implicit_pass(lo, hi, indices, data, Y, k, alpha, v, out, False)
+        return
     for q in range(lo, hi):
-        y = _feature(Y, k, indices[q], implicit, buf)
-        s = _dot(d, y, v)
-        if implicit:
-            s = s * <floating> (alpha * data[q])
-        _axpy(d, s, y, out)
+        y = _feature(Y, k, indices[q], False, buf)
+        _axpy(d, _dot(d, y, v), y, out)
 
 
 cdef int _solve_row(i64 lo, i64 hi, const i32* indices, const double* data, const floating* Y,
@@ -124,14 +178,14 @@ cdef int _solve_row(i64 lo, i64 hi, const i32* indices, const double* data, cons
     cdef int a, it
     cdef floating* y
     cdef floating w, t, step, rs_old, rs_new
-    if cholesky:
+    if cholesky:  # A's lower triangle and b (in r), then the exact solve
         if implicit:
             memcpy(A, base, d * d * sizeof(floating))
         else:
             memset(A, 0, d * d * sizeof(floating))
         for a in range(d):
             A[a * d + a] += lam
-        memset(x, 0, d * sizeof(floating))
+        memset(r, 0, d * sizeof(floating))
         for q in range(lo, hi):
             y = _feature(Y, k, indices[q], implicit, buf)
             if implicit:
@@ -140,25 +194,23 @@ cdef int _solve_row(i64 lo, i64 hi, const i32* indices, const double* data, cons
             else:
                 w = 1
                 t = <floating> (data[q] - mu - other_bias[indices[q]])
-            _syr(d, w, y, A)
-            _axpy(d, t, y, x)
-        return _cholesky_solve(d, A, x)
+            _axpy(d, t, y, r)
+            for a in range(d):  # row a of the lower triangle += w y_a y[:a + 1]
+                _axpy(a + 1, w * y[a], y, A + a * d)
+        return _cholesky_solve(d, A, r, x)
 
     # CG (Takacs et al. 2011): r = b - A x in one pass over the nonzeros, then cg_steps steps
     if implicit:
-        _symv(d, -1, <floating*> base, x, r)
+        _gram_matvec(d, -1, base, x, r)
     else:
         memset(r, 0, d * sizeof(floating))
     _axpy(d, -lam, x, r)
-    for q in range(lo, hi):
-        y = _feature(Y, k, indices[q], implicit, buf)
-        if implicit:
-            w = <floating> (alpha * data[q])
-            t = 1 + w
-        else:
-            w = 1
-            t = <floating> (data[q] - mu - other_bias[indices[q]])
-        _axpy(d, t - w * _dot(d, y, x), y, r)
+    if implicit:
+        _implicit_pass(lo, hi, indices, data, Y, k, alpha, x, r, True)
+    else:
+        for q in range(lo, hi):
+            y = _feature(Y, k, indices[q], False, buf)
+            _axpy(d, <floating> (data[q] - mu - other_bias[indices[q]]) - _dot(d, y, x), y, r)
     memcpy(p, r, d * sizeof(floating))
     rs_old = _dot(d, r, r)
     if rs_old < CG_EPS:
@@ -177,15 +229,37 @@ cdef int _solve_row(i64 lo, i64 hi, const i32* indices, const double* data, cons
     return 0
 
 
+cdef void _gram(const floating* Y, Py_ssize_t n, int k, floating* G) noexcept nogil:
+    """G = Y^T Y (k x k, full), Y being n rows of k, one block of GRAM_BLOCK rows of Y at a time
+    so the block stays in cache while every row of G's lower triangle takes its share.
+
+    Serial on purpose: it is n k^2 / 2 multiply-adds, a few percent of a half-sweep, and
+    parallel blocks would need a barrier each (costly when the cores are shared).
+    """
+    cdef Py_ssize_t start = 0, j, stop
+    cdef int a, b
+    memset(G, 0, k * k * sizeof(floating))
+    while start < n:
+        stop = min(start + GRAM_BLOCK, n)
+        for a in range(k):
+            for j in range(start, stop):
+                _axpy(a + 1, Y[j * k + a], Y + j * k, G + a * k)
+        start = stop
+    for a in range(k):
+        for b in range(a + 1, k):
+            G[a * k + b] = G[b * k + a]
+
+
 def als_half(const i64[::1] indptr, const i32[::1] indices, const double[::1] data,
-             const floating[:, ::1] Y, const floating[::1] other_bias, const floating[:, ::1] base,
+             const floating[:, ::1] Y, const floating[::1] other_bias,
              double reg, bint implicit, double alpha, double mu,
              floating[:, ::1] X, floating[::1] x_bias, bint cholesky, int cg_steps, int n_threads):
     """One half-sweep in place over the rows of X; returns the number of rows whose Cholesky failed.
 
-    implicit: base is Y^T Y (d x d, d = k), lam = reg, x_bias and other_bias are unused.
-    explicit: base is unused, lam = reg * n_row, d = k + 1 and the last unknown is x_bias[row].
-    Rows without ratings get zeros. Raises MemoryError if a thread's scratch cannot be allocated.
+    implicit: A shares the Gram matrix Y^T Y (computed here, d = k), lam = reg; x_bias and
+    other_bias are unused. explicit: lam = reg * n_row, d = k + 1 and the last unknown is
+    x_bias[row]. Rows without ratings get zeros. Raises MemoryError if a thread's scratch
+    cannot be allocated.
     """
     cdef Py_ssize_t n_rows = X.shape[0]
     cdef int k = X.shape[1]
@@ -197,12 +271,17 @@ def als_half(const i64[::1] indptr, const i32[::1] indices, const double[::1] da
     cdef floating lam
     cdef floating* scratch = NULL
     cdef floating* x = NULL
-    cdef const floating* base_ptr = &base[0, 0]
     cdef const floating* bias_ptr = &other_bias[0]
+    cdef floating* base_ptr = NULL
     if n_rows == 0:
         return 0
+    if implicit:
+        base_ptr = <floating*> malloc(k * k * sizeof(floating))
+        if base_ptr == NULL:
+            raise MemoryError(f"ALS could not allocate the {k} x {k} Gram matrix.")
+        _gram(&Y[0, 0], Y.shape[0], k, base_ptr)
     with nogil, parallel(num_threads=n_threads):
-        scratch = <floating*> malloc((d * d + 6 * d) * sizeof(floating))
+        scratch = <floating*> malloc((d * d + 5 * d) * sizeof(floating))
         if scratch == NULL:
             oom[0] = 1
         else:
@@ -228,6 +307,7 @@ def als_half(const i64[::1] indptr, const i32[::1] indices, const double[::1] da
                 if not implicit:
                     x_bias[row] = x[k]
             free(scratch)
+    free(base_ptr)
     if out_of_memory:
         raise MemoryError(f"ALS could not allocate its per-thread scratch ({d} x {d} floats); "
                           "use fewer factors or threads.")

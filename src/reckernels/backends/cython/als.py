@@ -1,4 +1,4 @@
-"""ALS half-sweeps via the compiled kernel in kernels/als.pyx (BLAS per row, OpenMP over rows)."""
+"""ALS half-sweeps via the compiled kernel in kernels/als.pyx (OpenMP over rows, no BLAS calls)."""
 
 import numpy as np
 
@@ -30,8 +30,7 @@ def als_explicit_half(indptr, indices, data, global_mean, other_factors, other_b
     _check_factors(other_factors, factors, ("other_bias", other_bias), ("bias", bias))
     if len(bias) != len(factors) or len(other_bias) != len(other_factors):
         raise ValueError("bias / other_bias must have one entry per row of factors / other_factors.")
-    no_base = np.zeros((1, 1), dtype=factors.dtype)
-    return _cy.als_half(indptr, indices, data, other_factors, other_bias, no_base, float(reg), False, 0.0,
+    return _cy.als_half(indptr, indices, data, other_factors, other_bias, float(reg), False, 0.0,
                         float(global_mean), factors, bias, SOLVERS[solver], int(cg_steps), int(n_threads))
 
 
@@ -40,7 +39,6 @@ def als_implicit_half(indptr, indices, data, alpha, other_factors, reg,
     """Every row's factors from the other side's, confidence 1 + alpha * data (in place)."""
     check_csr(indptr, indices, data, n_rows=len(factors))
     _check_factors(other_factors, factors)
-    gram = np.ascontiguousarray(other_factors.T @ other_factors)
     no_bias = np.zeros(1, dtype=factors.dtype)
-    return _cy.als_half(indptr, indices, data, other_factors, no_bias, gram, float(reg), True, float(alpha),
+    return _cy.als_half(indptr, indices, data, other_factors, no_bias, float(reg), True, float(alpha),
                         0.0, factors, no_bias, SOLVERS[solver], int(cg_steps), int(n_threads))
