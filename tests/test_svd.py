@@ -194,3 +194,19 @@ def test_bad_fit_arguments(small_data):
         rk.SVD(**SMALL).partial_fit(small_data, n_epochs=0)
     with pytest.raises(rk.NotFittedError):
         rk.SVD().predict([1], [2])
+
+
+def test_cuda_estimators_match_the_cpu(small_data):
+    """The estimators' cuda path (under the simulator here): tiny grid and one updater."""
+    from reckernels import backends
+
+    if not backends.is_available("cuda"):
+        pytest.skip("no cuda backend (numba-cuda missing)")
+    tiny = small_data.subset(np.arange(60))
+    kwargs = {"n_factors": 3, "n_epochs": 1, "random_state": 0}
+    gpu = rk.SVD(**kwargs, schedule="blocked", n_blocks=2, backend="cuda").fit(tiny)
+    cpu = rk.SVD(**kwargs, schedule="blocked", n_blocks=2, backend="reference").fit(tiny)
+    np.testing.assert_allclose(gpu.user_factors_, cpu.user_factors_, rtol=0, atol=1e-12)
+    gpu = rk.SVDpp(**kwargs, schedule="hogwild", n_threads=1, backend="cuda").fit(tiny)
+    cpu = rk.SVDpp(**kwargs, backend="reference").fit(tiny)
+    np.testing.assert_allclose(gpu.implicit_factors_, cpu.implicit_factors_, rtol=0, atol=1e-12)
