@@ -1,4 +1,5 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
+# distutils: extra_compile_args = -ffp-contract=off
 """SGD matrix factorisation (SVD, SVD++): serial epochs in scikit-surprise's order, and parallel
 epochs (SVD: LIBMF-style grid, diagonal schedule; SVD++: Hogwild over users). See
 reckernels/backends/reference/sgd.py for the definitions; this file computes the same things.
@@ -8,6 +9,9 @@ Serial kernels are float64 and sum each dot product left to right, so SVD's agre
 with scikit-surprise. The parallel kernels (SVD: blocked grid; SVD++: Hogwild over users) take
 float32 or float64, every floating array in the factors' dtype; SVD's lets the compiler
 vectorise the dot products (``omp simd``).
+
+``-ffp-contract=off`` keeps a native build (RECKERNELS_NATIVE=1, with FMA) from fusing a*b + c
+into one rounding, which would break the bit-for-bit agreement with scikit-surprise.
 
 Bounds checks are off: the Python entry points in reckernels.backends.cython check shapes and
 the Dataset guarantees every index is in range.

@@ -7,12 +7,12 @@ taken before its update, as the SGD step sees it).
 
 Serial kernels walk users in inner order and each user's ratings in CSR order, exactly as
 scikit-surprise walks ``trainset.all_ratings()``. SVD++'s parallel kernel is Hogwild over users
-(see ``svdpp_epoch_hogwild``). SVD's blocked kernel takes the ratings grouped into
-a B x B grid of (user block, item block) cells (``block_ptr`` has B*B + 1 entries, cell
-(r, c) at position r*B + c) and run B "diagonal" steps per epoch; in step s the cells
-(r, (r + s) % B) share no user and no item, so the compiled backends run them concurrently
-and the result depends on the grid, never on the thread timing. Here they run one after
-another, which gives the same numbers.
+(see ``svdpp_epoch_hogwild``). SVD's blocked kernel takes the ratings grouped into a B x B
+grid of (user block, item block) cells (``block_ptr`` has B*B + 1 entries, cell (r, c) at
+position r*B + c) and runs B "diagonal" steps per epoch; in step s the cells (r, (r + s) % B)
+share no user and no item, so the compiled backends run them concurrently and the result
+depends on the grid, never on the thread timing. Here they run one after another, which
+gives the same numbers.
 """
 
 import numpy as np
