@@ -9,10 +9,10 @@ come from the rating. The Gram matrix is never rebuilt per row: only the row's n
 their corrections, which is what makes implicit ALS linear in the number of ratings.
 
 Rows run in parallel (OpenMP prange, guided schedule); each thread allocates its scratch once
-(one d x d matrix and five d-vectors) for the whole half-sweep. The CG step costs one
-Gram-vector product (d^2) plus one dot and one axpy per nonzero; the exact solve adds
-w_j y_j y_j^T per nonzero to the lower triangle of A, then factors A = L L^T (Cholesky-Crout,
-row-wise dot products) and solves the two triangular systems.
+(one d x d matrix, five d-vectors and a 32 x d gather block) for the whole half-sweep. The CG
+step costs one Gram-vector product (d^2) plus one dot and one axpy per nonzero; the exact
+solve adds w_j y_j y_j^T to the lower triangle of A, 32 nonzeros per pass over A, then factors
+A = L L^T (Cholesky-Crout, row-wise dot products) and solves the two triangular systems.
 
 The small dense algebra is written here rather than called from BLAS: inside OpenMP threads a
 multithreaded BLAS (OpenBLAS by default) spawns its own threads for every small call, which
@@ -39,9 +39,13 @@ cdef double CG_EPS = 1e-20
 # rows of Y per cache block when the Gram matrix is accumulated
 cdef enum:
     GRAM_BLOCK = 256
+# nonzeros gathered per rank update of A in the exact solve
+cdef enum:
+    GATHER = 32
 
 cdef extern from *:
     """
+    #include <math.h>
     /* One build runs on any x86-64 CPU, yet uses AVX2/FMA where present: GCC compiles each
        primitive twice and picks the clone once at load time (ifunc). */
     #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
@@ -74,6 +78,53 @@ cdef extern from *:
             _Pragma("omp simd")                                                                  \
             for (int i = 0; i < k; i++) out[i] += coef * y[i];                                   \
         }                                                                                        \
+    }                                                                                        \
+    /* lower triangle of A (d x d) += B^T B, B being m rows of d: row a of A stays in cache while\
+       the m rows of B add to it */                                                             \
+    RK_CLONES static void rk_##P##rank_update(int d, int m, const T *B, T *A) {                 \
+        for (int a = 0; a < d; a++) {                                                            \
+            T *row = A + (long long)a * d;                                                       \
+            for (int q = 0; q < m; q++) {                                                        \
+                const T *b = B + (long long)q * d;                                               \
+                const T coef = b[a];                                                             \
+                _Pragma("omp simd")                                                              \
+                for (int i = 0; i <= a; i++) row[i] += coef * b[i];                              \
+            }                                                                                    \
+        }                                                                                        \
+    }                                                                                        \
+    /* Solve A x = b from the lower triangle of A (overwritten by L = cholesky(A), Crout order:  \
+       L[i, c] from the dot of rows i and c); nonzero if A is not positive definite. */          \
+    RK_CLONES static int rk_##P##cholesky_solve(int d, T *A, const T *b, T *x) {                 \
+        for (int c = 0; c < d; c++) {                                                            \
+            const T *rc = A + (long long)c * d;                                                  \
+            T s = 0;                                                                             \
+            _Pragma("omp simd reduction(+:s)")                                                   \
+            for (int m = 0; m < c; m++) s += rc[m] * rc[m];                                      \
+            s = rc[c] - s;                                                                       \
+            if (!(s > 0)) return 1;                                                              \
+            const T pivot = (T)sqrt((double)s);                                                  \
+            A[(long long)c * d + c] = pivot;                                                     \
+            for (int i = c + 1; i < d; i++) {                                                    \
+                T *ri = A + (long long)i * d;                                                    \
+                T t = 0;                                                                         \
+                _Pragma("omp simd reduction(+:t)")                                               \
+                for (int m = 0; m < c; m++) t += ri[m] * rc[m];                                  \
+                ri[c] = (ri[c] - t) / pivot;                                                     \
+            }                                                                                    \
+        }                                                                                        \
+        for (int i = 0; i < d; i++) {  /* L z = b */                                             \
+            const T *ri = A + (long long)i * d;                                                  \
+            T t = 0;                                                                             \
+            _Pragma("omp simd reduction(+:t)")                                                   \
+            for (int m = 0; m < i; m++) t += ri[m] * x[m];                                       \
+            x[i] = (b[i] - t) / ri[i];                                                           \
+        }                                                                                        \
+        for (int i = d - 1; i >= 0; i--) {  /* L^T x = z: column i of L, stride d */             \
+            T t = x[i];                                                                          \
+            for (int c = i + 1; c < d; c++) t -= A[(long long)c * d + i] * x[c];                 \
+            x[i] = t / A[(long long)i * d + i];                                                  \
+        }                                                                                        \
+        return 0;                                                                                \
     }
     RK_PRIMITIVES(float, s)
     RK_PRIMITIVES(double, d)
@@ -82,10 +133,21 @@ cdef extern from *:
     double rk_ddot(int n, const double* x, const double* y) noexcept nogil
     void rk_saxpy(int n, float a, const float* x, float* y) noexcept nogil
     void rk_daxpy(int n, double a, const double* x, double* y) noexcept nogil
+    int rk_scholesky_solve(int d, float* A, const float* b, float* x) noexcept nogil
+    int rk_dcholesky_solve(int d, double* A, const double* b, double* x) noexcept nogil
+    void rk_srank_update(int d, int m, const float* B, float* A) noexcept nogil
+    void rk_drank_update(int d, int m, const double* B, double* A) noexcept nogil
     void rk_simplicit_pass(i64 lo, i64 hi, const i32* indices, const double* data, const float* Y, int k,
                            double alpha, const float* v, float* out, int residual) noexcept nogil
     void rk_dimplicit_pass(i64 lo, i64 hi, const i32* indices, const double* data, const double* Y, int k,
                            double alpha, const double* v, double* out, int residual) noexcept nogil
+
+
+cdef inline void _rank_update(int d, int m, const floating* B, floating* A) noexcept nogil:
+    if floating is float:
+        rk_srank_update(d, m, B, A)
+    else:
+        rk_drank_update(d, m, B, A)
 
 
 cdef inline void _implicit_pass(i64 lo, i64 hi, const i32* indices, const double* data, const floating* Y,
@@ -118,26 +180,11 @@ cdef inline void _gram_matvec(int d, floating scale, const floating* G, const fl
         out[a] = scale * _dot(d, G + a * d, v)
 
 
-cdef int _cholesky_solve(int d, floating* A, const floating* b, floating* x) noexcept nogil:
-    """Solve A x = b from the lower triangle of A (overwritten by L); nonzero if A is not positive definite."""
-    cdef int c, i
-    cdef floating s, pivot
-    for c in range(d):
-        s = A[c * d + c] - _dot(c, A + c * d, A + c * d)
-        if not s > 0:
-            return 1
-        pivot = sqrt(s)
-        A[c * d + c] = pivot
-        for i in range(c + 1, d):
-            A[i * d + c] = (A[i * d + c] - _dot(c, A + i * d, A + c * d)) / pivot
-    for i in range(d):  # L z = b
-        x[i] = (b[i] - _dot(i, A + i * d, x)) / A[i * d + i]
-    for i in range(d - 1, -1, -1):  # L^T x = z, column i of L read with stride d
-        s = x[i]
-        for c in range(i + 1, d):
-            s -= A[c * d + i] * x[c]
-        x[i] = s / A[i * d + i]
-    return 0
+cdef inline int _cholesky_solve(int d, floating* A, const floating* b, floating* x) noexcept nogil:
+    if floating is float:
+        return rk_scholesky_solve(d, A, b, x)
+    else:
+        return rk_dcholesky_solve(d, A, b, x)
 
 
 cdef inline floating* _feature(const floating* Y, int k, i32 j, bint implicit, floating* buf) noexcept nogil:
@@ -172,10 +219,15 @@ cdef void _matvec(i64 lo, i64 hi, const i32* indices, const double* data, const 
 cdef int _solve_row(i64 lo, i64 hi, const i32* indices, const double* data, const floating* Y,
                     const floating* other_bias, const floating* base, floating lam, bint implicit,
                     floating alpha, floating mu, int k, int d, bint cholesky, int cg_steps,
-                    floating* x, floating* A, floating* r, floating* p, floating* Ap, floating* buf) noexcept nogil:
-    """Solve one row's system into x (which holds the warm start); nonzero if Cholesky failed."""
+                    floating* x, floating* A, floating* r, floating* p, floating* Ap, floating* buf,
+                    floating* gathered) noexcept nogil:
+    """Solve one row's system into x (which holds the warm start); nonzero if Cholesky failed.
+
+    The exact solve gathers sqrt(w_j) y_j of up to GATHER nonzeros into ``gathered`` and adds
+    them to A in one rank update (the weights are >= 0: 1, or alpha * r with alpha, r >= 0).
+    """
     cdef i64 q
-    cdef int a, it
+    cdef int a, it, m = 0
     cdef floating* y
     cdef floating w, t, step, rs_old, rs_new
     if cholesky:  # A's lower triangle and b (in r), then the exact solve
@@ -187,16 +239,26 @@ cdef int _solve_row(i64 lo, i64 hi, const i32* indices, const double* data, cons
             A[a * d + a] += lam
         memset(r, 0, d * sizeof(floating))
         for q in range(lo, hi):
-            y = _feature(Y, k, indices[q], implicit, buf)
+            y = gathered + m * d
             if implicit:
                 w = <floating> (alpha * data[q])
                 t = 1 + w
+                memcpy(y, Y + <i64> indices[q] * k, k * sizeof(floating))
             else:
                 w = 1
                 t = <floating> (data[q] - mu - other_bias[indices[q]])
+                _feature(Y, k, indices[q], False, y)
             _axpy(d, t, y, r)
-            for a in range(d):  # row a of the lower triangle += w y_a y[:a + 1]
-                _axpy(a + 1, w * y[a], y, A + a * d)
+            if w != 1:
+                w = sqrt(w)
+                for a in range(d):
+                    y[a] *= w
+            m += 1
+            if m == GATHER:
+                _rank_update(d, m, gathered, A)
+                m = 0
+        if m:
+            _rank_update(d, m, gathered, A)
         return _cholesky_solve(d, A, r, x)
 
     # CG (Takacs et al. 2011): r = b - A x in one pass over the nonzeros, then cg_steps steps
@@ -281,7 +343,7 @@ def als_half(const i64[::1] indptr, const i32[::1] indices, const double[::1] da
             raise MemoryError(f"ALS could not allocate the {k} x {k} Gram matrix.")
         _gram(&Y[0, 0], Y.shape[0], k, base_ptr)
     with nogil, parallel(num_threads=n_threads):
-        scratch = <floating*> malloc((d * d + 5 * d) * sizeof(floating))
+        scratch = <floating*> malloc((d * d + (5 + GATHER) * d) * sizeof(floating))
         if scratch == NULL:
             oom[0] = 1
         else:
@@ -300,7 +362,7 @@ def als_half(const i64[::1] indptr, const i32[::1] indices, const double[::1] da
                     x[k] = x_bias[row]
                 if _solve_row(lo, hi, &indices[0], &data[0], &Y[0, 0], bias_ptr, base_ptr, lam, implicit,
                               <floating> alpha, <floating> mu, k, d, cholesky, cg_steps,
-                              x, scratch, x + d, x + 2 * d, x + 3 * d, x + 4 * d) != 0:
+                              x, scratch, x + d, x + 2 * d, x + 3 * d, x + 4 * d, x + 5 * d) != 0:
                     failed += 1
                     continue
                 memcpy(&X[row, 0], x, k * sizeof(floating))
