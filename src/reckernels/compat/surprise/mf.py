@@ -15,7 +15,8 @@ from ._adapter import SurpriseAdapter, dataset_from_trainset
 
 
 class _SGDAdapter(SurpriseAdapter):
-    _attributes = ("bu", "bi", "pu", "qi")
+    """Fits the reckernels model on the exact schedule and exposes its arrays under
+    scikit-surprise's names (views, not copies)."""
 
     def fit(self, trainset):
         AlgoBase.fit(self, trainset)
