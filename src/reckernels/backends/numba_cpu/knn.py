@@ -1,9 +1,11 @@
 """k-NN prediction and top-N scoring, Numba CPU (semantics: backends/reference/knn.py).
 
-Per pair, pass 1 counts the positive candidates and keeps the k best in a size-k heap (worst at
-the root); pass 2 sums those at least as good as the root, in candidate order, as the reference
-does (bit-identical). Pairs run in parallel in chunks; each chunk owns one heap, so nothing is
-allocated per pair. The scorer loops so that one similarity row serves many consecutive pairs.
+Per pair, one pass counts and sums the positive candidates and copies them to a buffer; only
+when there are more than k, quickselect finds the k-th largest similarity in a copy and the
+buffer is summed again over the k selected, in candidate order, as the reference does
+(bit-identical). Pairs run in parallel in chunks; each chunk owns its buffers (as long as the
+longest candidate list), so nothing is allocated per pair. The scorer loops so that one
+similarity row serves many consecutive pairs.
 """
 
 import numba
@@ -11,7 +13,6 @@ import numpy as np
 
 from .._knn import BASELINE, MEAN, NONE, POSSIBLE, TOO_FEW, UNKNOWN, ZSCORE, check_knn_model
 from ._threads import numba_threads
-from .topn import heap_push, sift_down
 
 _CHUNK = 256  # pairs per parallel task
 
@@ -33,10 +34,58 @@ def _sim(sim_idx, sim_val, x, x2):
     return 0.0
 
 
+@numba.njit(inline="always", nogil=True, cache=True)
+def _term(center, s, r, nb, y, means, sigmas, global_mean, bx, by):
+    """The neighbour's contribution to the numerator, with scikit-surprise's operation order."""
+    if center == NONE:
+        return s * r
+    if center == MEAN:
+        return s * (r - means[nb])
+    if center == ZSCORE:
+        return s * (r - means[nb]) / sigmas[nb]
+    return s * (r - (global_mean + bx[nb] + by[y]))
+
+
+@numba.njit(nogil=True, cache=True)
+def _median3(a, b, c):
+    if a < b:
+        if b < c:
+            return b
+        return c if a < c else a
+    if a < c:
+        return a
+    return c if b < c else b
+
+
+@numba.njit(nogil=True, cache=True)
+def kth_largest(a, n, k):
+    """The k-th largest of a[:n] (1 <= k <= n) by quickselect; reorders a."""
+    lo, hi, target = 0, n - 1, k - 1
+    while lo < hi:
+        pivot = _median3(a[lo], a[(lo + hi) >> 1], a[hi])
+        i, j = lo, hi
+        while i <= j:  # Hoare partition, descending
+            while a[i] > pivot:
+                i += 1
+            while a[j] < pivot:
+                j -= 1
+            if i <= j:
+                a[i], a[j] = a[j], a[i]
+                i += 1
+                j -= 1
+        if target <= j:
+            hi = j
+        elif target >= i:
+            lo = i
+        else:
+            return a[target]
+    return a[target]
+
+
 @numba.njit(nogil=True, cache=True)
 def predict_one(u, i, indptr, indices, data, sim_idx, sim_val, k, min_k, center, user_based, means, sigmas,
-                bu, bi, global_mean, hs, hp):
-    """(estimate, actual_k, code) for one pair; hs/hp are a size-k scratch heap."""
+                bu, bi, global_mean, bs, bp, bc):
+    """(estimate, actual_k, code) for one pair; bs/bp/bc are buffers as long as the longest candidate list."""
     if u < 0 or i < 0:
         est = global_mean
         if center == BASELINE:
@@ -46,44 +95,35 @@ def predict_one(u, i, indptr, indices, data, sim_idx, sim_val, k, min_k, center,
         x, y, bx, by = u, i, bu, bi
     else:
         x, y, bx, by = i, u, bi, bu
-    lo, hi = indptr[y], indptr[y + 1]
-    # pass 1: count the positive candidates and keep the k best in a heap, worst at the root
-    n = 0
+    # pass 1: count and sum the positive candidates, and keep them (in candidate order) in the buffer
     n_pos = 0
-    for p in range(lo, hi):
-        s = _sim(sim_idx, sim_val, x, indices[p])
-        if s <= 0:
-            continue
-        n_pos += 1
-        if n < k:
-            heap_push(hs, hp, n, s, p)
-            n += 1
-        elif s > hs[0]:
-            hs[0] = s
-            hp[0] = p
-            sift_down(hs, hp, n, 0)
-    ts = 0.0
-    tp = -1
-    if n_pos > k:  # selected: at least as good as the worst kept one; else every positive one
-        ts = hs[0]
-        tp = hp[0]
-    # pass 2: sum the selected neighbours in candidate order
     sum_sim = 0.0
     sum_r = 0.0
-    for p in range(lo, hi):
+    for p in range(indptr[y], indptr[y + 1]):
         s = _sim(sim_idx, sim_val, x, indices[p])
-        if s > ts or (s == ts and p <= tp):
-            nb = indices[p]
-            r = data[p]
+        if s > 0:
+            bs[n_pos] = s
+            bp[n_pos] = p
+            n_pos += 1
             sum_sim += s
-            if center == NONE:
-                sum_r += s * r
-            elif center == MEAN:
-                sum_r += s * (r - means[nb])
-            elif center == ZSCORE:
-                sum_r += s * (r - means[nb]) / sigmas[nb]
-            else:
-                sum_r += s * (r - (global_mean + bx[nb] + by[y]))
+            sum_r += _term(center, s, data[p], indices[p], y, means, sigmas, global_mean, bx, by)
+    n = n_pos
+    if n_pos > k:  # only the k best: above the k-th largest, then the earliest ties
+        bc[:n_pos] = bs[:n_pos]
+        vk = kth_largest(bc, n_pos, k)
+        left = k
+        for q in range(n_pos):
+            left -= bs[q] > vk
+        sum_sim = 0.0
+        sum_r = 0.0
+        for q in range(n_pos):
+            s = bs[q]
+            if s > vk or (s == vk and left > 0):
+                if s == vk:
+                    left -= 1
+                sum_sim += s
+                sum_r += _term(center, s, data[bp[q]], indices[bp[q]], y, means, sigmas, global_mean, bx, by)
+        n = k
     if n < min_k or n == 0:
         if center == NONE:
             return global_mean, n, TOO_FEW
@@ -99,17 +139,25 @@ def predict_one(u, i, indptr, indices, data, sim_idx, sim_val, k, min_k, center,
     return means[x] + sum_r / sum_sim, n, POSSIBLE
 
 
+@numba.njit(nogil=True, cache=True)
+def _longest(indptr):
+    longest = 1
+    for y in range(len(indptr) - 1):
+        longest = max(longest, indptr[y + 1] - indptr[y])
+    return longest
+
+
 @numba.njit(parallel=True, nogil=True, cache=True)
 def _predict(users, items, indptr, indices, data, sim_idx, sim_val, k, min_k, center, user_based, means, sigmas,
              bu, bi, global_mean, est, actual_k, code):
     n_chunks = (len(users) + _CHUNK - 1) // _CHUNK
+    longest = _longest(indptr)
     for c in numba.prange(n_chunks):
-        hs = np.empty(k)
-        hp = np.empty(k, dtype=np.int64)
+        bs, bp, bc = np.empty(longest), np.empty(longest, dtype=np.int64), np.empty(longest)
         for p in range(c * _CHUNK, min(len(users), (c + 1) * _CHUNK)):
             est[p], actual_k[p], code[p] = predict_one(users[p], items[p], indptr, indices, data, sim_idx, sim_val,
                                                        k, min_k, center, user_based, means, sigmas, bu, bi,
-                                                       global_mean, hs, hp)
+                                                       global_mean, bs, bp, bc)
 
 
 @numba.njit(parallel=True, nogil=True, cache=True)
@@ -118,15 +166,15 @@ def _score(users, indptr, indices, data, sim_idx, sim_val, k, min_k, center, use
     # user-based: a task per user (its similarity row stays hot); item-based: a task per item
     n_tasks = len(users) if user_based else scores.shape[1]
     n_inner = scores.shape[1] if user_based else len(users)
+    longest = _longest(indptr)
     for task in numba.prange(n_tasks):
-        hs = np.empty(k)
-        hp = np.empty(k, dtype=np.int64)
+        bs, bp, bc = np.empty(longest), np.empty(longest, dtype=np.int64), np.empty(longest)
         for inner in range(n_inner):
             # (prange's index is unsigned: unify as int64, not float64)
             r = np.int64(task) if user_based else np.int64(inner)
             i = np.int64(inner) if user_based else np.int64(task)
             scores[r, i] = predict_one(users[r], i, indptr, indices, data, sim_idx, sim_val, k, min_k, center,
-                                       user_based, means, sigmas, bu, bi, global_mean, hs, hp)[0]
+                                       user_based, means, sigmas, bu, bi, global_mean, bs, bp, bc)[0]
 
 
 def knn_predict(users, items, cand_indptr, cand_indices, cand_data, sim_idx, sim_val, k, min_k, center,

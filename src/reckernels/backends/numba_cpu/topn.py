@@ -1,7 +1,7 @@
 """Top-k per row, Numba CPU: rows in parallel, each output row is its own size-k heap.
 
-The heap helpers here are shared with the k-NN kernels (numba_cpu/knn.py): the entry at the
-root is the worst; (s1, j1) ranks below (s2, j2) when s1 < s2, or s1 == s2 and j1 > j2.
+In the heap the entry at the root is the worst: (s1, j1) ranks below (s2, j2) when s1 < s2, or
+s1 == s2 and j1 > j2.
 """
 
 import numba

@@ -2,8 +2,10 @@
 
 A grid-stride loop over pairs (or over the (user, item) cells of a score block); each GPU
 thread owns one size-k scratch heap in global memory, so nothing is allocated per pair. Two
-passes per pair as in the CPU backends (count and select, then sum in candidate order). In the
-scorer, neighbouring threads share x (the user, or the item item-based) and so its similarity row.
+passes per pair: count the positive candidates and keep the k best in the heap, then sum those
+at least as good as its root in candidate order (the CPU backends find the same set by
+quickselect on a buffer; the sums are the same). In the scorer, neighbouring threads share x
+(the user, or the item item-based) and so its similarity row.
 """
 
 import numpy as np
