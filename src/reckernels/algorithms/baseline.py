@@ -21,6 +21,9 @@ class BaselineOnly(Estimator):
     with ``learning_rate`` and ``reg``. Defaults are scikit-surprise's: ALS, 10 epochs,
     reg_u=15, reg_i=10; SGD, 20 epochs, reg=0.02, learning_rate=0.005. An unknown user or
     item contributes a bias of 0 (the partial baseline), as in scikit-surprise.
+
+    Both methods are deterministic (biases start at 0, ratings are visited in the data's
+    order), so ``random_state`` is part of the common signature but changes nothing here.
     """
 
     def __init__(self, method="als", n_epochs=None, reg_u=15.0, reg_i=10.0, reg=0.02, learning_rate=0.005, *,

@@ -14,6 +14,8 @@ class Popular(Estimator):
 
     ``predict`` returns each item's mean rating (the global mean for an unknown item, which
     is then flagged as impossible); it is here for ranking comparisons, not for accuracy.
+    It is deterministic and runs no kernel: ``random_state``, ``backend`` and ``n_threads``
+    are part of the common signature and change nothing here.
     """
 
     def __init__(self, *, backend="auto", n_threads=None, random_state=None, verbose=False):
