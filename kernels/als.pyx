@@ -16,10 +16,11 @@ A = L L^T (Cholesky-Crout, row-wise dot products) and solves the two triangular 
 
 The small dense algebra is written here rather than called from BLAS: inside OpenMP threads a
 multithreaded BLAS (OpenBLAS by default) spawns its own threads for every small call, which
-measured 2x (CG) to 40x (Cholesky) slower here unless OPENBLAS_NUM_THREADS=1 is set. The two
-primitives, dot and axpy, are C loops under ``#pragma omp simd`` so they vectorise (the
-reduction too) without -ffast-math, compiled for AVX2/FMA and for baseline x86-64 with the
-right one chosen at load time (GCC target_clones on x86-64 Linux; plain loops elsewhere).
+measured 2x (CG) to 40x (Cholesky) slower here unless OPENBLAS_NUM_THREADS=1 is set. The
+primitives (dot, axpy, the implicit CG pass over a row's nonzeros, the rank update and the
+Cholesky solve) are C loops under ``#pragma omp simd`` so they vectorise (reductions too)
+without -ffast-math, compiled for AVX2/FMA and for baseline x86-64 with the right one chosen
+at load time (GCC target_clones on x86-64 Linux; plain loops elsewhere).
 
 Bounds checks are off: the Python entry points in reckernels.backends.cython check shapes
 and dtypes, and the Dataset (or the validated CSR) guarantees every index is in range.
@@ -187,10 +188,8 @@ cdef inline int _cholesky_solve(int d, floating* A, const floating* b, floating*
         return rk_dcholesky_solve(d, A, b, x)
 
 
-cdef inline floating* _feature(const floating* Y, int k, i32 j, bint implicit, floating* buf) noexcept nogil:
-    """Column j's feature vector: Y[j] itself (implicit), or (Y[j], 1) copied into buf (explicit)."""
-    if implicit:
-        return <floating*> (Y + <i64> j * k)
+cdef inline floating* _explicit_feature(const floating* Y, int k, i32 j, floating* buf) noexcept nogil:
+    """Column j's feature vector for explicit ALS, (Y[j], 1), copied into buf."""
     memcpy(buf, Y + <i64> j * k, k * sizeof(floating))
     buf[k] = 1
     return buf
@@ -202,7 +201,6 @@ cdef void _matvec(i64 lo, i64 hi, const i32* indices, const double* data, const 
     """out = A v without forming A."""
     cdef i64 q
     cdef floating* y
-    cdef floating s
     if implicit:
         _gram_matvec(d, 1, base, v, out)
     else:
@@ -212,7 +210,7 @@ cdef void _matvec(i64 lo, i64 hi, const i32* indices, const double* data, const 
         _implicit_pass(lo, hi, indices, data, Y, k, alpha, v, out, False)
         return
     for q in range(lo, hi):
-        y = _feature(Y, k, indices[q], False, buf)
+        y = _explicit_feature(Y, k, indices[q], buf)
         _axpy(d, _dot(d, y, v), y, out)
 
 
@@ -247,7 +245,7 @@ cdef int _solve_row(i64 lo, i64 hi, const i32* indices, const double* data, cons
             else:
                 w = 1
                 t = <floating> (data[q] - mu - other_bias[indices[q]])
-                _feature(Y, k, indices[q], False, y)
+                _explicit_feature(Y, k, indices[q], y)
             _axpy(d, t, y, r)
             if w != 1:
                 w = sqrt(w)
@@ -271,7 +269,7 @@ cdef int _solve_row(i64 lo, i64 hi, const i32* indices, const double* data, cons
         _implicit_pass(lo, hi, indices, data, Y, k, alpha, x, r, True)
     else:
         for q in range(lo, hi):
-            y = _feature(Y, k, indices[q], False, buf)
+            y = _explicit_feature(Y, k, indices[q], buf)
             _axpy(d, <floating> (data[q] - mu - other_bias[indices[q]]) - _dot(d, y, x), y, r)
     memcpy(p, r, d * sizeof(floating))
     rs_old = _dot(d, r, r)

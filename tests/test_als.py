@@ -162,6 +162,14 @@ def test_implicit_zero_strengths_are_no_interaction():
     np.testing.assert_array_equal(a.seen_[1], without.indices)
 
 
+@pytest.mark.parametrize("cls", [ALS, ImplicitALS])
+def test_verbose_shows_progress_and_records_loss(cls, small_data, capsys):
+    model = cls(**SMALL, verbose=True).fit(small_data)
+    key = "train_rmse" if cls is ALS else "train_loss"
+    assert all(key in h for h in model.history_)
+    assert "epochs" in capsys.readouterr().err  # the tqdm bar
+
+
 def test_implicit_history_loss_and_partial_fit():
     m = _strengths()
     seen = []
