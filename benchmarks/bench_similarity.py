@@ -15,7 +15,9 @@ kind (pearson, msd) it times, side by side:
   I the rated indicator, float64, NumPy's BLAS on every core), densification not timed;
 - ``compute_similarity(storage="dense")`` with the cython and numba backends at 1 and 2
   threads (medians of --repeat runs, after one warm-up), and top-M (M=50) with cython at
-  2 threads; peak memory with tracemalloc (every array here is a NumPy allocation).
+  2 threads; peak memory with tracemalloc (every array here is a NumPy allocation);
+- CPU seconds (time.process_time) of scikit-surprise and of cython on one thread: on a
+  shared machine the wall times of both swing with the other load, their CPU work much less.
 
 Nothing is written: copy the printed table into benchmarks/RESULTS.md.
 """
@@ -62,6 +64,16 @@ def timed(fn, repeat):
         start = time.perf_counter()
         fn()
         times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def cpu_timed(fn, repeat):
+    """Median CPU seconds of this process (all threads): the work, less exposed to a busy machine."""
+    times = []
+    for _ in range(repeat):
+        start = time.process_time()
+        fn()
+        times.append(time.process_time() - start)
     return statistics.median(times)
 
 
@@ -120,9 +132,10 @@ def bench_set(name, repeat, blas_repeat, skip_surprise):
             line = {}
             if ts is not None:
                 n_x, yr = (ts.n_users, ts.ir) if orient == "user" else (ts.n_items, ts.ur)
-                start = time.perf_counter()
+                start, cpu = time.perf_counter(), time.process_time()
                 theirs = getattr(similarities, kind)(n_x, yr, 1)
                 line["surprise"] = time.perf_counter() - start
+                line["surprise_cpu"] = time.process_time() - cpu
                 line["surprise_mb"] = (7 if kind == "pearson" else 3) * n * n * 8 / 1e6
             line["blas"], line["blas_mb"] = blas_bound(rows, n_cols, kind, blas_repeat)
             line["blas_mb"] /= 1e6
@@ -132,6 +145,7 @@ def bench_set(name, repeat, blas_repeat, skip_surprise):
             if ts is not None:
                 line["diff"] = float(np.abs(result.dense - theirs).max())
                 del theirs
+            line["cpu1"] = cpu_timed(lambda: run_ours(rows, cols, n_cols, kind, "cython", 1, "dense"), repeat)
             line["topm"], _ = ours(rows, cols, n_cols, kind, "cython", 2, "topm", repeat)
             del result
             peak = traced_peak(lambda: run_ours(rows, cols, n_cols, kind, "cython", 2, "dense"))
@@ -142,7 +156,8 @@ def bench_set(name, repeat, blas_repeat, skip_surprise):
 
 HEADER = (f"{'data':16s} {'rows':5s} {'kind':8s} {'n':>6s} {'surprise':>9s} {'BLAS':>8s} {'cy 1t':>8s} "
           f"{'cy 2t':>8s} {'nb 1t':>8s} {'nb 2t':>8s} {'top50':>8s} {'x surpr':>8s} {'BLAS/cy':>8s} "
-          f"{'result':>9s} {'peak/res':>8s} {'surpr MB':>9s} {'BLAS MB':>8s} {'max|diff|':>9s}")
+          f"{'result':>9s} {'peak/res':>8s} {'surpr MB':>9s} {'BLAS MB':>8s} {'max|diff|':>9s} "
+          f"{'surpr cpu':>9s} {'cy1 cpu':>8s} {'x cpu':>6s}")
 
 
 def report(name, orient, kind, n, d):
@@ -152,7 +167,9 @@ def report(name, orient, kind, n, d):
           f"{d['cython1']:8.4f} {d['cython2']:8.4f} {d['numba1']:8.4f} {d['numba2']:8.4f} {d['topm']:8.4f} "
           f"{(s / best) if s else float('nan'):8.1f} {d['blas'] / d['cython2']:8.1f} "
           f"{d['result_mb']:7.1f}MB {d['peak_ratio']:8.2f} {d.get('surprise_mb', float('nan')):9.0f} "
-          f"{d['blas_mb']:8.0f} {d.get('diff', float('nan')):9.1e}", flush=True)
+          f"{d['blas_mb']:8.0f} {d.get('diff', float('nan')):9.1e} "
+          f"{d.get('surprise_cpu', float('nan')):9.3f} {d['cpu1']:8.4f} "
+          f"{d.get('surprise_cpu', float('nan')) / d['cpu1']:6.1f}", flush=True)
 
 
 def scale_run(which, threads, max_neighbors):
@@ -163,9 +180,14 @@ def scale_run(which, threads, max_neighbors):
     if which == "item-20m":
         ds = rk.datasets.make_ratings(138_000, 27_000, 20_000_000, random_state=0)
         rows, cols, n_cols = ds.csc, ds.csr, ds.n_users
-    else:  # user-150k: 150k users, 20k items, 15M ratings
-        ds = rk.datasets.make_ratings(150_000, 20_000, 15_000_000, random_state=0)
+    else:
+        # user-150k: 150k users x 20k items, 6M ratings. The work is the sum over items of
+        # (raters)^2; with make_ratings' default Zipf popularity (exponent 1) the head items are
+        # rated by most of the 150k users (~1e11 pair updates), so this set uses popularity=0.5
+        ds = rk.datasets.make_ratings(150_000, 20_000, 6_000_000, popularity=0.5, random_state=0)
         rows, cols, n_cols = ds.csr, ds.csc, ds.n_items
+    counts = np.diff(cols.indptr).astype(np.float64)
+    print(f"pair updates (sum over the co-rated dimension of count^2): {np.sum(counts ** 2):.3g}", flush=True)
     print(f"{which}: {ds.n_users} users x {ds.n_items} items, {ds.n_ratings} ratings; "
           f"{rows.n_rows} rows compared; pearson, max_neighbors={max_neighbors}, {threads} threads", flush=True)
     tracemalloc.start()
@@ -188,7 +210,7 @@ def main():
     ap.add_argument("--no-surprise", action="store_true", help="skip scikit-surprise")
     ap.add_argument("--scale", choices=["item-20m", "user-150k"],
                     help="instead: item-item pearson top-M on a synthetic MovieLens-20M shape (138k x 27k, "
-                         "20M ratings) or user-based on 150k users x 20k items (15M ratings)")
+                         "20M ratings) or user-based on 150k users x 20k items (6M ratings, popularity 0.5)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--max-neighbors", type=int, default=50)
     args = ap.parse_args()
@@ -197,8 +219,11 @@ def main():
     if args.scale:
         scale_run(args.scale, args.threads, args.max_neighbors)
         return
-    print("times in seconds; x surpr = scikit-surprise / best of our 2-thread runs; BLAS/cy = BLAS bound / "
-          "cython 2 threads; peak/res = our peak traced memory / stored result (cython, 2 threads, dense)")
+    print("wall seconds (medians); x surpr = scikit-surprise / best of our 2-thread runs; BLAS/cy = BLAS "
+          "bound / cython 2 threads; peak/res = our peak traced memory / stored result (cython, 2 threads, "
+          "dense); surpr cpu, cy1 cpu = CPU seconds of scikit-surprise and of cython on 1 thread, x cpu their "
+          "ratio (the work, less exposed to other load on the machine)")
+    print(f"load average at start: {os.getloadavg()[0]:.1f}")
     print(HEADER)
     for name in args.sets:
         bench_set(name, args.repeat, args.blas_repeat, args.no_surprise)
