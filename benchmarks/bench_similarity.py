@@ -119,13 +119,13 @@ def ours(rows, cols, n_cols, kind, backend, threads, storage, repeat):
     return timed(lambda: run_ours(rows, cols, n_cols, kind, backend, threads, storage), repeat), result
 
 
-def bench_set(name, repeat, blas_repeat, skip_surprise):
+def bench_set(name, repeat, blas_repeat, skip_surprise, orients):
     from surprise import similarities
 
     ds = load(name)
     ts = None if skip_surprise else surprise_trainset(ds)
     print(f"\n{name}: {ds.n_users} users x {ds.n_items} items, {ds.n_ratings} ratings", flush=True)
-    for orient in ("user", "item"):
+    for orient in orients:
         rows, cols, n_cols = (ds.csr, ds.csc, ds.n_items) if orient == "user" else (ds.csc, ds.csr, ds.n_users)
         n = rows.n_rows
         for kind in ("pearson", "msd"):
@@ -208,6 +208,8 @@ def main():
     ap.add_argument("--repeat", type=int, default=3, help="timed runs of ours (median)")
     ap.add_argument("--blas-repeat", type=int, default=1, help="timed runs of the BLAS bound (median)")
     ap.add_argument("--no-surprise", action="store_true", help="skip scikit-surprise")
+    ap.add_argument("--orient", nargs="*", default=["user", "item"], choices=["user", "item"],
+                    help="user-based (rows are users) and/or item-based")
     ap.add_argument("--scale", choices=["item-20m", "user-150k"],
                     help="instead: item-item pearson top-M on a synthetic MovieLens-20M shape (138k x 27k, "
                          "20M ratings) or user-based on 150k users x 20k items (6M ratings, popularity 0.5)")
@@ -226,7 +228,7 @@ def main():
     print(f"load average at start: {os.getloadavg()[0]:.1f}")
     print(HEADER)
     for name in args.sets:
-        bench_set(name, args.repeat, args.blas_repeat, args.no_surprise)
+        bench_set(name, args.repeat, args.blas_repeat, args.no_surprise, args.orient)
 
 
 if __name__ == "__main__":
