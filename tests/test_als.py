@@ -111,6 +111,24 @@ def test_bad_fit_arguments(small_data):
         ImplicitALS(alpha=-1)
 
 
+def test_failed_or_overflowing_sweeps_raise(small_data, monkeypatch):
+    """A kernel reporting failed Cholesky rows, or factors gone non-finite, stops the fit with advice."""
+    from reckernels import backends
+
+    module = backends.get_backend("reference")
+    monkeypatch.setattr(module, "als_explicit_half", lambda *args: 2)
+    with pytest.raises(FloatingPointError, match="Cholesky factorisation failed for 2 user system"):
+        ALS(**SMALL, backend="reference").fit(small_data)
+
+    def overflow(indptr, indices, data, alpha, other, reg, factors, *rest):
+        factors[0, 0] = np.inf
+        return 0
+
+    monkeypatch.setattr(module, "als_implicit_half", overflow)
+    with pytest.raises(FloatingPointError, match="overflowed to inf/NaN in float32"):
+        ImplicitALS(**SMALL, backend="reference").fit(small_data)
+
+
 @needs_ml100k()
 def test_als_accuracy_on_ml100k_u1():
     import pandas as pd
