@@ -4,8 +4,8 @@ On MovieLens 100K u1.base / u1.test (skipped when the data is absent): all four 
 {pearson, cosine, msd, pearson_baseline} x {user-based, item-based} give the same estimates
 (to 1e-6; in practice ~1e-15), the same ``details`` (actual_k, was_impossible, reason) and the
 same similarity matrix. To keep the run short, scikit-surprise computes each (sim, user_based)
-matrix once and its four estimators reuse it, and the test set is every eighth pair of u1.test
-(2,500 pairs) plus pairs with an unknown user and an unknown item.
+matrix once and its four estimators reuse it, and the test set is every 16th pair of u1.test
+(1,250 pairs) plus pairs with an unknown user and an unknown item.
 """
 
 import numpy as np
@@ -29,7 +29,7 @@ def u1():
     folds = [(str(ML100K / "u1.base"), str(ML100K / "u1.test"))]
     data = surprise.Dataset.load_from_folds(folds, reader)
     trainset, testset = next(PredefinedKFold().split(data))
-    testset = testset[::8] + [("unknown user", "50", 4.0), ("1", "unknown item", 3.0), ("no", "none", 1.0)]
+    testset = testset[::16] + [("unknown user", "50", 4.0), ("1", "unknown item", 3.0), ("no", "none", 1.0)]
     return trainset, testset
 
 
