@@ -69,3 +69,22 @@ def test_missing_file_and_unfitted_save(tmp_path):
         rk.load(tmp_path / "nope.npz")
     with pytest.raises(rk.NotFittedError):
         BaselineOnly().save(tmp_path / "x.npz")
+
+
+def test_a_lazily_imported_class_loads_in_a_fresh_process(tmp_path):
+    """reckernels.load finds models whose module is imported only on demand (NCF, TensorFlow)."""
+    pytest.importorskip("tensorflow")
+    import subprocess
+    import sys
+
+    code = (
+        "import numpy as np, reckernels as rk, sys\n"
+        "d = rk.Dataset(np.repeat(np.arange(6), 3), np.tile(np.arange(3), 6), np.ones(18), rating_scale=(0, 1))\n"
+        "m = rk.GMF(n_epochs=1, random_state=0).fit(d)\n"
+        "m.save(sys.argv[1])\n"
+    )
+    path = tmp_path / "gmf.npz"
+    subprocess.run([sys.executable, "-c", code, str(path)], check=True, capture_output=True)
+    check = "import reckernels as rk, sys; print(type(rk.load(sys.argv[1])).__name__)"
+    out = subprocess.run([sys.executable, "-c", check, str(path)], check=True, capture_output=True, text=True)
+    assert out.stdout.strip() == "GMF"

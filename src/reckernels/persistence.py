@@ -72,9 +72,12 @@ def load(path, expected: type | None = None):
     name = meta.get("class")
     cls = _REGISTRY.get(name)
     if cls is None:
-        # deep models register themselves when their (heavy) module is imported
-        from . import algorithms  # noqa: F401  (imports the light model modules)
+        # heavy models (TensorFlow) register themselves when their module is first imported,
+        # which reckernels' lazy attribute does
+        import reckernels
 
+        if name in reckernels._LAZY:
+            getattr(reckernels, name)
         cls = _REGISTRY.get(name)
     if cls is None:
         raise ValueError(f"model file {str(path)!r} holds an unknown model class {name!r}.")
