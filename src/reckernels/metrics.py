@@ -11,7 +11,6 @@ relevant items are excluded, because recall, nDCG and AP are undefined for them)
 
 from __future__ import annotations
 
-import numbers
 
 import numpy as np
 

@@ -43,7 +43,7 @@ from .. import backends as _backends
 from .._validation import check_choice, check_nonnegative_float, check_positive_int
 from ..data import CSR, Dataset, IdMap, _as_id_array
 from ..persistence import register
-from .base import Estimator
+from .base import Estimator, IterativeModel
 from .baseline import baseline_estimate
 
 SOLVERS = ("cholesky", "cg")
@@ -68,7 +68,7 @@ def _rng(random_state) -> np.random.Generator:
     return np.random.default_rng(random_state)
 
 
-class _ALSModel(Estimator):
+class _ALSModel(IterativeModel):
     """What ALS and ImplicitALS share: options, the epoch loop with callback and progress bar, saving."""
 
     _arrays = ("user_factors_", "item_factors_")
@@ -131,16 +131,6 @@ class _ALSModel(Estimator):
     def _monitor(self, by_user: CSR, validation) -> dict:
         raise NotImplementedError
 
-    # ------------------------------------------------------------------ saving
-    def _state(self):
-        return ({"epochs_done": self.epochs_done_, "history": self.history_},
-                {a: getattr(self, a) for a in self._arrays})
-
-    def _restore(self, meta, arrays):
-        for name in self._arrays:
-            setattr(self, name, arrays[name])
-        self.epochs_done_ = int(meta["epochs_done"])
-        self.history_ = list(meta["history"])
 
 
 @register

@@ -112,20 +112,23 @@ class Estimator:
         (global mean or partial baseline). ``return_impossible=True`` also returns a boolean
         array marking the rows whose estimate is such a fallback.
         """
-        self._check_fitted()
-        users = np.atleast_1d(np.asarray(users))
-        items = np.atleast_1d(np.asarray(items))
-        if users.shape != items.shape or users.ndim != 1:
-            raise ValueError(f"users and items must be 1-d arrays of the same length, got shapes "
-                             f"{users.shape} and {items.shape}.")
-        u = self.user_map_.to_inner(users)
-        i = self.item_map_.to_inner(items)
+        u, i = self._inner_pairs(users, items)
         est, impossible = self._estimate(u, i)
         est = np.asarray(est, dtype=np.float64)
         if clip:
             lo, hi = self.rating_scale_
             np.clip(est, lo, hi, out=est)
         return (est, np.asarray(impossible, dtype=bool)) if return_impossible else est
+
+    def _inner_pairs(self, users, items) -> tuple[np.ndarray, np.ndarray]:
+        """Inner ids (-1 = unknown) of parallel arrays of raw user and item ids, checked."""
+        self._check_fitted()
+        users = np.atleast_1d(np.asarray(users))
+        items = np.atleast_1d(np.asarray(items))
+        if users.shape != items.shape or users.ndim != 1:
+            raise ValueError(f"users and items must be 1-d arrays of the same length, got shapes "
+                             f"{users.shape} and {items.shape}.")
+        return self.user_map_.to_inner(users), self.item_map_.to_inner(items)
 
     def recommend(self, users, k: int = 10, *, exclude_seen: bool = True):
         """Top-k items for each raw user id: ``(ids, scores)``, both of shape (n_users, k).
@@ -217,6 +220,23 @@ class Estimator:
 
     def _restore(self, meta: dict, arrays: dict) -> None:
         raise NotImplementedError
+
+
+class IterativeModel(Estimator):
+    """Base of the models trained epoch by epoch (SGD, ALS): saves the fitted arrays named in
+    ``_arrays`` plus ``epochs_done_`` and the per-epoch ``history_``."""
+
+    _arrays: tuple = ()
+
+    def _state(self):
+        return ({"epochs_done": self.epochs_done_, "history": self.history_},
+                {name: getattr(self, name) for name in self._arrays})
+
+    def _restore(self, meta, arrays):
+        for name in self._arrays:
+            setattr(self, name, arrays[name])
+        self.epochs_done_ = int(meta["epochs_done"])
+        self.history_ = list(meta["history"])
 
 
 class _NoBar:

@@ -170,13 +170,7 @@ class _KNN(Estimator):
 
     def predict_details(self, users, items, *, clip: bool = True) -> KNNDetails:
         """Like ``predict``, plus ``actual_k`` (neighbours used) and ``code`` (see :class:`KNNDetails`)."""
-        self._check_fitted()
-        users = np.atleast_1d(np.asarray(users))
-        items = np.atleast_1d(np.asarray(items))
-        if users.shape != items.shape or users.ndim != 1:
-            raise ValueError(f"users and items must be 1-d arrays of the same length, got shapes "
-                             f"{users.shape} and {items.shape}.")
-        d = self._details_inner(self.user_map_.to_inner(users), self.item_map_.to_inner(items))
+        d = self._details_inner(*self._inner_pairs(users, items))
         if clip:
             np.clip(d.est, *self.rating_scale_, out=d.est)
         return d

@@ -44,7 +44,7 @@ import numpy as np
 from .._validation import check_choice, check_nonnegative_float, check_positive_int
 from ..data import Dataset
 from ..persistence import register
-from .base import Estimator
+from .base import Estimator, IterativeModel
 from .baseline import baseline_estimate
 
 DTYPES = ("float64", "float32")
@@ -54,7 +54,7 @@ CUDA_BLOCKS = 256
 CUDA_UPDATERS = 1024
 
 
-class _SGDModel(Estimator):
+class _SGDModel(IterativeModel):
     """What SVD and SVD++ share: options, initialisation, the epoch loop, prediction, saving."""
 
     _parts = ("bu", "bi", "pu", "qi")  # the order of the lr / reg arrays the kernels take
@@ -193,15 +193,6 @@ class _SGDModel(Estimator):
 
     # ------------------------------------------------------------------ saving
     _arrays = ("user_bias_", "item_bias_", "user_factors_", "item_factors_")
-
-    def _state(self):
-        return {"epochs_done": self.epochs_done_, "history": self.history_}, {a: getattr(self, a) for a in self._arrays}
-
-    def _restore(self, meta, arrays):
-        for name in self._arrays:
-            setattr(self, name, arrays[name])
-        self.epochs_done_ = int(meta["epochs_done"])
-        self.history_ = list(meta["history"])
 
 
 @register
