@@ -31,7 +31,7 @@ extensions = [
     Extension(
         f"reckernels._cy.{pyx.stem}",
         [str(pyx)],
-        include_dirs=[np.get_include()],
+        include_dirs=[np.get_include(), "kernels"],  # kernels/rk_simd.h
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_2_0_API_VERSION")],
         extra_compile_args=optimise + compile_omp,
         extra_link_args=link_omp,

@@ -47,13 +47,7 @@ cdef enum:
 cdef extern from *:
     """
     #include <math.h>
-    /* One build runs on any x86-64 CPU, yet uses AVX2/FMA where present: GCC compiles each
-       primitive twice and picks the clone once at load time (ifunc). */
-    #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
-    #define RK_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
-    #else
-    #define RK_CLONES
-    #endif
+    #include "rk_simd.h"  /* RK_CLONES: AVX2/FMA clones picked at load time */
     #define RK_PRIMITIVES(T, P)                                                                  \
     RK_CLONES static T rk_##P##dot(int n, const T *x, const T *y) {                              \
         T s = 0;                                                                                 \

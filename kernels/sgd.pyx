@@ -7,11 +7,13 @@ reckernels/backends/reference/sgd.py for the definitions; this file computes the
 ``lr``/``reg`` hold [bu, bi, pu, qi(, yj)]. Each epoch returns the sum of squared errors seen.
 Serial kernels are float64 and sum each dot product left to right, so SVD's agrees bit for bit
 with scikit-surprise. The parallel kernels (SVD: blocked grid; SVD++: Hogwild over users) take
-float32 or float64, every floating array in the factors' dtype; SVD's lets the compiler
-vectorise the dot products (``omp simd``).
+float32 or float64, every floating array in the factors' dtype. SVD's cell kernel is C (below):
+AVX2/FMA clones chosen at load time (kernels/rk_simd.h), a dot product with four vector
+accumulators, two independent updates in flight, item rows prefetched.
 
 ``-ffp-contract=off`` keeps a native build (RECKERNELS_NATIVE=1, with FMA) from fusing a*b + c
-into one rounding, which would break the bit-for-bit agreement with scikit-surprise.
+into one rounding in the serial kernels, which would break the bit-for-bit agreement with
+scikit-surprise; the cell kernel turns contraction back on for itself.
 
 Bounds checks are off: the Python entry points in reckernels.backends.cython check shapes and
 the Dataset guarantees every index is in range.
@@ -35,18 +37,6 @@ cdef extern from *:
         for (int f = 0; f < n; f++) s += a[f] * b[f];
         return s;
     }
-    static inline double rk_dot_simd_d(const double* restrict a, const double* restrict b, int n) {
-        double s = 0.0;
-        #pragma omp simd reduction(+:s)
-        for (int f = 0; f < n; f++) s += a[f] * b[f];
-        return s;
-    }
-    static inline float rk_dot_simd_f(const float* restrict a, const float* restrict b, int n) {
-        float s = 0.0f;
-        #pragma omp simd reduction(+:s)
-        for (int f = 0; f < n; f++) s += a[f] * b[f];
-        return s;
-    }
     /* p += lr_p*(err*q_old - reg_p*p_old); q += lr_q*(err*p_old - reg_q*q_old), element by element */
     static inline void rk_step_d(double* restrict p, double* restrict q, int n, double err,
                                  double lr_p, double reg_p, double lr_q, double reg_q) {
@@ -57,23 +47,121 @@ cdef extern from *:
             q[f] = qf + lr_q * (err * pf - reg_q * qf);
         }
     }
-    static inline void rk_step_f(float* restrict p, float* restrict q, int n, float err,
-                                 float lr_p, float reg_p, float lr_q, float reg_q) {
-        #pragma omp simd
-        for (int f = 0; f < n; f++) {
-            float pf = p[f], qf = q[f];
-            p[f] = pf + lr_p * (err * qf - reg_p * pf);
-            q[f] = qf + lr_q * (err * pf - reg_q * qf);
-        }
+    #include "rk_simd.h"  /* RK_CLONES, RK_PREFETCH_W */
+    /* 32-byte vectors (one AVX register; two SSE ones in the baseline clone), loaded from
+       unaligned factor rows: aligned(sizeof(T)) and may_alias make the loads legal there. */
+    typedef float rk_v8sf __attribute__((vector_size(32), aligned(4), __may_alias__));
+    typedef double rk_v4df __attribute__((vector_size(32), aligned(8), __may_alias__));
+    /* The blocked kernel's dot product may reassociate (the serial one may not): four
+       independent vector sums keep the FMA units busy instead of waiting on one chain. */
+    #define RK_DOT4(T, V, P)                                                                     \
+    static inline __attribute__((always_inline)) T rk_##P##dot4(const T *a, const T *b, int k) { \
+        enum { L = sizeof(V) / sizeof(T) };                                                      \
+        V s0 = {0}, s1 = {0}, s2 = {0}, s3 = {0};                                                \
+        int f = 0;                                                                               \
+        for (; f + 4 * L <= k; f += 4 * L) {                                                     \
+            s0 += *(const V *)(a + f) * *(const V *)(b + f);                                     \
+            s1 += *(const V *)(a + f + L) * *(const V *)(b + f + L);                             \
+            s2 += *(const V *)(a + f + 2 * L) * *(const V *)(b + f + 2 * L);                     \
+            s3 += *(const V *)(a + f + 3 * L) * *(const V *)(b + f + 3 * L);                     \
+        }                                                                                        \
+        for (; f + L <= k; f += L) s0 += *(const V *)(a + f) * *(const V *)(b + f);             \
+        s0 = (s0 + s1) + (s2 + s3);                                                              \
+        T tail = 0;                                                                              \
+        for (; f < k; f++) tail += a[f] * b[f];                                                  \
+        T t[L];                                                                                  \
+        __builtin_memcpy(t, &s0, sizeof t);                                                      \
+        for (int w = L / 2; w >= 1; w /= 2)  /* lanes summed as a tree: log2(L) adds deep */     \
+            for (int l = 0; l < w; l++) t[l] += t[l + w];                                        \
+        return t[0] + tail;                                                                      \
     }
+    RK_DOT4(float, rk_v8sf, s)
+    RK_DOT4(double, rk_v4df, d)
+    /* One cell of the blocked SVD epoch: ratings lo..hi in order, each a dot product, the
+       biases and the two factor rows updated. Written in C so that the AVX2/FMA clone inlines
+       the loops, and so that it can
+       - run two consecutive ratings at once when they share neither user nor item (the grid
+         interleaves each cell's halves so that they mostly do): the result is that of doing
+         them one after the other, but the CPU overlaps two dependency chains (dot -> error ->
+         update) instead of waiting on one;
+       - fetch the item rows of the ratings RK_AHEAD places on before they are needed: item
+         rows come from all over Q and would otherwise stall on cache misses.
+       RK_FAST lets the compiler fuse multiply-adds here (the file is built with
+       -ffp-contract=off for the serial kernels' sake). */
+    #define RK_FAST __attribute__((optimize("fp-contract=fast")))
+    #define RK_AHEAD 4
+    #define RK_SVD_CELL(T, P)                                                                    \
+    RK_CLONES RK_FAST static double rk_##P##svd_cell(long long lo, long long hi,                \
+            const int *users, const int *items, const T *ratings, T mu, T *bu, T *bi, T *pu,     \
+            T *qi, int k, const T *lr, const T *reg, int biased) {                               \
+        const T lr_bu = lr[0], lr_bi = lr[1], lr_pu = lr[2], lr_qi = lr[3];                      \
+        const T reg_bu = reg[0], reg_bi = reg[1], reg_pu = reg[2], reg_qi = reg[3];              \
+        const int line = 64 / (int)sizeof(T);                                                    \
+        double loss = 0.0;                                                                       \
+        long long p = lo;                                                                        \
+        while (p < hi) {                                                                         \
+            for (long long a = p + RK_AHEAD; a < p + RK_AHEAD + 2 && a < hi; a++) {              \
+                const T *ahead = qi + (long long)items[a] * k;                                   \
+                for (int f = 0; f < k; f += line) RK_PREFETCH_W(ahead + f);                      \
+                RK_PREFETCH_W(ahead + k - 1);                                                    \
+            }                                                                                    \
+            const int u = users[p], i = items[p];                                                \
+            T *restrict pr = pu + (long long)u * k;                                              \
+            T *restrict qr = qi + (long long)i * k;                                              \
+            if (p + 1 < hi && users[p + 1] != u && items[p + 1] != i) {                          \
+                const int u2 = users[p + 1], i2 = items[p + 1];                                  \
+                T *restrict pr2 = pu + (long long)u2 * k;                                        \
+                T *restrict qr2 = qi + (long long)i2 * k;                                        \
+                const T dot = rk_##P##dot4(qr, pr, k), dot2 = rk_##P##dot4(qr2, pr2, k);         \
+                const T err = ratings[p] - (mu + bu[u] + bi[i] + dot);                           \
+                const T err2 = ratings[p + 1] - (mu + bu[u2] + bi[i2] + dot2);                   \
+                loss += (double)err * err;                                                       \
+                loss += (double)err2 * err2;                                                     \
+                if (biased) {                                                                    \
+                    bu[u] += lr_bu * (err - reg_bu * bu[u]);                                     \
+                    bi[i] += lr_bi * (err - reg_bi * bi[i]);                                     \
+                    bu[u2] += lr_bu * (err2 - reg_bu * bu[u2]);                                  \
+                    bi[i2] += lr_bi * (err2 - reg_bi * bi[i2]);                                  \
+                }                                                                                \
+                _Pragma("omp simd")                                                              \
+                for (int f = 0; f < k; f++) {                                                    \
+                    const T pf = pr[f], qf = qr[f], pf2 = pr2[f], qf2 = qr2[f];                  \
+                    pr[f] = pf + lr_pu * (err * qf - reg_pu * pf);                               \
+                    qr[f] = qf + lr_qi * (err * pf - reg_qi * qf);                               \
+                    pr2[f] = pf2 + lr_pu * (err2 * qf2 - reg_pu * pf2);                          \
+                    qr2[f] = qf2 + lr_qi * (err2 * pf2 - reg_qi * qf2);                          \
+                }                                                                                \
+                p += 2;                                                                          \
+                continue;                                                                        \
+            }                                                                                    \
+            const T err = ratings[p] - (mu + bu[u] + bi[i] + rk_##P##dot4(qr, pr, k));           \
+            loss += (double)err * err;                                                           \
+            if (biased) {                                                                        \
+                bu[u] += lr_bu * (err - reg_bu * bu[u]);                                         \
+                bi[i] += lr_bi * (err - reg_bi * bi[i]);                                         \
+            }                                                                                    \
+            _Pragma("omp simd")                                                                  \
+            for (int f = 0; f < k; f++) {                                                        \
+                const T pf = pr[f], qf = qr[f];                                                  \
+                pr[f] = pf + lr_pu * (err * qf - reg_pu * pf);                                   \
+                qr[f] = qf + lr_qi * (err * pf - reg_qi * qf);                                   \
+            }                                                                                    \
+            p += 1;                                                                              \
+        }                                                                                        \
+        return loss;                                                                             \
+    }
+    RK_SVD_CELL(float, s)
+    RK_SVD_CELL(double, d)
     """
     double rk_dot_seq(const double* a, const double* b, int n) noexcept nogil
-    double rk_dot_simd_d(const double* a, const double* b, int n) noexcept nogil
-    float rk_dot_simd_f(const float* a, const float* b, int n) noexcept nogil
     void rk_step_d(double* p, double* q, int n, double err, double lr_p, double reg_p,
                    double lr_q, double reg_q) noexcept nogil
-    void rk_step_f(float* p, float* q, int n, float err, float lr_p, float reg_p,
-                   float lr_q, float reg_q) noexcept nogil
+    double rk_ssvd_cell(i64 lo, i64 hi, const i32* users, const i32* items, const float* ratings, float mu,
+                        float* bu, float* bi, float* pu, float* qi, int k, const float* lr, const float* reg,
+                        int biased) noexcept nogil
+    double rk_dsvd_cell(i64 lo, i64 hi, const i32* users, const i32* items, const double* ratings, double mu,
+                        double* bu, double* bi, double* pu, double* qi, int k, const double* lr,
+                        const double* reg, int biased) noexcept nogil
 
 
 # ---------------------------------------------------------------------------------------- SVD
@@ -98,32 +186,16 @@ def svd_epoch(const i64[::1] indptr, const i32[::1] indices, const double[::1] d
     return loss
 
 
-cdef double _svd_cell(i64 lo, i64 hi, const i32[::1] users, const i32[::1] items,
-                      const floating[::1] ratings, floating global_mean,
-                      floating[::1] bu, floating[::1] bi, floating[:, ::1] pu, floating[:, ::1] qi,
-                      const floating[::1] lr, const floating[::1] reg, bint biased) noexcept nogil:
-    cdef i64 p
-    cdef i32 u, i
-    cdef int k = pu.shape[1]
-    cdef floating err, dot
-    cdef double loss = 0.0
-    for p in range(lo, hi):
-        u = users[p]
-        i = items[p]
-        if floating is double:
-            dot = rk_dot_simd_d(&qi[i, 0], &pu[u, 0], k)
-        else:
-            dot = rk_dot_simd_f(&qi[i, 0], &pu[u, 0], k)
-        err = ratings[p] - (global_mean + bu[u] + bi[i] + dot)
-        loss += <double>err * err
-        if biased:
-            bu[u] += lr[0] * (err - reg[0] * bu[u])
-            bi[i] += lr[1] * (err - reg[1] * bi[i])
-        if floating is double:
-            rk_step_d(&pu[u, 0], &qi[i, 0], k, err, lr[2], reg[2], lr[3], reg[3])
-        else:
-            rk_step_f(&pu[u, 0], &qi[i, 0], k, err, lr[2], reg[2], lr[3], reg[3])
-    return loss
+cdef inline double _svd_cell(i64 lo, i64 hi, const i32[::1] users, const i32[::1] items,
+                             const floating[::1] ratings, floating global_mean,
+                             floating[::1] bu, floating[::1] bi, floating[:, ::1] pu, floating[:, ::1] qi,
+                             const floating[::1] lr, const floating[::1] reg, bint biased) noexcept nogil:
+    if floating is double:
+        return rk_dsvd_cell(lo, hi, &users[0], &items[0], &ratings[0], global_mean, &bu[0], &bi[0], &pu[0, 0],
+                            &qi[0, 0], pu.shape[1], &lr[0], &reg[0], biased)
+    else:
+        return rk_ssvd_cell(lo, hi, &users[0], &items[0], &ratings[0], global_mean, &bu[0], &bi[0], &pu[0, 0],
+                            &qi[0, 0], pu.shape[1], &lr[0], &reg[0], biased)
 
 
 def svd_epoch_blocked(const i64[::1] block_ptr, const i32[::1] users, const i32[::1] items,

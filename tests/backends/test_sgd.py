@@ -122,8 +122,43 @@ def test_svd_blocked_one_cell_is_the_exact_epoch(backend):
     c, _, mu, model = problem(4, *sizes(name))
     exact, blocked = copies(model[:4]), copies(model[:4])
     kernels.svd_epoch(c.indptr, c.indices, c.data, mu, *exact, LR, REG, True)
-    kernels.svd_epoch_blocked(*build_grid(c, 1, np.dtype(np.float64)), mu, *blocked, LR, REG, True, 1)
+    grid = build_grid(c, 1, np.dtype(np.float64), interleave=False)
+    kernels.svd_epoch_blocked(*grid, mu, *blocked, LR, REG, True, 1)
     assert_close(blocked, exact, 1e-12)
+
+
+@pytest.mark.parametrize("dtype, tol", [(np.float64, 1e-12), (np.float32, 1e-5)])
+def test_svd_blocked_neighbours_sharing_a_row(backend, reference, dtype, tol):
+    """Consecutive ratings that share the user, the item, both or neither (the Cython kernel runs
+    the last kind two at a time), rows longer than its vector blocks (37 factors): the result is
+    the sequential one."""
+    name, kernels = backend
+    users = np.array([0, 1, 1, 2, 3, 3, 0, 2, 1, 0, 3], dtype=np.int32)
+    items = np.array([0, 0, 1, 1, 2, 2, 3, 4, 4, 2, 1], dtype=np.int32)
+    ratings = np.array([5, 3, 4, 1, 2, 2, 5, 4, 3, 1, 4], dtype=dtype)
+    grid = (np.array([0, len(users)], dtype=np.int64), users, items, ratings)
+    rng = np.random.RandomState(7)
+    model = [rng.normal(0, 0.1, 4), rng.normal(0, 0.1, 5), rng.normal(0, 0.1, (4, 37)), rng.normal(0, 0.1, (5, 37))]
+    lr, reg = np.array(LR, dtype), np.array(REG, dtype)
+    want, got = copies(model, dtype), copies(model, dtype)
+    for _ in range(3):
+        loss_want = reference.svd_epoch_blocked(*grid, dtype(3.0), *want, lr, reg, True)
+        loss_got = kernels.svd_epoch_blocked(*grid, dtype(3.0), *got, lr, reg, True, 1)
+    assert_close(got, want, tol)
+    assert loss_got == pytest.approx(loss_want, rel=1e-5)
+
+
+def test_build_grid_interleaves_each_cell():
+    c, _, _, _ = problem(8, 30, 20, 200, 2)
+    plain = build_grid(c, 3, np.dtype(np.float64), interleave=False)
+    mixed = build_grid(c, 3, np.dtype(np.float64))
+    np.testing.assert_array_equal(plain[0], mixed[0])
+    for lo, hi in zip(plain[0][:-1], plain[0][1:]):
+        half = (hi - lo + 1) // 2
+        want = np.empty(hi - lo, dtype=np.int64)
+        want[0::2], want[1::2] = np.arange(lo, lo + half), np.arange(lo + half, hi)
+        for a, b in zip(plain[1:], mixed[1:]):
+            np.testing.assert_array_equal(b[lo:hi], a[want])
 
 
 def test_blocked_result_does_not_depend_on_threads(backend):

@@ -10,10 +10,12 @@
 - ``"blocked"`` (SVD) is the parallel LIBMF-style epoch: users and items are split into
   ``n_blocks`` groups each (user u in group u % B, item i in i % B), the ratings into the
   B x B cells, and the epoch runs B steps; in step s the cells (r, (r + s) % B) share no user
-  and no item and run on parallel threads. The result depends on ``n_blocks`` only, never on
-  the thread timing: the same ``n_blocks`` gives the same numbers on any number of threads.
-  ``n_blocks=None`` means 1 for one thread (then the blocked epoch equals the exact one), else
-  twice the thread count (256 on cuda, where each cell is one GPU thread).
+  and no item and run on parallel threads. Within a cell the ratings keep the data order with
+  the cell's two halves interleaved (see ``build_grid``), so that the CPU kernel can overlap
+  two independent updates. The result depends on ``n_blocks`` only, never on the thread
+  timing: the same ``n_blocks`` gives the same numbers on any number of threads.
+  ``n_blocks=None`` means 1 for one thread, else twice the thread count (256 on cuda, where
+  each cell is one GPU thread).
 - ``"hogwild"`` (SVD++) runs users on parallel threads, each user's ratings as in the exact
   epoch, updating the shared item parameters without locks (Hogwild, Recht et al. 2011). With
   one thread it is the exact epoch; with more, a concurrent update of a shared item is lost
@@ -306,20 +308,37 @@ def implicit_sums(csr, yj) -> np.ndarray:
     return np.divide(sums, np.sqrt(counts)[:, None], out=np.zeros_like(sums), where=counts[:, None] > 0)
 
 
-def build_grid(csr, n_blocks, dtype):
+def build_grid(csr, n_blocks, dtype, interleave=True):
     """(block_ptr, users, items, ratings) of the blocked schedule for a by-user CSR.
 
     User u goes to row group u % B and item i to column group i % B; each cell keeps the CSR
-    order (users in inner order, each user's ratings in data order).
+    order (users in inner order, each user's ratings in data order), and with ``interleave``
+    its two halves then alternate (1st, middle, 2nd, middle+1, ...): two consecutive ratings
+    then mostly share neither user nor item, which lets the Cython kernel run them together
+    (the result is still that of this order, one rating after the other, on every backend).
     """
     c = csr
     users = np.repeat(np.arange(len(c.indptr) - 1, dtype=np.int32), np.diff(c.indptr))
     cell = (users.astype(np.int64) % n_blocks) * n_blocks + c.indices % n_blocks
+    if n_blocks * n_blocks <= np.iinfo(np.uint16).max:
+        cell = cell.astype(np.uint16)  # NumPy's stable sort is a radix sort for 16-bit keys
     order = np.argsort(cell, kind="stable")
     block_ptr = np.zeros(n_blocks * n_blocks + 1, dtype=np.int64)
     np.cumsum(np.bincount(cell, minlength=n_blocks * n_blocks), out=block_ptr[1:])
+    if interleave:
+        order = order[_interleaved_positions(block_ptr)]
     return (block_ptr, np.ascontiguousarray(users[order]), np.ascontiguousarray(c.indices[order]),
             np.ascontiguousarray(c.data[order], dtype=dtype))
+
+
+def _interleaved_positions(block_ptr):
+    """For each cell [lo, hi): lo, lo + h, lo + 1, lo + h + 1, ... with h = ceil((hi - lo) / 2)."""
+    sizes = np.diff(block_ptr)
+    starts = np.repeat(block_ptr[:-1], sizes)
+    rank = np.arange(block_ptr[-1], dtype=np.int64) - starts  # position within the cell
+    half = np.repeat((sizes + 1) // 2, sizes)
+    second = rank % 2 == 1
+    return starts + np.where(second, half + rank // 2, rank // 2)
 
 
 def _rng(random_state):
