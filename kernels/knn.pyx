@@ -36,6 +36,7 @@ cdef struct Model:
     const double* sim64        # exactly one of sim64 / sim32 is set
     const float* sim32
     Py_ssize_t sim_cols        # n_x (dense) or M (top-M)
+    Py_ssize_t longest         # the longest candidate list (the buffers' length)
     int k
     int min_k
     int center
@@ -67,29 +68,34 @@ cdef inline double _sim(const Model* m, Py_ssize_t x, i32 x2) noexcept nogil:
 
 
 cdef double _kth_largest(double* a, Py_ssize_t n, Py_ssize_t k) noexcept nogil:
-    """The k-th largest of a[0:n] (1 <= k <= n) by quickselect; reorders a."""
-    cdef Py_ssize_t lo = 0, hi = n - 1, i, j, target = k - 1
-    cdef double pivot, t
-    while lo < hi:
-        pivot = _median3(a[lo], a[(lo + hi) >> 1], a[hi])
-        i, j = lo, hi
-        while i <= j:  # Hoare partition, descending: a[lo:i] >= pivot >= a[j + 1:hi + 1]
-            while a[i] > pivot:
-                i += 1
-            while a[j] < pivot:
-                j -= 1
-            if i <= j:
-                t = a[i]
-                a[i] = a[j]
-                a[j] = t
-                i += 1
-                j -= 1
-        if target <= j:
-            hi = j
-        elif target >= i:
-            lo = i
-        else:
-            return a[target]  # between the two parts: equal to the pivot
+    """The k-th largest of a[0:n] (1 <= k <= n) by quickselect; reorders a.
+
+    Each round splits the range three ways around a median-of-3 pivot (above, equal, below)
+    with unconditional swaps and a conditional index step (no branch on the data, which would
+    be mispredicted about half the time); equal values (ties are common in similarities) end
+    the search at once instead of slowing it down."""
+    cdef Py_ssize_t lo = 0, hi = n, i, j, eq, target = k - 1
+    cdef double pivot, v
+    while hi - lo > 1:
+        pivot = _median3(a[lo], a[(lo + hi - 1) >> 1], a[hi - 1])
+        i = lo
+        for j in range(lo, hi):  # a[lo:i] > pivot >= a[i:j]: always swap, advance on "above"
+            v = a[j]
+            a[j] = a[i]
+            a[i] = v
+            i += v > pivot
+        if target < i:
+            hi = i
+            continue
+        eq = i
+        for j in range(i, hi):  # a[i:eq] == pivot > a[eq:j]
+            v = a[j]
+            a[j] = a[eq]
+            a[eq] = v
+            eq += v == pivot
+        if target < eq:
+            return pivot
+        lo = eq
     return a[target]
 
 
@@ -103,26 +109,34 @@ cdef inline double _median3(double a, double b, double c) noexcept nogil:
     return c if b < c else b
 
 
-cdef inline double _term(const Model* m, double s, i32 nb, double r, i32 y, const double* bx,
-                         const double* by) noexcept nogil:
-    """The neighbour's contribution to the numerator, with scikit-surprise's operation order."""
+cdef inline double _deviation(const Model* m, i32 nb, double r, i32 y, const double* bx,
+                              const double* by) noexcept nogil:
+    """The neighbour's rating, centred as the estimator asks (z-score: not yet divided)."""
     if m.center == NONE:
-        return s * r
-    if m.center == MEAN:
-        return s * (r - m.means[nb])
+        return r
+    if m.center == BASELINE:
+        return r - (m.global_mean + bx[nb] + by[y])
+    return r - m.means[nb]
+
+
+cdef inline double _term(const Model* m, double w, double dev, double sigma) noexcept nogil:
+    """The neighbour's contribution to the numerator, with scikit-surprise's operation order:
+    s * r, s * (r - mean), s * (r - mean) / sigma, s * (r - baseline)."""
     if m.center == ZSCORE:
-        return s * (r - m.means[nb]) / m.sigmas[nb]
-    return s * (r - (m.global_mean + bx[nb] + by[y]))
+        return w * dev / sigma
+    return w * dev
 
 
-cdef double _predict_one(const Model* m, i32 u, i32 i, double* bs, i64* bp, double* bc,
+cdef double _predict_one(const Model* m, i32 u, i32 i, double* bs, double* bd, double* bc,
                          i32* actual_k, i8* code) noexcept nogil:
-    """One pair; ``bs`` / ``bp`` / ``bc`` are buffers as long as the longest candidate list."""
-    cdef i32 x, y
+    """One pair. ``bs`` and ``bc`` are buffers as long as the longest candidate list, ``bd``
+    twice that (deviations, then sigmas)."""
+    cdef i32 x, y, nb
     cdef const double* bx
     cdef const double* by
+    cdef double* bg = bd + m.longest
     cdef Py_ssize_t p, q, lo, hi, n, n_pos = 0, above, left
-    cdef double s, w, sum_sim = 0.0, sum_r = 0.0, est, vk
+    cdef double s, w, dev, sigma = 1.0, sum_sim = 0.0, sum_r = 0.0, est, vk
     cdef bint take
     if u < 0 or i < 0:
         actual_k[0] = 0
@@ -138,15 +152,21 @@ cdef double _predict_one(const Model* m, i32 u, i32 i, double* bs, i64* bp, doub
     lo, hi = m.indptr[y], m.indptr[y + 1]
     # pass 1, branch-free: count the positive candidates, sum them all (a term of weight 0.0 adds
     # an exact zero, so the sums equal those over the positive ones in candidate order) and
-    # append them to the buffer (a non-positive one is written and then overwritten)
+    # append their similarity and centred rating to the buffers (a non-positive one is written
+    # and then overwritten)
     for p in range(lo, hi):
-        s = _sim(m, x, m.indices[p])
+        nb = m.indices[p]
+        s = _sim(m, x, nb)
         w = s if s > 0 else 0.0
+        dev = _deviation(m, nb, m.data[p], y, bx, by)
+        if m.center == ZSCORE:
+            sigma = m.sigmas[nb]
+            bg[n_pos] = sigma
         bs[n_pos] = s
-        bp[n_pos] = p
+        bd[n_pos] = dev
         n_pos += s > 0
         sum_sim += w
-        sum_r += _term(m, w, m.indices[p], m.data[p], y, bx, by)
+        sum_r += _term(m, w, dev, sigma)
     n = n_pos
     if n_pos > m.k:
         # the k-th largest similarity vk; taken: every one above vk, then those equal to vk in
@@ -166,7 +186,7 @@ cdef double _predict_one(const Model* m, i32 u, i32 i, double* bs, i64* bp, doub
             left -= s == vk and take
             w = s if take else 0.0
             sum_sim += w
-            sum_r += _term(m, w, m.indices[bp[q]], m.data[bp[q]], y, bx, by)
+            sum_r += _term(m, w, bd[q], bg[q] if m.center == ZSCORE else 1.0)
         n = m.k
     actual_k[0] = <i32>n
     if n < m.min_k or n == 0:
@@ -204,6 +224,7 @@ cdef Model _model(const i64[::1] cand_indptr, const i32[::1] cand_indices, const
     m.bu = &bu[0] if bu.shape[0] else NULL
     m.bi = &bi[0] if bi.shape[0] else NULL
     m.global_mean = global_mean
+    m.longest = 0
     return m
 
 
@@ -212,15 +233,16 @@ def knn_predict(const i32[::1] users, const i32[::1] items, const i64[::1] cand_
                 const double[:, ::1] sim64, const float[:, ::1] sim32, int k, int min_k, int center,
                 int user_based, const double[::1] means, const double[::1] sigmas, const double[::1] bu,
                 const double[::1] bi, double global_mean, double[::1] est, i32[::1] actual_k, i8[::1] code,
-                double[:, ::1] buf_sim, i64[:, ::1] buf_pos, double[:, ::1] buf_copy, int n_threads):
-    """Estimates for pairs; ``buf_*`` are scratch rows as long as the longest candidate list, one per thread."""
+                double[:, ::1] buf_sim, double[:, ::1] buf_dev, double[:, ::1] buf_copy, int n_threads):
+    """Estimates for pairs; ``buf_*`` are per-thread scratch rows (see _predict_one for their lengths)."""
     cdef Model m = _model(cand_indptr, cand_indices, cand_data, sim_idx, sim64, sim32, k, min_k, center,
                           user_based, means, sigmas, bu, bi, global_mean)
+    m.longest = buf_sim.shape[1]
     cdef Py_ssize_t p
     cdef int t
     for p in prange(users.shape[0], nogil=True, schedule="guided", num_threads=n_threads):
         t = threadid()
-        est[p] = _predict_one(&m, users[p], items[p], &buf_sim[t, 0], &buf_pos[t, 0], &buf_copy[t, 0],
+        est[p] = _predict_one(&m, users[p], items[p], &buf_sim[t, 0], &buf_dev[t, 0], &buf_copy[t, 0],
                               &actual_k[p], &code[p])
 
 
@@ -228,7 +250,7 @@ def knn_score(const i32[::1] users, const i64[::1] cand_indptr, const i32[::1] c
               const double[::1] cand_data, const i32[:, ::1] sim_idx, const double[:, ::1] sim64,
               const float[:, ::1] sim32, int k, int min_k, int center, int user_based, const double[::1] means,
               const double[::1] sigmas, const double[::1] bu, const double[::1] bi, double global_mean,
-              double[:, ::1] scores, double[:, ::1] buf_sim, i64[:, ::1] buf_pos, double[:, ::1] buf_copy,
+              double[:, ::1] scores, double[:, ::1] buf_sim, double[:, ::1] buf_dev, double[:, ::1] buf_copy,
               i32[::1] ak, i8[::1] code, int n_threads):
     """``scores[r, i]`` = estimate for (users[r], i) for every item i.
 
@@ -237,17 +259,18 @@ def knn_score(const i32[::1] users, const i64[::1] cand_indptr, const i32[::1] c
     """
     cdef Model m = _model(cand_indptr, cand_indices, cand_data, sim_idx, sim64, sim32, k, min_k, center,
                           user_based, means, sigmas, bu, bi, global_mean)
+    m.longest = buf_sim.shape[1]
     cdef Py_ssize_t r, i
     cdef int t
     if user_based:  # x = the user: one similarity row per task, hot in cache across all items
         for r in prange(users.shape[0], nogil=True, schedule="dynamic", num_threads=n_threads):
             t = threadid()
             for i in range(scores.shape[1]):
-                scores[r, i] = _predict_one(&m, users[r], <i32>i, &buf_sim[t, 0], &buf_pos[t, 0], &buf_copy[t, 0],
+                scores[r, i] = _predict_one(&m, users[r], <i32>i, &buf_sim[t, 0], &buf_dev[t, 0], &buf_copy[t, 0],
                                             &ak[t], &code[t])
     else:  # x = the item: one task per item, its similarity row hot in cache across the block's users
         for i in prange(scores.shape[1], nogil=True, schedule="dynamic", num_threads=n_threads):
             t = threadid()
             for r in range(users.shape[0]):
-                scores[r, i] = _predict_one(&m, users[r], <i32>i, &buf_sim[t, 0], &buf_pos[t, 0], &buf_copy[t, 0],
+                scores[r, i] = _predict_one(&m, users[r], <i32>i, &buf_sim[t, 0], &buf_dev[t, 0], &buf_copy[t, 0],
                                             &ak[t], &code[t])

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from reckernels import Dataset
+from reckernels.data import IdMap
 
 
 def test_inner_ids_follow_first_appearance_and_rows_keep_data_order():
@@ -101,3 +102,27 @@ def test_implicit_data_and_pandas_constructor():
     assert d.timestamps.tolist() == [3, 1, 2]
     with pytest.raises(KeyError, match="rating_col='r' is not a column"):
         Dataset.from_pandas(df, user_col="u", item_col="i", rating_col="r")
+
+
+def _search_lookup(raw_ids, queries):
+    """The plain binary-search lookup every fast path must agree with."""
+    raw_ids = np.asarray(raw_ids)
+    found = {v: k for k, v in enumerate(raw_ids.tolist())}
+    return [found.get(q, -1) for q in np.asarray(queries).tolist()]
+
+
+@pytest.mark.parametrize("raw_ids", [
+    np.array([7, 3, 12, 5]),                      # compact integers: dense table
+    np.array([10**12, 3, -5]),                    # wide span: binary search
+    np.array(["5", "12", "7", "abc", ""]),        # short Latin-1 strings: packed into integers
+    np.array(["long id number one", "b"]),        # too long to pack: string search
+    np.array(["ü", "€uro", "x"]),                 # a character above U+00FF: string search
+])
+def test_idmap_fast_paths_agree_with_search(raw_ids):
+    m = IdMap(raw_ids)
+    if raw_ids.dtype.kind == "U":
+        queries = np.array(["5", "12", "x", "", "abc", "abcdefghij", "€uro", "ü", "12 ", "b", "long id number one"])
+    else:
+        queries = np.array([7, 12, 13, 2, 3, -5, 10**12, 10**12 + 1, -6, 0])
+    assert m.to_inner(queries).tolist() == _search_lookup(raw_ids, queries)
+    assert m.to_inner(raw_ids).tolist() == list(range(len(raw_ids)))

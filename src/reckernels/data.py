@@ -75,13 +75,37 @@ def factorize(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return rank[inverse.ravel()], uniques[order]
 
 
+def _pack(strings: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each string of up to 8 characters below U+0100 as a uint64 of its bytes, first character
+    in the top byte (so integer order is string order), and a mask of the strings that pack."""
+    width = strings.dtype.itemsize // 4
+    codes = np.ascontiguousarray(strings).view(np.uint32).reshape(len(strings), width)
+    keys = np.zeros(len(strings), dtype=np.uint64)
+    seen = np.zeros(len(strings), dtype=np.uint32)  # OR of the codes: >= 256 if one does not fit
+    for j in range(width):  # column by column: NumPy reduces short rows slowly
+        column = codes[:, j]
+        if j < 8:
+            keys |= column.astype(np.uint64) << np.uint64(8 * (7 - j))
+            seen |= column
+        else:
+            seen |= (column != 0).view(np.uint8).astype(np.uint32) << np.uint32(8)
+    return keys, seen < 256
+
+
 class IdMap:
     """Raw id <-> inner id for one side (users or items), vectorised."""
+
+    # integer ids spanning at most this many values times the number of ids (and at most
+    # _TABLE_MAX values) are looked up in a dense table: one read per id instead of a binary search
+    _TABLE_SPREAD = 8
+    _TABLE_MAX = 1 << 24
 
     def __init__(self, raw_ids: np.ndarray):
         self.raw_ids = raw_ids  # raw id of each inner id
         self._sorter = np.argsort(raw_ids, kind="stable")
         self._sorted = raw_ids[self._sorter]
+        self._table = None  # built on first lookup, when the ids suit one (see _lookup_table)
+        self._packed = None  # likewise (see _packed_keys)
 
     def __len__(self) -> int:
         return len(self.raw_ids)
@@ -92,7 +116,7 @@ class IdMap:
         if arr.ndim == 0:
             arr = arr.reshape(1)
         if self.raw_ids.dtype.kind == "U":
-            return arr.astype(str), np.ones(arr.shape, dtype=bool)
+            return arr.astype(str, copy=False), np.ones(arr.shape, dtype=bool)
         if arr.dtype.kind in "iu":
             return arr.astype(np.int64), np.ones(arr.shape, dtype=bool)
         # integer ids queried with strings or floats: "42" and 42.0 mean 42, anything else is unknown
@@ -107,11 +131,46 @@ class IdMap:
                 out[k], ok[k] = int(f), True
         return out, ok
 
+    def _lookup_table(self):
+        """(first id, table) with table[raw - first] = inner id or -1, for compact integer ids."""
+        if self._table is None:
+            self._table = False
+            if self.raw_ids.dtype.kind == "i" and len(self._sorted):
+                first, last = int(self._sorted[0]), int(self._sorted[-1])
+                span = last - first + 1
+                if span <= min(self._TABLE_MAX, self._TABLE_SPREAD * len(self._sorted) + 1024):
+                    table = np.full(span, -1, dtype=np.int32)
+                    table[self.raw_ids - first] = np.arange(len(self.raw_ids), dtype=np.int32)
+                    self._table = (first, table)
+        return self._table
+
+    def _packed_keys(self):
+        """The sorted ids packed into uint64 (see _pack), when every id packs; else False."""
+        if self._packed is None:
+            self._packed = False
+            if self.raw_ids.dtype.kind == "U":
+                keys, packs = _pack(self._sorted)
+                if packs.all():
+                    self._packed = keys
+        return self._packed
+
     def to_inner(self, raw) -> np.ndarray:
         """Inner ids (int32) for raw ids; -1 where the id is unknown."""
         arr, ok = self._coerce(raw)
         if len(self._sorted) == 0 or arr.size == 0:
             return np.full(arr.shape, -1, dtype=np.int32)
+        table = self._lookup_table()
+        if table:
+            first, table = table
+            offset = arr - first
+            inside = ok & (offset >= 0) & (offset < len(table))
+            return np.where(inside, table[np.where(inside, offset, 0)], -1).astype(np.int32, copy=False)
+        packed = self._packed_keys()
+        if packed is not False:  # integer search instead of string comparisons (about 5x faster)
+            keys, packs = _pack(arr)
+            pos = np.minimum(np.searchsorted(packed, keys), len(packed) - 1)
+            found = ok & packs & (packed[pos] == keys)
+            return np.where(found, self._sorter[pos], -1).astype(np.int32)
         pos = np.minimum(np.searchsorted(self._sorted, arr), len(self._sorted) - 1)
         found = ok & (self._sorted[pos] == arr)
         return np.where(found, self._sorter[pos], -1).astype(np.int32)

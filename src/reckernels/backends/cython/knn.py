@@ -8,10 +8,10 @@ from .._knn import check_knn_model, split_similarity
 
 
 def _scratch(n_threads, cand_indptr):
-    """Per-thread buffers as long as the longest candidate list (similarity, position, copy)."""
+    """Per-thread buffers as long as the longest candidate list: similarities, centred ratings
+    and sigmas (twice as long), a copy for the selection."""
     longest = max(1, int(np.diff(cand_indptr).max())) if len(cand_indptr) > 1 else 1
-    return (np.empty((n_threads, longest)), np.empty((n_threads, longest), dtype=np.int64),
-            np.empty((n_threads, longest)))
+    return np.empty((n_threads, longest)), np.empty((n_threads, 2 * longest)), np.empty((n_threads, longest))
 
 
 def knn_predict(users, items, cand_indptr, cand_indices, cand_data, sim_idx, sim_val, k, min_k, center,
