@@ -2,10 +2,13 @@
 """Row-row similarity over co-rated columns (scikit-surprise 1.1.5 formulas), sparse times sparse.
 
 For each row x (rows in parallel, OpenMP) walk x's columns and, for each column, the rows that
-share it (the transposed matrix), adding the pair's co-rated sums into a per-thread buffer of
-up to eight doubles per row (count, Sxy or the squared differences, Sxx, Syy, Sx, Sy: only
-those the kind needs); a list of the rows touched lets the finish step visit only those. Nothing n x n is allocated beyond the
-output of the dense kernel; the top-M kernel keeps a size-M heap per thread.
+share it (the transposed matrix), adding the pair's co-rated sums into a per-thread slot per
+row (count, Sxy or the squared differences, Sxx, Syy, Sx, Sy: only those the kind needs),
+updated as one or two vectors (C, AVX2 clones). The slots are float32 when that is exact for
+the data (reckernels.backends._exact), else float64. The dense kernel computes y > x only,
+finishes every slot of its row and leaves the lower triangle to mirror_upper; the top-M kernel
+lists the rows it touched and keeps a size-M heap per thread. Nothing n x n is allocated
+beyond the output of the dense kernel.
 
 The pair (x, y) is always summed over x's columns in x's stored order, like the reference.
 Bounds checks are off: reckernels.backends.cython.similarity checks shapes and ranges, and
@@ -82,52 +85,132 @@ cdef inline double _pair(int kind, double min_support, double shrinkage, const d
     return s[1] / den * ((n - 1) / (n - 1 + shrinkage))
 
 
-cdef i32 _accumulate(i32 x, bint upper, int kind,
-                     const i64* indptr, const i32* indices, const double* data,
-                     const i64* t_indptr, const i32* t_indices, const double* t_data,
-                     double* acc, i32* touched) noexcept nogil:
+cdef extern from *:
+    """
+    #include "rk_simd.h"  /* RK_CLONES: AVX2/FMA clones picked at load time */
+    /* A pair's slots are updated as one or two vectors (one AVX register each in the
+       x86-64-v3 clone): 1 or 2 stores per co-rated column instead of 6, and the stores were
+       the bottleneck. Lanes get exactly the scalar arithmetic: lane "Sxy" adds 0 + y*x = x*y,
+       lane "Sxx" adds x*x + y*0 = x*x, and so on, so the float64 sums equal the reference's
+       to the bit, with or without fused multiply-adds.
+       Slots: pearson n, Sxy, Sxx, Syy, Sx, Sy (8 wide); cosine and pearson_baseline n, Sxy,
+       Sxx, Syy (4); msd n, S(x-y)^2 (2). The float32 walker is used only when every sum is an
+       exactly representable float (reckernels.backends._exact.float32_exact_sums): its sums
+       then equal the float64 ones exactly, in half the memory. */
+    typedef double rk_v4df __attribute__((vector_size(32), aligned(32)));
+    typedef double rk_v2df __attribute__((vector_size(16), aligned(16)));
+    typedef float rk_v8sf __attribute__((vector_size(32), aligned(32)));
+    typedef float rk_v4sf __attribute__((vector_size(16), aligned(16)));
+    typedef float rk_v2sf __attribute__((vector_size(8), aligned(8)));
+    /* Walk column c's rows y from q to hi as kind's slot update. */
+    #define RK_WALK_COLUMN(...)                                                                  \
+        for (; q < hi; q++) {                                                                    \
+            const int y = t_indices[q];                                                          \
+            if (y == x) continue;                                                                \
+            __VA_ARGS__                                                                          \
+        }
+    /* The top-M kernel lists the rows it touches (branch-free append, kept only on a row's
+       first touch) so that it finishes only those; the dense kernel passes touched = NULL and
+       scans its row instead: that store per co-rated column cost more than the scan. */
+    #define RK_TOUCH(head0)                                                                      \
+        if (track) {                                                                             \
+            touched[n_touched] = y;                                                              \
+            n_touched += (head0) == 0;                                                           \
+        }
+    #define RK_ACCUMULATE(NAME, TA, V4, V2, V8)                                                  \
+    RK_CLONES static int NAME(int x, int upper, int kind, const long long *indptr,              \
+            const int *indices, const double *data, const long long *t_indptr,                  \
+            const int *t_indices, const double *t_data, TA *acc, int *touched) {                 \
+        const long long stride = kind == 0 ? 8 : (kind == 3 ? 2 : 4);                           \
+        const int track = touched != 0;                                                          \
+        int n_touched = 0;                                                                       \
+        for (long long p = indptr[x]; p < indptr[x + 1]; p++) {                                  \
+            const int c = indices[p];                                                            \
+            const TA xv = (TA)data[p];                                                           \
+            long long q = t_indptr[c];                                                           \
+            const long long hi = t_indptr[c + 1];                                                \
+            if (upper) {  /* first position holding a row > x */                                 \
+                long long h = hi;                                                                \
+                while (q < h) {                                                                  \
+                    const long long mid = (q + h) / 2;                                           \
+                    if (t_indices[mid] <= x) q = mid + 1; else h = mid;                          \
+                }                                                                                \
+            }                                                                                    \
+            if (kind == 0) {                                                                     \
+                const V8 base = {1, 0, xv * xv, 0, xv, 0, 0, 0};                                 \
+                const V8 by_y = {0, xv, 0, 0, 0, 1, 0, 0};                                       \
+                const V8 by_yy = {0, 0, 0, 1, 0, 0, 0, 0};                                       \
+                RK_WALK_COLUMN(                                                                  \
+                    const TA yv = (TA)t_data[q];                                                 \
+                    V8 *a = (V8 *)(acc + y * stride);                                            \
+                    const V8 head = *a;                                                          \
+                    RK_TOUCH(head[0])                                                            \
+                    *a = head + (base + yv * (by_y + yv * by_yy));                               \
+                )                                                                                \
+            } else if (kind == 3) {                                                              \
+                RK_WALK_COLUMN(                                                                  \
+                    const TA d = xv - (TA)t_data[q];                                             \
+                    V2 *a = (V2 *)(acc + y * stride);                                            \
+                    const V2 head = *a;                                                          \
+                    RK_TOUCH(head[0])                                                            \
+                    const V2 add = {1, d * d};                                                   \
+                    *a = head + add;                                                             \
+                )                                                                                \
+            } else {                                                                             \
+                const V4 base = {1, 0, xv * xv, 0};                                              \
+                RK_WALK_COLUMN(                                                                  \
+                    const TA yv = (TA)t_data[q];                                                 \
+                    V4 *a = (V4 *)(acc + y * stride);                                            \
+                    const V4 head = *a;                                                          \
+                    RK_TOUCH(head[0])                                                            \
+                    const V4 mul = {0, xv, 0, yv};                                               \
+                    *a = head + (base + yv * mul);                                               \
+                )                                                                                \
+            }                                                                                    \
+        }                                                                                        \
+        return n_touched;                                                                        \
+    }
+    /* float64 pearson's 64-byte slot: GCC splits the vector into two AVX (or four SSE) halves */
+    typedef double rk_v8df __attribute__((vector_size(64), aligned(64)));
+    RK_ACCUMULATE(rk_accumulate64, double, rk_v4df, rk_v2df, rk_v8df)
+    RK_ACCUMULATE(rk_accumulate32, float, rk_v4sf, rk_v2sf, rk_v8sf)
+    """
+    int rk_accumulate64(i32 x, int upper, int kind, const i64* indptr, const i32* indices,
+                        const double* data, const i64* t_indptr, const i32* t_indices, const double* t_data,
+                        double* acc, i32* touched) noexcept nogil
+    int rk_accumulate32(i32 x, int upper, int kind, const i64* indptr, const i32* indices,
+                        const double* data, const i64* t_indptr, const i32* t_indices, const double* t_data,
+                        float* acc, i32* touched) noexcept nogil
+cdef inline i32 _accumulate(i32 x, bint upper, int kind, bint exact32,
+                            const i64* indptr, const i32* indices, const double* data,
+                            const i64* t_indptr, const i32* t_indices, const double* t_data,
+                            double* acc, i32* touched) noexcept nogil:
     """Add the co-rated sums of x with every row y sharing a column (y > x only when upper).
 
     With upper, each column's row list must be ascending: the walk starts past x (binary
-    search) instead of testing every y. Returns how many rows were touched; their ids are in
-    touched[:count]."""
-    cdef i64 p, q, lo, hi, mid, stride = _stride(kind)
-    cdef i32 c, y, n_touched = 0
-    cdef double xv, yv, d
-    cdef double* a
-    for p in range(indptr[x], indptr[x + 1]):
-        c = indices[p]
-        xv = data[p]
-        lo = t_indptr[c]
-        hi = t_indptr[c + 1]
-        if upper:  # first position holding a row > x
-            while lo < hi:
-                mid = (lo + hi) // 2
-                if t_indices[mid] <= x:
-                    lo = mid + 1
-                else:
-                    hi = mid
-            hi = t_indptr[c + 1]
-        for q in range(lo, hi):
-            y = t_indices[q]
-            if y == x:
-                continue
-            yv = t_data[q]
-            a = acc + y * stride
-            touched[n_touched] = y  # branch-free append: kept only on the row's first touch
-            n_touched += a[0] == 0
-            a[0] += 1
-            if kind == MSD:
-                d = xv - yv
-                a[1] += d * d
-            else:
-                a[1] += xv * yv
-                a[2] += xv * xv
-                a[3] += yv * yv
-                if kind == PEARSON:
-                    a[4] += xv
-                    a[5] += yv
-    return n_touched
+    search) instead of testing every y. Unless ``touched`` is NULL, the rows touched are listed
+    there and their count returned. (C above: the slot updates are vector operations; with
+    exact32 the slots are float32, see _finish_slot.)"""
+    if exact32:
+        return rk_accumulate32(x, upper, kind, indptr, indices, data, t_indptr, t_indices, t_data,
+                               <float*>acc, touched)
+    return rk_accumulate64(x, upper, kind, indptr, indices, data, t_indptr, t_indices, t_data, acc, touched)
+
+
+cdef inline double _finish_slot(int kind, bint exact32, double min_support, double shrinkage, double* acc,
+                                i64 stride, i32 y) noexcept nogil:
+    """Row y's similarity from its slots (float64, or float32 widened exactly), which are zeroed."""
+    cdef double s[6]
+    cdef float* a32
+    cdef i64 k
+    if not exact32:
+        return _finish(kind, min_support, shrinkage, acc + y * stride, stride)
+    a32 = (<float*>acc) + y * stride
+    for k in range(6):
+        s[k] = a32[k] if k < stride else 0.0
+    for k in range(stride):
+        a32[k] = 0
+    return _pair(kind, min_support, shrinkage, s)
 
 
 cdef inline bint _worse(double s1, i32 i1, double s2, i32 i2) noexcept nogil:
@@ -179,38 +262,36 @@ cdef i32 _heap_push(double* hs, i32* hi, i32 size, i32 m, double s, i32 i) noexc
 def similarity_upper(const i64[::1] indptr, const i32[::1] indices, const double[::1] data,
                      const i64[::1] t_indptr, const i32[::1] t_indices, const double[::1] t_data,
                      i32 row_start, i32 row_stop, int kind, i64 min_support, double shrinkage,
-                     real[:, ::1] out, int n_threads):
+                     real[:, ::1] out, int n_threads, bint exact32=False):
     """out[x, x] = 1 and out[x, y] = sim(x, y) for y > x, for x in [row_start, row_stop).
 
-    Each column's row list (t_indices) must be in ascending order, as transpose_csr builds it."""
+    Each column's row list (t_indices) must be in ascending order, as transpose_csr builds it.
+    ``exact32``: accumulate in float32 (only when the caller has checked that the sums are
+    exact there)."""
     cdef i32 n_rows = out.shape[0]
     cdef double[:, ::1] acc_all = np.zeros((n_threads, n_rows * MAX_STRIDE + 8))
-    cdef i32[:, ::1] touched_all = np.empty((n_threads, max(1, n_rows)), dtype=np.int32)
     cdef double ms = <double>min_support
     cdef i64 stride = _stride(kind)
-    cdef i32 x, y, j, n_touched
+    cdef i32 x, y
     cdef int t
     cdef double* acc
-    cdef i32* touched
     for x in prange(row_start, row_stop, nogil=True, schedule="dynamic", num_threads=n_threads):
         t = threadid()
         acc = _aligned(&acc_all[t, 0])
-        touched = &touched_all[t, 0]
-        n_touched = _accumulate(x, True, kind, &indptr[0], &indices[0], &data[0],
-                                &t_indptr[0], &t_indices[0], &t_data[0], acc, touched)
+        _accumulate(x, True, kind, exact32, &indptr[0], &indices[0], &data[0],
+                    &t_indptr[0], &t_indices[0], &t_data[0], acc, NULL)
         out[x, x] = 1
-        for y in range(x + 1, n_rows):
-            out[x, y] = 0
-        for j in range(n_touched):
-            y = touched[j]
-            out[x, y] = <real>_finish(kind, ms, shrinkage, acc + y * stride, stride)
+        for y in range(x + 1, n_rows):  # every y: an untouched slot gives 0 (n = 0)
+            out[x, y] = <real>_finish_slot(kind, exact32, ms, shrinkage, acc, stride, y)
 
 
 def similarity_topm(const i64[::1] indptr, const i32[::1] indices, const double[::1] data,
                     const i64[::1] t_indptr, const i32[::1] t_indices, const double[::1] t_data,
                     i32 row_start, i32 row_stop, int kind, i64 min_support, double shrinkage,
-                    i32[:, ::1] out_idx, real[:, ::1] out_sim, int n_threads):
-    """For x in [row_start, row_stop): the M largest nonzero sim(x, y), y != x, sorted by y."""
+                    i32[:, ::1] out_idx, real[:, ::1] out_sim, int n_threads, bint exact32=False):
+    """For x in [row_start, row_stop): the M largest nonzero sim(x, y), y != x, sorted by y.
+
+    ``exact32`` as in similarity_upper."""
     cdef i32 n_rows = out_idx.shape[0]
     cdef i32 m = out_idx.shape[1]
     cdef double[:, ::1] acc_all = np.zeros((n_threads, n_rows * MAX_STRIDE + 8))
@@ -232,12 +313,12 @@ def similarity_topm(const i64[::1] indptr, const i32[::1] indices, const double[
         touched = &touched_all[t, 0]
         hs = &hs_all[t, 0]
         hi = &hi_all[t, 0]
-        n_touched = _accumulate(x, False, kind, &indptr[0], &indices[0], &data[0],
+        n_touched = _accumulate(x, False, kind, exact32, &indptr[0], &indices[0], &data[0],
                                 &t_indptr[0], &t_indices[0], &t_data[0], acc, touched)
         size = 0
         for j in range(n_touched):
             y = touched[j]
-            s = _finish(kind, ms, shrinkage, acc + y * stride, stride)
+            s = _finish_slot(kind, exact32, ms, shrinkage, acc, stride, y)
             if s != 0:
                 size = _heap_push(hs, hi, size, m, s, y)
         # insertion sort of the kept neighbours by row index (M is small)
@@ -258,3 +339,20 @@ def similarity_topm(const i64[::1] indptr, const i32[::1] indices, const double[
             else:
                 out_idx[x, j] = -1
                 out_sim[x, j] = 0
+
+
+def mirror_upper(real[:, ::1] out, int n_threads):
+    """out[j, i] = out[i, j] for j > i: the dense kernel's upper triangle copied onto the lower.
+
+    Tile by tile (32 x 32: a source tile and its target stay in L1), tile rows on parallel threads."""
+    cdef Py_ssize_t n = out.shape[0], bi, bj, i0, j0, i, j, i1, j1
+    cdef Py_ssize_t tile = 32, n_tiles = (n + 31) // 32
+    for bi in prange(n_tiles, nogil=True, schedule="dynamic", num_threads=n_threads):
+        i0 = bi * tile
+        i1 = min(n, i0 + tile)
+        for bj in range(bi, n_tiles):
+            j0 = bj * tile
+            j1 = min(n, j0 + tile)
+            for i in range(i0, i1):
+                for j in range(max(j0, i + 1), j1):
+                    out[j, i] = out[i, j]

@@ -65,7 +65,8 @@ def default_memory_limit() -> int:
 
 def transpose_csr(indptr, indices, data, n_cols) -> CSR:
     """The same matrix by column: row lists stay in ascending row order (a stable sort)."""
-    order = np.argsort(indices, kind="stable")
+    keys = indices.astype(np.uint16) if n_cols <= np.iinfo(np.uint16).max + 1 else indices
+    order = np.argsort(keys, kind="stable")  # a radix sort for 16-bit keys, several times faster
     rows = np.repeat(np.arange(len(indptr) - 1, dtype=np.int32), np.diff(indptr))
     t_indptr = np.zeros(n_cols + 1, dtype=np.int64)
     np.cumsum(np.bincount(indices, minlength=n_cols), out=t_indptr[1:])
@@ -241,7 +242,7 @@ def compute_similarity(indptr, indices, data, n_cols, *, kind="pearson", min_sup
         for start in range(0, n_rows, block_rows):
             stop = min(n_rows, start + block_rows)
             module.similarity_upper(*args, start, stop, kind, min_support, shrinkage, out, n_threads)
-        _mirror_upper(out)
+        module.mirror_upper(out, n_threads)
         return Similarity(kind, "dense", n_rows, dense=out, memory_limit=memory_limit)
 
     out_idx = np.empty((n_rows, max_neighbors), dtype=np.int32)
@@ -316,16 +317,3 @@ def _check_data(name, data, chunk=1 << 20) -> np.ndarray:
         if not np.isfinite(data[lo:lo + chunk]).all():
             return check_ratings(name, data)  # raises, naming the first bad position
     return data
-
-
-def _mirror_upper(out, tile=512):
-    """Copy the upper triangle onto the lower one, tile by tile (no n x n temporary)."""
-    n = out.shape[0]
-    for i0 in range(0, n, tile):
-        i1 = min(n, i0 + tile)
-        block = out[i0:i1, i0:i1]
-        lower = np.tril_indices(i1 - i0, -1)
-        block[lower] = block.T[lower]
-        for j0 in range(i1, n, tile):
-            j1 = min(n, j0 + tile)
-            out[j0:j1, i0:i1] = out[i0:i1, j0:j1].T

@@ -146,3 +146,38 @@ def test_kernels_check_their_arguments(backend, bad):
     with pytest.raises(ValueError):
         module.similarity_topm(indptr, indices, data, *t, start, stop, kind, 1, 100.0,
                                np.zeros((out.shape[0], 2), np.int32), np.zeros((out.shape[0], 2)), 1)
+
+
+@pytest.mark.parametrize("scale", [0.5, 0.25, 1 / 3, 1000.0])
+def test_grid_ratings_equal_reference_exactly(backend, scale):
+    """Half and quarter stars take the compiled kernels' float32-exact path, thirds (not on a
+    binary grid) and large ratings (sums past 2^24) the float64 one: all equal the reference."""
+    name, _ = backend
+    rng = np.random.default_rng(3)
+    mask = rng.random((14, 9)) < 0.6
+    csr = _csr(rng.integers(1, 11, (14, 9)) * scale, mask)
+    for kind in ("pearson", "cosine", "msd"):
+        _assert_same(*_both(name, csr, kind=kind, storage="dense"))
+        _assert_same(*_both(name, csr, kind=kind, storage="topm", max_neighbors=3))
+
+
+def test_float32_exact_sums_decides_by_grid_and_size():
+    from reckernels.backends._exact import float32_exact_sums
+
+    indptr = np.array([0, 2, 4])
+    assert float32_exact_sums(indptr, np.array([1.0, 5.0, 3.0, 4.0]), "pearson")
+    assert float32_exact_sums(indptr, np.array([0.5, 4.5, 3.0, 4.25]), "pearson")
+    assert not float32_exact_sums(indptr, np.array([0.1, 4.5, 3.0, 4.0]), "pearson")
+    assert float32_exact_sums(indptr, np.array([2000.0, 1.0, 1.0, 1.0]), "pearson")  # 2 * 2000^2 < 2^24
+    assert not float32_exact_sums(indptr, np.array([2000.0, 1.0, 1.0, 1.0]), "msd")  # 2 * 4000^2 > 2^24
+    assert not float32_exact_sums(np.array([0, 5000]), np.full(5000, 100.0), "cosine")
+
+
+@pytest.mark.parametrize("n", [1, 5, 33, 70])
+def test_mirror_upper(backend, n):
+    _, module = backend
+    rng = np.random.default_rng(n)
+    upper = np.triu(rng.random((n, n)))
+    out = upper + np.tril(np.full((n, n), np.nan), -1)
+    module.mirror_upper(out, 2)
+    np.testing.assert_array_equal(out, upper + np.triu(upper, 1).T)

@@ -2,7 +2,8 @@
 
 from reckernels._cy import similarity as _cy
 
-from ..reference.similarity import check_kernel_args, kind_code
+from .._exact import float32_exact_sums
+from ..reference.similarity import check_kernel_args, check_square, kind_code
 
 
 def similarity_upper(indptr, indices, data, t_indptr, t_indices, t_data, row_start, row_stop,
@@ -10,7 +11,8 @@ def similarity_upper(indptr, indices, data, t_indptr, t_indices, t_data, row_sta
     check_kernel_args(indptr, indices, data, t_indptr, t_indices, t_data, row_start, row_stop, kind,
                       out.shape, (len(indptr) - 1, len(indptr) - 1))
     _cy.similarity_upper(indptr, indices, data, t_indptr, t_indices, t_data, int(row_start), int(row_stop),
-                         kind_code(kind), int(min_support), float(shrinkage), out, max(1, int(n_threads)))
+                         kind_code(kind), int(min_support), float(shrinkage), out, max(1, int(n_threads)),
+                         float32_exact_sums(indptr, data, kind))
 
 
 def similarity_topm(indptr, indices, data, t_indptr, t_indices, t_data, row_start, row_stop,
@@ -19,4 +21,10 @@ def similarity_topm(indptr, indices, data, t_indptr, t_indices, t_data, row_star
                       out_sim.shape, out_idx.shape)
     _cy.similarity_topm(indptr, indices, data, t_indptr, t_indices, t_data, int(row_start), int(row_stop),
                         kind_code(kind), int(min_support), float(shrinkage), out_idx, out_sim,
-                        max(1, int(n_threads)))
+                        max(1, int(n_threads)), float32_exact_sums(indptr, data, kind))
+
+
+def mirror_upper(out, n_threads=1):
+    """out's upper triangle copied onto its lower one, in place (a square C-contiguous array)."""
+    check_square(out)
+    _cy.mirror_upper(out, max(1, int(n_threads)))

@@ -8,7 +8,7 @@ accumulator of up to eight doubles per row, a touched-row list and a size-M heap
 import numba
 import numpy as np
 
-from ..reference.similarity import COSINE, MSD, PEARSON, PEARSON_BASELINE, check_kernel_args, kind_code
+from ..reference.similarity import COSINE, MSD, PEARSON, PEARSON_BASELINE, check_kernel_args, check_square, kind_code
 from ._threads import numba_threads
 
 MAX_STRIDE = 8
@@ -199,3 +199,23 @@ def similarity_topm(indptr, indices, data, t_indptr, t_indices, t_data, row_star
     with numba_threads(n_chunks):
         _topm(indptr, indices, data, t_indptr, t_indices, t_data, np.int64(row_start), np.int64(row_stop),
               kind_code(kind), np.float64(min_support), np.float64(shrinkage), out_idx, out_sim, n_chunks)
+
+
+@numba.njit(cache=True, nogil=True, parallel=True)
+def _mirror(out, tile):
+    n = out.shape[0]
+    n_tiles = (n + tile - 1) // tile
+    for bi in numba.prange(n_tiles):  # tile rows in parallel; a 32 x 32 tile pair stays in L1
+        i0 = bi * tile
+        for bj in range(bi, n_tiles):
+            j0 = bj * tile
+            for i in range(i0, min(n, i0 + tile)):
+                for j in range(max(j0, i + 1), min(n, j0 + tile)):
+                    out[j, i] = out[i, j]
+
+
+def mirror_upper(out, n_threads=1):
+    """out's upper triangle copied onto its lower one, in place."""
+    check_square(out)
+    with numba_threads(n_threads):
+        _mirror(out, 32)

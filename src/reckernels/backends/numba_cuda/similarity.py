@@ -15,6 +15,7 @@ import numpy as np
 from numba import cuda
 
 from ..reference.similarity import COSINE, MSD, PEARSON, PEARSON_BASELINE, check_kernel_args, kind_code
+from ..reference.similarity import mirror_upper  # noqa: F401  (the result is on the host: NumPy mirrors it)
 from ._device import blocks_for, simulated
 
 NSUM = 6  # accumulator slots per row: n, Sxy (msd: S(x-y)^2), Sxx, Syy, Sx, Sy

@@ -126,6 +126,24 @@ def similarity_topm(indptr, indices, data, t_indptr, t_indices, t_data, row_star
         out_sim[x, :len(keep)] = sims[keep]
 
 
+def mirror_upper(out, n_threads=1, tile=128):
+    """out[j, i] = out[i, j] for j > i, in place, tile by tile (no n x n temporary)."""
+    n = out.shape[0]
+    for i0 in range(0, n, tile):
+        i1 = min(n, i0 + tile)
+        block = out[i0:i1, i0:i1]
+        lower = np.tril_indices(i1 - i0, -1)
+        block[lower] = block.T[lower]
+        for j0 in range(i1, n, tile):
+            j1 = min(n, j0 + tile)
+            out[j0:j1, i0:i1] = out[i0:i1, j0:j1].T
+
+
+def check_square(out):
+    if out.ndim != 2 or out.shape[0] != out.shape[1] or not out.flags.c_contiguous:
+        raise ValueError(f"out must be a square C-contiguous array, got shape {out.shape}.")
+
+
 def check_kernel_args(indptr, indices, data, t_indptr, t_indices, t_data, row_start, row_stop, kind,
                       out_shape, expected_shape):
     """O(1) shape checks every backend's entry points run before a kernel without bounds checks.
