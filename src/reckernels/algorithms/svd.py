@@ -319,26 +319,26 @@ def build_grid(csr, n_blocks, dtype, interleave=True):
     """
     c = csr
     users = np.repeat(np.arange(len(c.indptr) - 1, dtype=np.int32), np.diff(c.indptr))
-    cell = (users.astype(np.int64) % n_blocks) * n_blocks + c.indices % n_blocks
+    cell = (users % n_blocks) * n_blocks + c.indices % n_blocks  # int32: n_blocks^2 < 2^31
     if n_blocks * n_blocks <= np.iinfo(np.uint16).max:
         cell = cell.astype(np.uint16)  # NumPy's stable sort is a radix sort for 16-bit keys
     order = np.argsort(cell, kind="stable")
     block_ptr = np.zeros(n_blocks * n_blocks + 1, dtype=np.int64)
     np.cumsum(np.bincount(cell, minlength=n_blocks * n_blocks), out=block_ptr[1:])
     if interleave:
-        order = order[_interleaved_positions(block_ptr)]
+        order = _interleave_cells(order, block_ptr)
     return (block_ptr, np.ascontiguousarray(users[order]), np.ascontiguousarray(c.indices[order]),
             np.ascontiguousarray(c.data[order], dtype=dtype))
 
 
-def _interleaved_positions(block_ptr):
-    """For each cell [lo, hi): lo, lo + h, lo + 1, lo + h + 1, ... with h = ceil((hi - lo) / 2)."""
-    sizes = np.diff(block_ptr)
-    starts = np.repeat(block_ptr[:-1], sizes)
-    rank = np.arange(block_ptr[-1], dtype=np.int64) - starts  # position within the cell
-    half = np.repeat((sizes + 1) // 2, sizes)
-    second = rank % 2 == 1
-    return starts + np.where(second, half + rank // 2, rank // 2)
+def _interleave_cells(order, block_ptr):
+    """order with each cell [lo, hi) rearranged as lo, lo + h, lo + 1, lo + h + 1, ... (h = ceil(n / 2))."""
+    out = np.empty_like(order)
+    for lo, hi in zip(block_ptr[:-1].tolist(), block_ptr[1:].tolist()):
+        h = (hi - lo + 1) // 2
+        out[lo:hi:2] = order[lo:lo + h]
+        out[lo + 1:hi:2] = order[lo + h:hi]
+    return out
 
 
 def _rng(random_state):
