@@ -5,9 +5,10 @@ For each row x (rows in parallel, OpenMP) walk x's columns and, for each column,
 share it (the transposed matrix), adding the pair's co-rated sums into a per-thread slot per
 row (count, Sxy or the squared differences, Sxx, Syy, Sx, Sy: only those the kind needs),
 updated as one or two vectors (C, AVX2 clones). The slots are float32 when that is exact for
-the data (reckernels.backends._exact), else float64. The dense kernel computes y > x only,
-finishes every slot of its row and leaves the lower triangle to mirror_upper; the top-M kernel
-lists the rows it touched and keeps a size-M heap per thread. Nothing n x n is allocated
+the data (reckernels.backends._exact), else float64. The dense kernel computes y > x only and
+leaves the lower triangle to mirror_upper; on a row with many co-rated entries it finishes every
+slot of the row, on a sparse one it lists the rows touched and finishes those. The top-M kernel
+always lists the rows it touched and keeps a size-M heap per thread. Nothing n x n is allocated
 beyond the output of the dense kernel.
 
 The pair (x, y) is always summed over x's columns in x's stored order, like the reference.
@@ -201,11 +202,12 @@ cdef inline double _finish_slot(int kind, bint exact32, double min_support, doub
                                 i64 stride, i32 y) noexcept nogil:
     """Row y's similarity from its slots (float64, or float32 widened exactly), which are zeroed."""
     cdef double s[6]
-    cdef float* a32
+    cdef float* a32 = (<float*>acc) + y * stride
     cdef i64 k
+    if (a32[0] if exact32 else acc[y * stride]) == 0:  # never touched: every slot is still 0
+        return 0.0
     if not exact32:
         return _finish(kind, min_support, shrinkage, acc + y * stride, stride)
-    a32 = (<float*>acc) + y * stride
     for k in range(6):
         s[k] = a32[k] if k < stride else 0.0
     for k in range(stride):
@@ -270,19 +272,35 @@ def similarity_upper(const i64[::1] indptr, const i32[::1] indices, const double
     exact there)."""
     cdef i32 n_rows = out.shape[0]
     cdef double[:, ::1] acc_all = np.zeros((n_threads, n_rows * MAX_STRIDE + 8))
+    cdef i32[:, ::1] touched_all = np.empty((n_threads, max(1, n_rows)), dtype=np.int32)
     cdef double ms = <double>min_support
     cdef i64 stride = _stride(kind)
-    cdef i32 x, y
+    cdef i64 p, walk
+    cdef i32 x, y, j, n_touched
     cdef int t
     cdef double* acc
+    cdef i32* touched
     for x in prange(row_start, row_stop, nogil=True, schedule="dynamic", num_threads=n_threads):
         t = threadid()
         acc = _aligned(&acc_all[t, 0])
-        _accumulate(x, True, kind, exact32, &indptr[0], &indices[0], &data[0],
-                    &t_indptr[0], &t_indices[0], &t_data[0], acc, NULL)
         out[x, x] = 1
-        for y in range(x + 1, n_rows):  # every y: an untouched slot gives 0 (n = 0)
-            out[x, y] = <real>_finish_slot(kind, exact32, ms, shrinkage, acc, stride, y)
+        walk = 0  # co-rated entries of x with all rows: at most this many rows get touched
+        for p in range(indptr[x], indptr[x + 1]):
+            walk = walk + t_indptr[indices[p] + 1] - t_indptr[indices[p]]
+        if 4 * walk < n_rows - x:  # a sparse row: list the touched rows, finish only those
+            touched = &touched_all[t, 0]
+            n_touched = _accumulate(x, True, kind, exact32, &indptr[0], &indices[0], &data[0],
+                                    &t_indptr[0], &t_indices[0], &t_data[0], acc, touched)
+            for y in range(x + 1, n_rows):
+                out[x, y] = 0
+            for j in range(n_touched):
+                y = touched[j]
+                out[x, y] = <real>_finish_slot(kind, exact32, ms, shrinkage, acc, stride, y)
+        else:  # a dense one: no list (a store per co-rated entry), scan every y instead
+            _accumulate(x, True, kind, exact32, &indptr[0], &indices[0], &data[0],
+                        &t_indptr[0], &t_indices[0], &t_data[0], acc, NULL)
+            for y in range(x + 1, n_rows):  # an untouched slot gives 0 (n = 0)
+                out[x, y] = <real>_finish_slot(kind, exact32, ms, shrinkage, acc, stride, y)
 
 
 def similarity_topm(const i64[::1] indptr, const i32[::1] indices, const double[::1] data,

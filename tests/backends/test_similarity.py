@@ -181,3 +181,19 @@ def test_mirror_upper(backend, n):
     out = upper + np.tril(np.full((n, n), np.nan), -1)
     module.mirror_upper(out, 2)
     np.testing.assert_array_equal(out, upper + np.triu(upper, 1).T)
+
+
+@pytest.mark.parametrize("signed", [False, True])
+def test_dense_rows_sparse_and_dense(backend, signed):
+    """Rows with a handful of co-rated entries (the dense kernel lists what it touches) and rows
+    sharing columns with most others (it scans the whole row): both equal the reference, in
+    float32 and float64 slots (integer and real ratings)."""
+    name, _ = backend
+    n_rows = 24 if name == "cuda" else 120
+    rng = np.random.default_rng(5)
+    mask = rng.random((n_rows, 30)) < 0.02
+    mask[: n_rows // 4] |= rng.random((n_rows // 4, 30)) < 0.7  # a dense head of rows
+    values = rng.normal(0, 1.5, mask.shape) if signed else rng.integers(1, 6, mask.shape).astype(float)
+    csr = _csr(values, mask)
+    for kind in KINDS:
+        _assert_same(*_both(name, csr, kind=kind, storage="dense"))
