@@ -374,3 +374,40 @@ def mirror_upper(real[:, ::1] out, int n_threads):
             for i in range(i0, i1):
                 for j in range(max(j0, i + 1), j1):
                     out[j, i] = out[i, j]
+
+
+def transpose(const i64[::1] indptr, const i32[::1] indices, const double[::1] data, i64 n_cols):
+    """(t_indptr, t_indices, t_data): the CSR by column, each column's rows ascending.
+
+    A counting sort: two passes, no temporary beyond the output and one cursor per column (a
+    NumPy argsort would hold an int64 permutation as long as the data). Column indices are
+    checked here, so any input is safe."""
+    cdef Py_ssize_t n_rows = indptr.shape[0] - 1, r
+    cdef i64 p, q, nnz = indices.shape[0]
+    cdef i32 c
+    if data.shape[0] != nnz or n_rows < 0 or (n_rows and (indptr[0] != 0 or indptr[n_rows] != nnz)):
+        raise ValueError("indptr, indices and data do not form a CSR matrix.")
+    t_indptr_arr = np.zeros(n_cols + 1, dtype=np.int64)
+    cdef i64[::1] t_indptr = t_indptr_arr
+    for p in range(nnz):
+        c = indices[p]
+        if c < 0 or c >= n_cols:
+            raise ValueError(f"column indices must lie in [0, {n_cols}); found {c}.")
+        t_indptr[c + 1] += 1
+    for c in range(n_cols):
+        t_indptr[c + 1] += t_indptr[c]
+    cursor_arr = np.array(t_indptr_arr[:-1])
+    cdef i64[::1] cursor = cursor_arr
+    t_indices_arr = np.empty(nnz, dtype=np.int32)
+    t_data_arr = np.empty(nnz, dtype=np.float64)
+    cdef i32[::1] t_indices = t_indices_arr
+    cdef double[::1] t_data = t_data_arr
+    with nogil:
+        for r in range(n_rows):
+            for p in range(indptr[r], indptr[r + 1]):
+                c = indices[p]
+                q = cursor[c]
+                t_indices[q] = <i32>r
+                t_data[q] = data[p]
+                cursor[c] = q + 1
+    return t_indptr_arr, t_indices_arr, t_data_arr

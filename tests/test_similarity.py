@@ -236,3 +236,32 @@ def test_ascending_check_across_chunks_and_column_boundaries():
         assert _rows_ascending(t_indptr, ascending, chunk=chunk)
         bad = np.array([0, 4, 9, 1, 3, 2, 8, 0, 5], dtype=np.int32)  # 3 then 2 inside column 2
         assert not _rows_ascending(t_indptr, bad, chunk=chunk)
+
+
+@pytest.mark.parametrize("n_rows, n_cols, nnz", [(1, 1, 0), (5, 7, 0), (6, 4, 10), (50, 80, 600)])
+def test_transpose_csr_is_a_stable_sort_by_column(n_rows, n_cols, nnz, monkeypatch):
+    """The compiled counting sort and the NumPy fallback both give each column's rows in
+    ascending order with their values; empty rows and columns included."""
+    rng = np.random.default_rng(nnz)
+    rows = np.sort(rng.integers(0, n_rows, nnz))
+    cols = rng.integers(0, n_cols, nnz).astype(np.int32)
+    indptr = np.zeros(n_rows + 1, dtype=np.int64)
+    np.cumsum(np.bincount(rows, minlength=n_rows), out=indptr[1:])
+    data = rng.normal(size=nnz)
+    order = np.lexsort((rows, cols))
+    want_indptr = np.zeros(n_cols + 1, dtype=np.int64)
+    np.cumsum(np.bincount(cols, minlength=n_cols), out=want_indptr[1:])
+    compiled = transpose_csr(indptr, cols, data, n_cols)
+    import reckernels._cy.similarity as cy
+    monkeypatch.delattr(cy, "transpose")  # the NumPy fallback
+    fallback = transpose_csr(indptr, cols, data, n_cols)
+    for got in (compiled, fallback):
+        np.testing.assert_array_equal(got.indptr, want_indptr)
+        np.testing.assert_array_equal(got.indices, rows[order])
+        np.testing.assert_array_equal(got.data, data[order])
+
+
+def test_compiled_transpose_refuses_columns_out_of_range():
+    cy = pytest.importorskip("reckernels._cy.similarity")
+    with pytest.raises(ValueError, match=r"column indices must lie in \[0, 3\)"):
+        cy.transpose(np.array([0, 2], dtype=np.int64), np.array([0, 3], dtype=np.int32), np.ones(2), 3)

@@ -64,7 +64,18 @@ def default_memory_limit() -> int:
 
 
 def transpose_csr(indptr, indices, data, n_cols) -> CSR:
-    """The same matrix by column: row lists stay in ascending row order (a stable sort)."""
+    """The same matrix by column: row lists stay in ascending row order (a stable sort).
+
+    The compiled counting sort is used when the extension is built (faster, and no temporary
+    as long as the data); NumPy's stable argsort otherwise."""
+    try:
+        from reckernels._cy.similarity import transpose
+    except ImportError:
+        pass
+    else:
+        return CSR(*transpose(np.ascontiguousarray(indptr, dtype=np.int64),
+                              np.ascontiguousarray(indices, dtype=np.int32),
+                              np.ascontiguousarray(data, dtype=np.float64), int(n_cols)))
     keys = indices.astype(np.uint16) if n_cols <= np.iinfo(np.uint16).max + 1 else indices
     order = np.argsort(keys, kind="stable")  # a radix sort for 16-bit keys, several times faster
     rows = np.repeat(np.arange(len(indptr) - 1, dtype=np.int32), np.diff(indptr))
@@ -287,10 +298,19 @@ def _checked_transpose(transposed, indptr, indices, n_rows, n_cols):
         raise TypeError("transposed must be a (indptr, indices, data) triple such as Dataset.csc.") from None
     t_indptr, t_indices, t_data = _checked_csr(t_indptr, t_indices, t_data, n_rows, "transposed ")
     if len(t_indptr) != n_cols + 1 or len(t_indices) != len(indices) or not np.array_equal(
-            np.diff(t_indptr), np.bincount(indices, minlength=n_cols)):
+            np.diff(t_indptr), _column_counts(indices, n_cols)):
         raise ValueError("transposed is not the column-major copy of the same matrix (its column counts "
                          "differ); pass Dataset.csc for Dataset.csr (or the reverse), or leave it None.")
     return t_indptr, t_indices, t_data
+
+
+def _column_counts(indices, n_cols, chunk=1 << 20) -> np.ndarray:
+    """np.bincount(indices, minlength=n_cols), a chunk at a time: bincount copies its input to
+    int64, which for the whole array would be a temporary twice the size of the indices."""
+    counts = np.zeros(n_cols, dtype=np.int64)
+    for lo in range(0, len(indices), chunk):
+        counts += np.bincount(indices[lo:lo + chunk], minlength=n_cols)
+    return counts
 
 
 def _rows_ascending(t_indptr, t_indices, chunk=1 << 20) -> bool:

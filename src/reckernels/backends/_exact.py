@@ -11,7 +11,7 @@ import numpy as np
 
 _MAX_EXPONENT = 10  # ratings on a grid of 1/1024 at finest
 _FLOAT32_INTEGERS = 2**24  # every integer below this is a float32
-_CHUNK = 1 << 20
+_CHUNK = 1 << 16  # values checked at a time: two 512 KB temporaries
 
 
 def float32_exact_sums(indptr, data, kind: str) -> bool:
