@@ -175,7 +175,60 @@ cdef extern from *:
     typedef double rk_v8df __attribute__((vector_size(64), aligned(64)));
     RK_ACCUMULATE(rk_accumulate64, double, rk_v4df, rk_v2df, rk_v8df)
     RK_ACCUMULATE(rk_accumulate32, float, rk_v4sf, rk_v2sf, rk_v8sf)
+    /* A dense row's similarities for y in [y0, y1) from its slots, which are then zeroed: the
+       arithmetic of _pair, written without branches (a pair that fails a test gets 0 through a
+       select; the NaN or inf it may have computed is discarded) so that the loop vectorises,
+       divisions and square roots included. fp-contract=off: no fused multiply-add may change
+       the rounding against the reference. */
+    #define RK_FINISH_ROW(NAME, TA, TO)                                                          \
+    RK_CLONES __attribute__((optimize("fp-contract=off"))) static void NAME(int kind,           \
+            double min_support, double shrinkage, TA *acc, long long stride, long long y0,      \
+            long long y1, TO *out) {                                                             \
+        if (kind == 0) {                                                                         \
+            for (long long y = y0; y < y1; y++) {                                                \
+                const TA *a = acc + y * stride;                                                  \
+                const double n = a[0], sxy = a[1], sxx = a[2], syy = a[3], sx = a[4], sy = a[5]; \
+                const double vx = n * sxx - sx * sx, vy = n * syy - sy * sy;                     \
+                const double den = sqrt(vx * vy);                                                \
+                const double v = (n * sxy - sx * sy) / den;                                      \
+                const int ok = n != 0 && !(n < min_support) && vx > 0 && vy > 0 && den > 0;      \
+                out[y] = (TO)(ok ? v : 0.0);                                                     \
+            }                                                                                    \
+        } else if (kind == 3) {                                                                  \
+            for (long long y = y0; y < y1; y++) {                                                \
+                const TA *a = acc + y * stride;                                                  \
+                const double n = a[0];                                                           \
+                const double v = 1.0 / ((double)a[1] / n + 1.0);                                 \
+                out[y] = (TO)((n != 0 && !(n < min_support)) ? v : 0.0);                         \
+            }                                                                                    \
+        } else {                                                                                 \
+            const int baseline = kind == 1;                                                      \
+            for (long long y = y0; y < y1; y++) {                                                \
+                const TA *a = acc + y * stride;                                                  \
+                const double n = a[0], den = sqrt((double)a[2] * (double)a[3]);                  \
+                const double c = (double)a[1] / den;                                             \
+                const double v = baseline ? c * ((n - 1) / (n - 1 + shrinkage)) : c;             \
+                const int ok = n != 0 && !(n < min_support) && !(baseline && n < 2) && den > 0;  \
+                out[y] = (TO)(ok ? v : 0.0);                                                     \
+            }                                                                                    \
+        }                                                                                        \
+        memset(acc + y0 * stride, 0, (size_t)((y1 - y0) * stride) * sizeof(TA));                 \
+    }
+    #include <math.h>
+    #include <string.h>
+    RK_FINISH_ROW(rk_finish_row32_d, float, double)
+    RK_FINISH_ROW(rk_finish_row32_s, float, float)
+    RK_FINISH_ROW(rk_finish_row64_d, double, double)
+    RK_FINISH_ROW(rk_finish_row64_s, double, float)
     """
+    void rk_finish_row32_d(int kind, double min_support, double shrinkage, float* acc, i64 stride, i64 y0,
+                           i64 y1, double* out) noexcept nogil
+    void rk_finish_row32_s(int kind, double min_support, double shrinkage, float* acc, i64 stride, i64 y0,
+                           i64 y1, float* out) noexcept nogil
+    void rk_finish_row64_d(int kind, double min_support, double shrinkage, double* acc, i64 stride, i64 y0,
+                           i64 y1, double* out) noexcept nogil
+    void rk_finish_row64_s(int kind, double min_support, double shrinkage, double* acc, i64 stride, i64 y0,
+                           i64 y1, float* out) noexcept nogil
     int rk_accumulate64(i32 x, int upper, int kind, const i64* indptr, const i32* indices,
                         const double* data, const i64* t_indptr, const i32* t_indices, const double* t_data,
                         double* acc, i32* touched) noexcept nogil
@@ -196,6 +249,20 @@ cdef inline i32 _accumulate(i32 x, bint upper, int kind, bint exact32,
         return rk_accumulate32(x, upper, kind, indptr, indices, data, t_indptr, t_indices, t_data,
                                <float*>acc, touched)
     return rk_accumulate64(x, upper, kind, indptr, indices, data, t_indptr, t_indices, t_data, acc, touched)
+
+
+cdef inline void _finish_row(int kind, bint exact32, double min_support, double shrinkage, double* acc,
+                             i64 stride, i64 y0, i64 y1, real* out) noexcept nogil:
+    """out[y] for y in [y0, y1) from the slots (an untouched slot gives 0), which are zeroed."""
+    if exact32:
+        if real is double:
+            rk_finish_row32_d(kind, min_support, shrinkage, <float*>acc, stride, y0, y1, out)
+        else:
+            rk_finish_row32_s(kind, min_support, shrinkage, <float*>acc, stride, y0, y1, out)
+    elif real is double:
+        rk_finish_row64_d(kind, min_support, shrinkage, acc, stride, y0, y1, out)
+    else:
+        rk_finish_row64_s(kind, min_support, shrinkage, acc, stride, y0, y1, out)
 
 
 cdef inline double _finish_slot(int kind, bint exact32, double min_support, double shrinkage, double* acc,
@@ -299,8 +366,7 @@ def similarity_upper(const i64[::1] indptr, const i32[::1] indices, const double
         else:  # a dense one: no list (a store per co-rated entry), scan every y instead
             _accumulate(x, True, kind, exact32, &indptr[0], &indices[0], &data[0],
                         &t_indptr[0], &t_indices[0], &t_data[0], acc, NULL)
-            for y in range(x + 1, n_rows):  # an untouched slot gives 0 (n = 0)
-                out[x, y] = <real>_finish_slot(kind, exact32, ms, shrinkage, acc, stride, y)
+            _finish_row(kind, exact32, ms, shrinkage, acc, stride, x + 1, n_rows, &out[x, 0])
 
 
 def similarity_topm(const i64[::1] indptr, const i32[::1] indices, const double[::1] data,
