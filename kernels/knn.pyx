@@ -4,8 +4,9 @@
 The semantics are documented in reckernels/backends/reference/knn.py: the k most similar
 positive candidates (stable), summed in candidate order, so results are bit-identical to the
 reference. Per pair, one branch-free pass over the candidates counts and sums the positive
-ones and copies them to a buffer; only when there are more than k, quickselect finds the k-th
-largest similarity in a copy and the buffer is summed again over the k selected. Pairs run in
+ones and copies their similarity and centred rating to buffers; only when there are more than
+k, a branch-free quickselect finds the k-th largest similarity in a copy and the buffers are
+summed again over the k selected (no second look-up of ratings, means or biases). Pairs run in
 parallel; each thread has its buffers (as long as the longest candidate list), so nothing is
 allocated per pair. The scorer loops so that one similarity row serves many consecutive pairs
 (it stays in cache). Bounds checks are off: the wrappers in reckernels.backends.cython.knn check
