@@ -21,4 +21,9 @@
 #define RK_PREFETCH_W(addr) ((void)0)
 #endif
 
+/* 32-byte vectors (one AVX register; two SSE ones in the baseline clone) for loads from rows
+   that need not be 32-byte aligned: aligned(sizeof(T)) and may_alias make such loads legal. */
+typedef float rk_u8sf __attribute__((vector_size(32), aligned(4), __may_alias__));
+typedef double rk_u4df __attribute__((vector_size(32), aligned(8), __may_alias__));
+
 #endif

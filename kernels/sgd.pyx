@@ -47,11 +47,7 @@ cdef extern from *:
             q[f] = qf + lr_q * (err * pf - reg_q * qf);
         }
     }
-    #include "rk_simd.h"  /* RK_CLONES, RK_PREFETCH_W */
-    /* 32-byte vectors (one AVX register; two SSE ones in the baseline clone), loaded from
-       unaligned factor rows: aligned(sizeof(T)) and may_alias make the loads legal there. */
-    typedef float rk_v8sf __attribute__((vector_size(32), aligned(4), __may_alias__));
-    typedef double rk_v4df __attribute__((vector_size(32), aligned(8), __may_alias__));
+    #include "rk_simd.h"  /* RK_CLONES, RK_PREFETCH_W, the unaligned vectors rk_u8sf/rk_u4df */
     /* The blocked kernel's dot product may reassociate (the serial one may not): four
        independent vector sums keep the FMA units busy instead of waiting on one chain. */
     #define RK_DOT4(T, V, P)                                                                     \
@@ -75,8 +71,8 @@ cdef extern from *:
             for (int l = 0; l < w; l++) t[l] += t[l + w];                                        \
         return t[0] + tail;                                                                      \
     }
-    RK_DOT4(float, rk_v8sf, s)
-    RK_DOT4(double, rk_v4df, d)
+    RK_DOT4(float, rk_u8sf, s)
+    RK_DOT4(double, rk_u4df, d)
     /* One cell of the blocked SVD epoch: ratings lo..hi in order, each a dot product, the
        biases and the two factor rows updated. Written in C so that the AVX2/FMA clone inlines
        the loops, and so that it can
