@@ -9,18 +9,19 @@ come from the rating. The Gram matrix is never rebuilt per row: only the row's n
 their corrections, which is what makes implicit ALS linear in the number of ratings.
 
 Rows run in parallel (OpenMP prange, guided schedule); each thread allocates its scratch once
-(one d x d matrix, five d-vectors and a 32 x d gather block) for the whole half-sweep. The CG
-step costs one Gram-vector product (d^2) plus one dot and one axpy per nonzero; the exact
-solve adds w_j y_j y_j^T to the lower triangle of A, 32 nonzeros per pass over A, then factors
-A = L L^T (Cholesky-Crout, row-wise dot products) and solves the two triangular systems.
+(one d x ld matrix, five d-vectors and a 32 x ld gather block, ld = d rounded up to 8) for the
+whole half-sweep. The CG step costs one Gram-vector product (d^2) plus one dot and one axpy per
+nonzero; the exact solve adds w_j y_j y_j^T to the upper triangle of A, 32 nonzeros per
+register-blocked rank update, then factors A = U^T U (right-looking, blocks of 8 rows whose
+contribution to the rest is again one rank update) and solves the two triangular systems.
 
 The small dense algebra is written here rather than called from BLAS: inside OpenMP threads a
 multithreaded BLAS (OpenBLAS by default) spawns its own threads for every small call, which
 measured 2x (CG) to 40x (Cholesky) slower here unless OPENBLAS_NUM_THREADS=1 is set. The
 primitives (dot, axpy, the implicit CG pass over a row's nonzeros, the rank update and the
-Cholesky solve) are C loops under ``#pragma omp simd`` so they vectorise (reductions too)
-without -ffast-math, compiled for AVX2/FMA and for baseline x86-64 with the right one chosen
-at load time (GCC target_clones on x86-64 Linux; plain loops elsewhere).
+Cholesky solve) are C in kernels/rk_als_dense.h, compiled for AVX2/FMA and for baseline x86-64
+with the right one chosen at load time (GCC target_clones on x86-64 Linux; plain loops
+elsewhere).
 
 Bounds checks are off: the Python entry points in reckernels.backends.cython check shapes
 and dtypes, and the Dataset (or the validated CSR) guarantees every index is in range.
@@ -29,7 +30,7 @@ and dtypes, and the Dataset (or the validated CSR) guarantees every index is in 
 from cython cimport floating
 from cython.parallel cimport parallel, prange
 from libc.math cimport sqrt
-from libc.stdlib cimport free, malloc
+from libc.stdlib cimport calloc, free, malloc
 from libc.string cimport memcpy, memset
 
 ctypedef long long i64
@@ -47,102 +48,38 @@ cdef enum:
 cdef extern from *:
     """
     #include <math.h>
-    #include "rk_simd.h"  /* RK_CLONES: AVX2/FMA clones picked at load time */
-    #define RK_PRIMITIVES(T, P)                                                                  \
-    RK_CLONES static T rk_##P##dot(int n, const T *x, const T *y) {                              \
-        T s = 0;                                                                                 \
-        _Pragma("omp simd reduction(+:s)")                                                       \
-        for (int i = 0; i < n; i++) s += x[i] * y[i];                                            \
-        return s;                                                                                \
-    }                                                                                            \
-    RK_CLONES static void rk_##P##axpy(int n, T a, const T *x, T *y) {                           \
-        _Pragma("omp simd")                                                                      \
-        for (int i = 0; i < n; i++) y[i] += a * x[i];                                            \
-    }                                                                                            \
-    /* The implicit CG's pass over a row's nonzeros, c_q = 1 + alpha * data[q], y_q = Y[indices[q]]: \
-       out += sum_q (c_q - 1)(y_q . v) y_q, or with residual, out += sum_q (c_q - (c_q - 1)(y_q . v)) y_q. \
-       One call per row and step, the dot and the axpy fused in one loop body. */              \
-    RK_CLONES static void rk_##P##implicit_pass(long long lo, long long hi, const int *indices,   \
-            const double *data, const T *Y, int k, double alpha, const T *v, T *out, int residual) { \
-        for (long long q = lo; q < hi; q++) {                                                    \
-            const T *y = Y + (long long)indices[q] * k;                                          \
-            T w = (T)(alpha * data[q]), s = 0;                                                   \
-            _Pragma("omp simd reduction(+:s)")                                                   \
-            for (int i = 0; i < k; i++) s += y[i] * v[i];                                        \
-            T coef = residual ? (1 + w) - w * s : w * s;                                         \
-            _Pragma("omp simd")                                                                  \
-            for (int i = 0; i < k; i++) out[i] += coef * y[i];                                   \
-        }                                                                                        \
-    }                                                                                        \
-    /* lower triangle of A (d x d) += B^T B, B being m rows of d: row a of A stays in cache while\
-       the m rows of B add to it */                                                             \
-    RK_CLONES static void rk_##P##rank_update(int d, int m, const T *B, T *A) {                 \
-        for (int a = 0; a < d; a++) {                                                            \
-            T *row = A + (long long)a * d;                                                       \
-            for (int q = 0; q < m; q++) {                                                        \
-                const T *b = B + (long long)q * d;                                               \
-                const T coef = b[a];                                                             \
-                _Pragma("omp simd")                                                              \
-                for (int i = 0; i <= a; i++) row[i] += coef * b[i];                              \
-            }                                                                                    \
-        }                                                                                        \
-    }                                                                                        \
-    /* Solve A x = b from the lower triangle of A (overwritten by L = cholesky(A), Crout order:  \
-       L[i, c] from the dot of rows i and c); nonzero if A is not positive definite. */          \
-    RK_CLONES static int rk_##P##cholesky_solve(int d, T *A, const T *b, T *x) {                 \
-        for (int c = 0; c < d; c++) {                                                            \
-            const T *rc = A + (long long)c * d;                                                  \
-            T s = 0;                                                                             \
-            _Pragma("omp simd reduction(+:s)")                                                   \
-            for (int m = 0; m < c; m++) s += rc[m] * rc[m];                                      \
-            s = rc[c] - s;                                                                       \
-            if (!(s > 0)) return 1;                                                              \
-            const T pivot = (T)sqrt((double)s);                                                  \
-            A[(long long)c * d + c] = pivot;                                                     \
-            for (int i = c + 1; i < d; i++) {                                                    \
-                T *ri = A + (long long)i * d;                                                    \
-                T t = 0;                                                                         \
-                _Pragma("omp simd reduction(+:t)")                                               \
-                for (int m = 0; m < c; m++) t += ri[m] * rc[m];                                  \
-                ri[c] = (ri[c] - t) / pivot;                                                     \
-            }                                                                                    \
-        }                                                                                        \
-        for (int i = 0; i < d; i++) {  /* L z = b */                                             \
-            const T *ri = A + (long long)i * d;                                                  \
-            T t = 0;                                                                             \
-            _Pragma("omp simd reduction(+:t)")                                                   \
-            for (int m = 0; m < i; m++) t += ri[m] * x[m];                                       \
-            x[i] = (b[i] - t) / ri[i];                                                           \
-        }                                                                                        \
-        for (int i = d - 1; i >= 0; i--) {  /* L^T x = z: column i of L, stride d */             \
-            T t = x[i];                                                                          \
-            for (int c = i + 1; c < d; c++) t -= A[(long long)c * d + i] * x[c];                 \
-            x[i] = t / A[(long long)i * d + i];                                                  \
-        }                                                                                        \
-        return 0;                                                                                \
-    }
-    RK_PRIMITIVES(float, s)
-    RK_PRIMITIVES(double, d)
+    #include "rk_simd.h"  /* RK_CLONES, the vectors rk_u8sf / rk_u4df */
+    #define RK_T float
+    #define RK_V rk_u8sf
+    #define RK_NAME(f) rk_s##f
+    #include "rk_als_dense.h"
+    #undef RK_T
+    #undef RK_V
+    #undef RK_NAME
+    #define RK_T double
+    #define RK_V rk_u4df
+    #define RK_NAME(f) rk_d##f
+    #include "rk_als_dense.h"
     """
     float rk_sdot(int n, const float* x, const float* y) noexcept nogil
     double rk_ddot(int n, const double* x, const double* y) noexcept nogil
     void rk_saxpy(int n, float a, const float* x, float* y) noexcept nogil
     void rk_daxpy(int n, double a, const double* x, double* y) noexcept nogil
-    int rk_scholesky_solve(int d, float* A, const float* b, float* x) noexcept nogil
-    int rk_dcholesky_solve(int d, double* A, const double* b, double* x) noexcept nogil
-    void rk_srank_update(int d, int m, const float* B, float* A) noexcept nogil
-    void rk_drank_update(int d, int m, const double* B, double* A) noexcept nogil
+    int rk_scholesky_solve(int d, int ld, float* A, const float* b, float* x) noexcept nogil
+    int rk_dcholesky_solve(int d, int ld, double* A, const double* b, double* x) noexcept nogil
+    void rk_srank_update(int a0, int d, int ld, int m, const float* B, float* A, float sign) noexcept nogil
+    void rk_drank_update(int a0, int d, int ld, int m, const double* B, double* A, double sign) noexcept nogil
     void rk_simplicit_pass(i64 lo, i64 hi, const i32* indices, const double* data, const float* Y, int k,
                            double alpha, const float* v, float* out, int residual) noexcept nogil
     void rk_dimplicit_pass(i64 lo, i64 hi, const i32* indices, const double* data, const double* Y, int k,
                            double alpha, const double* v, double* out, int residual) noexcept nogil
 
 
-cdef inline void _rank_update(int d, int m, const floating* B, floating* A) noexcept nogil:
+cdef inline void _rank_update(int d, int ld, int m, const floating* B, floating* A) noexcept nogil:
     if floating is float:
-        rk_srank_update(d, m, B, A)
+        rk_srank_update(0, d, ld, m, B, A, 1)
     else:
-        rk_drank_update(d, m, B, A)
+        rk_drank_update(0, d, ld, m, B, A, 1)
 
 
 cdef inline void _implicit_pass(i64 lo, i64 hi, const i32* indices, const double* data, const floating* Y,
@@ -175,11 +112,11 @@ cdef inline void _gram_matvec(int d, floating scale, const floating* G, const fl
         out[a] = scale * _dot(d, G + a * d, v)
 
 
-cdef inline int _cholesky_solve(int d, floating* A, const floating* b, floating* x) noexcept nogil:
+cdef inline int _cholesky_solve(int d, int ld, floating* A, const floating* b, floating* x) noexcept nogil:
     if floating is float:
-        return rk_scholesky_solve(d, A, b, x)
+        return rk_scholesky_solve(d, ld, A, b, x)
     else:
-        return rk_dcholesky_solve(d, A, b, x)
+        return rk_dcholesky_solve(d, ld, A, b, x)
 
 
 cdef inline floating* _explicit_feature(const floating* Y, int k, i32 j, floating* buf) noexcept nogil:
@@ -210,28 +147,29 @@ cdef void _matvec(i64 lo, i64 hi, const i32* indices, const double* data, const 
 
 cdef int _solve_row(i64 lo, i64 hi, const i32* indices, const double* data, const floating* Y,
                     const floating* other_bias, const floating* base, floating lam, bint implicit,
-                    floating alpha, floating mu, int k, int d, bint cholesky, int cg_steps,
+                    floating alpha, floating mu, int k, int d, int ld, bint cholesky, int cg_steps,
                     floating* x, floating* A, floating* r, floating* p, floating* Ap, floating* buf,
                     floating* gathered) noexcept nogil:
     """Solve one row's system into x (which holds the warm start); nonzero if Cholesky failed.
 
-    The exact solve gathers sqrt(w_j) y_j of up to GATHER nonzeros into ``gathered`` and adds
-    them to A in one rank update (the weights are >= 0: 1, or alpha * r with alpha, r >= 0).
+    The exact solve gathers sqrt(w_j) y_j of up to GATHER nonzeros into ``gathered`` (rows of
+    stride ld, zero past d) and adds them to A (d rows of stride ld) in one rank update (the
+    weights are >= 0: 1, or alpha * r with alpha, r >= 0).
     """
     cdef i64 q
     cdef int a, it, m = 0
     cdef floating* y
     cdef floating w, t, step, rs_old, rs_new
     if cholesky:  # A's lower triangle and b (in r), then the exact solve
-        if implicit:
-            memcpy(A, base, d * d * sizeof(floating))
-        else:
-            memset(A, 0, d * d * sizeof(floating))
         for a in range(d):
-            A[a * d + a] += lam
+            if implicit:
+                memcpy(A + a * ld, base + a * d, d * sizeof(floating))
+            else:
+                memset(A + a * ld, 0, d * sizeof(floating))
+            A[a * ld + a] += lam
         memset(r, 0, d * sizeof(floating))
         for q in range(lo, hi):
-            y = gathered + m * d
+            y = gathered + m * ld
             if implicit:
                 w = <floating> (alpha * data[q])
                 t = 1 + w
@@ -247,11 +185,11 @@ cdef int _solve_row(i64 lo, i64 hi, const i32* indices, const double* data, cons
                     y[a] *= w
             m += 1
             if m == GATHER:
-                _rank_update(d, m, gathered, A)
+                _rank_update(d, ld, m, gathered, A)
                 m = 0
         if m:
-            _rank_update(d, m, gathered, A)
-        return _cholesky_solve(d, A, r, x)
+            _rank_update(d, ld, m, gathered, A)
+        return _cholesky_solve(d, ld, A, r, x)
 
     # CG (Takacs et al. 2011): r = b - A x in one pass over the nonzeros, then cg_steps steps
     if implicit:
@@ -318,6 +256,7 @@ def als_half(const i64[::1] indptr, const i32[::1] indices, const double[::1] da
     cdef Py_ssize_t n_rows = X.shape[0]
     cdef int k = X.shape[1]
     cdef int d = k if implicit else k + 1
+    cdef int ld = (d + 7) // 8 * 8  # row stride of A and of the gathered rows: whole vectors
     cdef Py_ssize_t row
     cdef i64 lo, hi
     cdef int a, failed = 0, out_of_memory = 0
@@ -335,11 +274,12 @@ def als_half(const i64[::1] indptr, const i32[::1] indices, const double[::1] da
             raise MemoryError(f"ALS could not allocate the {k} x {k} Gram matrix.")
         _gram(&Y[0, 0], Y.shape[0], k, base_ptr)
     with nogil, parallel(num_threads=n_threads):
-        scratch = <floating*> malloc((d * d + (5 + GATHER) * d) * sizeof(floating))
+        # calloc: the padding of the gathered rows must be finite (it feeds A's unread columns)
+        scratch = <floating*> calloc(d * ld + 5 * d + GATHER * ld, sizeof(floating))
         if scratch == NULL:
             oom[0] = 1
         else:
-            x = scratch + d * d
+            x = scratch + d * ld
             for row in prange(n_rows, schedule="guided"):
                 lo = indptr[row]
                 hi = indptr[row + 1]
@@ -353,7 +293,7 @@ def als_half(const i64[::1] indptr, const i32[::1] indices, const double[::1] da
                 if not implicit:
                     x[k] = x_bias[row]
                 if _solve_row(lo, hi, &indices[0], &data[0], &Y[0, 0], bias_ptr, base_ptr, lam, implicit,
-                              <floating> alpha, <floating> mu, k, d, cholesky, cg_steps,
+                              <floating> alpha, <floating> mu, k, d, ld, cholesky, cg_steps,
                               x, scratch, x + d, x + 2 * d, x + 3 * d, x + 4 * d, x + 5 * d) != 0:
                     failed += 1
                     continue

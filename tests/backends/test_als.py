@@ -109,6 +109,20 @@ def test_edge_cases(backend, reference, solver, all_equal):
     assert np.all(Xi[0] == 0) and np.isfinite(Xi).all()
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("k", [15, 40, 71])
+def test_large_systems_match_reference(backend, reference, k, dtype):
+    """Systems of several Cholesky blocks (8 rows each) and rows with more ratings than one
+    gather (32): the blocked factorisation, whole-vector groups, odd sizes and the padding."""
+    name, module = backend
+    if name == "cuda" and (k != 15 or dtype != np.float64):
+        pytest.skip("the CUDA simulator takes minutes per larger case; k=15 float64 covers the cuda kernel")
+    n_rows = 2 if name == "cuda" else 12
+    pb = _problem(11 + k, n_rows, 90, k, 0.6, dtype=dtype)
+    tol = dict(rtol=1e-9, atol=1e-9) if dtype == np.float64 else dict(rtol=2e-3, atol=2e-4)
+    _compare(backend, reference, pb, "cholesky", **tol)
+
+
 def test_cg_converges_to_cholesky(backend):
     """Enough CG steps reach the exact solution (d steps solve a d x d system in exact arithmetic)."""
     name, module = backend
