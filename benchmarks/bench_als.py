@@ -1,7 +1,7 @@
 """ALS and ImplicitALS: ranking quality and speed against implicit 0.7, explicit ALS RMSE, in one run.
 
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE OPENBLAS_NUM_THREADS=1 \\
-        python benchmarks/bench_als.py [--sections ranking speed rmse] [--threads 2] [--runs 5]
+        python benchmarks/bench_als.py [--sections ranking speed rmse fit] [--threads 2] [--runs 5]
 
 Sections:
 
@@ -17,6 +17,9 @@ Sections:
   --runs runs, alternating ours and theirs. FLOPs are counted for the CG half-sweeps (see flops()).
 - ``rmse``: explicit ALS (100 factors, 15 epochs, Cholesky) 5-fold RMSE on MovieLens 100K with
   reckernels.split.KFold(5, random_state=0) for each regularisation of --regs.
+- ``fit``: whole-fit wall time on all of MovieLens 100K, medians of --runs: ALS with its defaults
+  (100 factors, 15 epochs, Cholesky) in float64 and float32, and ImplicitALS (64 factors,
+  15 epochs, float32) with Cholesky and with CG. This is the exact solver's own speed.
 
 OPENBLAS_NUM_THREADS=1 is what implicit asks for (its per-row BLAS calls run inside its own
 threads); it is set here before NumPy is imported unless the caller set it.
@@ -166,12 +169,33 @@ def rmse(args):
     print()
 
 
+# --------------------------------------------------------------------------------------- fit
+def fit(args):
+    import reckernels as rk
+
+    data = rk.datasets.read_ratings(ML100K, format="ml-100k")
+    print(f"## fit: wall seconds on all of {ML100K.name} ({len(data):,} ratings), {args.threads} threads, "
+          f"medians of {args.runs} fits\n")
+    models = {
+        "ALS defaults (100 factors, Cholesky), float64": lambda: rk.ALS(n_threads=args.threads, random_state=0),
+        "ALS defaults, float32": lambda: rk.ALS(dtype="float32", n_threads=args.threads, random_state=0),
+        "ImplicitALS 64 factors, Cholesky, float32": lambda: rk.ImplicitALS(
+            n_factors=64, solver="cholesky", n_threads=args.threads, random_state=0),
+        "ImplicitALS 64 factors, CG 3 steps, float32": lambda: rk.ImplicitALS(
+            n_factors=64, n_threads=args.threads, random_state=0),
+    }
+    for name, make in models.items():
+        walls = [timed(lambda: make().fit(data))[0] for _ in range(args.runs)]
+        print(f"{name:48s} {statistics.median(walls):7.3f} s   runs {[round(w, 2) for w in walls]}", flush=True)
+    print()
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--sections", nargs="+", default=["ranking", "speed", "rmse"],
-                    choices=["ranking", "speed", "rmse"])
+    ap.add_argument("--sections", nargs="+", default=["ranking", "speed", "rmse", "fit"],
+                    choices=["ranking", "speed", "rmse", "fit"])
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--runs", type=int, default=5, help="timed runs per library (speed)")
+    ap.add_argument("--runs", type=int, default=5, help="timed runs per library (speed) or per model (fit)")
     ap.add_argument("--seeds", type=int, default=5, help="seeds averaged (ranking)")
     ap.add_argument("--factors", type=int, default=64, help="factors (ranking)")
     ap.add_argument("--reg", type=float, default=0.01, help="ImplicitALS regularisation (ranking, speed)")
@@ -191,7 +215,7 @@ def main():
           f"{rk.__version__} (backend {rk.backends.resolve('auto')}), implicit {implicit.__version__}; "
           f"OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS')}")
     print(f"command: python benchmarks/bench_als.py {' '.join(sys.argv[1:])}\n")
-    sections = {"ranking": ranking, "speed": speed, "rmse": rmse}
+    sections = {"ranking": ranking, "speed": speed, "rmse": rmse, "fit": fit}
     for name in args.sections:
         sections[name](args)
 
