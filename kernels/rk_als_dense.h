@@ -48,8 +48,8 @@ RK_CLONES static void RK_NAME(implicit_pass)(long long lo, long long hi, const i
    add to them: one load and store of A per m multiply-adds, and enough independent sums to
    hide the FMA latency. Row a is covered by whole groups of four vectors ending at the vector
    that holds column d - 1; the first group may reach back below the diagonal (unread columns,
-   cheaper than a slow remainder loop) and only the top rows, where that would run past column
-   0, end with single vectors. */
+   cheaper than a slow remainder loop); only in the top rows, where the groups would start
+   before column 0, do a few single vectors come first. */
 RK_CLONES static void RK_NAME(rank_update)(int a0, int d, int ld, int m, const RK_T *B, RK_T *A,
                                            RK_T sign) {
     const int end = (d + RK_L - 1) / RK_L * RK_L;  /* <= ld */
