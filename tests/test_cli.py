@@ -18,6 +18,15 @@ def test_demo_prints_the_table_and_top10_lists(capsys):
     assert "top-10 by baseline" in out and "done in" in out
 
 
+def test_demo_shows_no_rating_errors_for_models_that_only_rank(capsys):
+    assert main(["demo", "--algos", "baseline,implicit_als", "--n-users", "100", "--n-items", "80",
+                 "--n-ratings", "2000"]) == 0
+    out = capsys.readouterr().out
+    row = next(line for line in out.splitlines() if line.startswith("implicit_als "))
+    assert row.split()[1:3] == ["-", "-"]
+    assert "(implicit_als) predict a preference, not a rating" in out
+
+
 @pytest.fixture
 def ratings_file(tmp_path):
     rng = np.random.default_rng(0)

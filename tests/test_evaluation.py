@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from reckernels import BaselineOnly, Dataset, NotFittedError, Popular
+from reckernels import BaselineOnly, Dataset, ImplicitALS, NotFittedError, Popular
 from reckernels.evaluation import cross_validate, evaluate_ranking
 from reckernels.metrics import mae, rmse
 from reckernels.split import KFold, train_test_split
@@ -72,6 +72,13 @@ def test_cross_validate_rejects_bad_arguments(small_data):
         cross_validate("BaselineOnly", small_data)
     with pytest.raises(TypeError, match="data"):
         cross_validate(BaselineOnly(), small_data.to_pandas())
+
+
+def test_cross_validate_refuses_models_that_only_rank(small_data):
+    """ImplicitALS predicts preferences in [0, 1]: an RMSE against ratings would be meaningless."""
+    assert BaselineOnly.predicts_ratings and not ImplicitALS.predicts_ratings
+    with pytest.raises(ValueError, match="ImplicitALS scores items for ranking.*evaluate_ranking"):
+        cross_validate(ImplicitALS(n_factors=4, n_epochs=1), small_data, cv=2)
 
 
 @needs_ml100k()

@@ -130,6 +130,7 @@ def test_implicit_ranks_a_planted_item_first():
     ids, scores = model.recommend([0], k=3)
     assert ids[0, 0] == 99
     assert 0 < scores[0, 0] < 1  # a probability
+    assert not model.predicts_ratings and NeuMF(task="rating").predicts_ratings
 
 
 @pytest.mark.parametrize("kwargs, error, message", [

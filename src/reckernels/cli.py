@@ -151,7 +151,7 @@ def _demo(args) -> int:
     header = f"{'algorithm':<14}{'RMSE':>8}{'MAE':>8}{'P@10':>8}{'nDCG@10':>9}{'fit s':>8}{'predict/s':>12}"
     print(header)
     print("-" * len(header))
-    fitted = {}
+    fitted, rankers = {}, []
     relevant = _relevant_items(test)
     for name in _available_algos(args.algos):
         try:
@@ -167,9 +167,16 @@ def _demo(args) -> int:
         recs, _ = algo.recommend(users, k=10)
         p10 = metrics.precision_at_k(recs, rel, k=10)
         n10 = metrics.ndcg_at_k(recs, rel, k=10)
-        print(f"{name:<14}{metrics.rmse(test.ratings, est):8.4f}{metrics.mae(test.ratings, est):8.4f}"
-              f"{p10:8.4f}{n10:9.4f}{algo.fit_time_:8.2f}{pred_rate:12,.0f}")
+        if algo.predicts_ratings:
+            errors = f"{metrics.rmse(test.ratings, est):8.4f}{metrics.mae(test.ratings, est):8.4f}"
+        else:
+            errors = f"{'-':>8}{'-':>8}"
+            rankers.append(name)
+        print(f"{name:<14}{errors}{p10:8.4f}{n10:9.4f}{algo.fit_time_:8.2f}{pred_rate:12,.0f}")
         fitted[name] = algo
+    if rankers:
+        print(f"(-: models of implicit feedback ({', '.join(rankers)}) predict a preference, not a rating; "
+              "RMSE and MAE do not apply, P@10 and nDCG@10 do)")
     shown = [u for u in train.user_ids[:3]]
     for name in [n for n in ("itemknn", "svd", "baseline") if n in fitted][:2]:
         ids, scores = fitted[name].recommend(shown, k=10)

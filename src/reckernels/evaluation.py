@@ -70,6 +70,10 @@ def cross_validate(algo: Estimator, data: Dataset, cv=5, *, measures=("rmse", "m
     if not isinstance(data, Dataset):
         raise TypeError(f"data must be a reckernels.Dataset, got {type(data).__name__}.")
     names = _check_measures(measures)
+    if not algo.predicts_ratings:
+        raise ValueError(f"{type(algo).__name__} scores items for ranking (its predict is not a rating), so "
+                         f"{', '.join(names)} would not measure it; use reckernels.evaluation.evaluate_ranking "
+                         "on a split instead.")
     test_scores, train_scores, fit_times, test_times = [], [], [], []
     for index, fold in enumerate(_folds(cv, data, random_state)):
         train, test = _check_fold(fold, index)

@@ -241,6 +241,8 @@ class ImplicitALS(_ALSModel):
     100 factors, reg 0.01, 15 epochs, CG with 3 steps, float32.
     """
 
+    predicts_ratings = False  # predict gives preferences in [0, 1]: rank with it, don't take its RMSE
+
     _arrays = _ALSModel._arrays + ("item_popularity_",)
 
     def __init__(self, n_factors=100, n_epochs=15, reg=0.01, alpha=40.0, *, solver="cg", cg_steps=3,
@@ -274,7 +276,7 @@ class ImplicitALS(_ALSModel):
         self.backend_ = _backends.resolve(self.backend)
         self._kernels = _backends.get_backend(self.backend_)
         self.user_map_, self.item_map_ = IdMap(user_ids), IdMap(item_ids)
-        self.rating_scale_ = (0.0, 1.0)  # predict estimates a preference in [0, 1]
+        self.rating_scale_ = (0.0, 1.0)  # predict estimates a preference in [0, 1] (predicts_ratings is False)
         self.global_mean_ = 0.0
         self.seen_ = (by_user.indptr, by_user.indices)
         by_item = _transpose(by_user, len(item_ids))

@@ -33,6 +33,9 @@ class Estimator:
     #: fewer when such a block would take more than ``recommend_block_bytes``
     recommend_block = 1024
     recommend_block_bytes = 64 * 2**20
+    #: whether ``predict`` estimates ratings on the data's scale (so RMSE and MAE measure it);
+    #: False for models of implicit feedback, whose scores only rank items
+    predicts_ratings = True
 
     # ------------------------------------------------------------------ parameters
     @classmethod

@@ -88,6 +88,11 @@ class NeuMF(Estimator):
         self._init_common(backend, n_threads, random_state, verbose)
         import_keras()  # fail here, with the install hint, rather than halfway through fit
 
+    @property
+    def predicts_ratings(self) -> bool:
+        """task="implicit" predicts the probability of an interaction, not a rating."""
+        return self.task == "rating"
+
     # ------------------------------------------------------------------ fitting
     def fit(self, dataset: Dataset, validation: Dataset | None = None, *, patience: int = 3, pretrain=None,
             alpha: float = 0.5) -> "NeuMF":
