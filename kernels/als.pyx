@@ -160,7 +160,7 @@ cdef int _solve_row(i64 lo, i64 hi, const i32* indices, const double* data, cons
     cdef int a, it, m = 0
     cdef floating* y
     cdef floating w, t, step, rs_old, rs_new
-    if cholesky:  # A's lower triangle and b (in r), then the exact solve
+    if cholesky:  # A's upper triangle and b (in r), then the exact solve
         for a in range(d):
             if implicit:
                 memcpy(A + a * ld, base + a * d, d * sizeof(floating))

@@ -276,7 +276,7 @@ class ImplicitALS(_ALSModel):
         self.backend_ = _backends.resolve(self.backend)
         self._kernels = _backends.get_backend(self.backend_)
         self.user_map_, self.item_map_ = IdMap(user_ids), IdMap(item_ids)
-        self.rating_scale_ = (0.0, 1.0)  # predict estimates a preference in [0, 1] (predicts_ratings is False)
+        self.rating_scale_ = (0.0, 1.0)  # predict estimates a preference in [0, 1]
         self.global_mean_ = 0.0
         self.seen_ = (by_user.indptr, by_user.indices)
         by_item = _transpose(by_user, len(item_ids))
