@@ -4,7 +4,7 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import example, given, settings, strategies as st
 
 from reckernels import Dataset
 from reckernels.split import KFold, leave_one_out, train_test_split
@@ -175,15 +175,27 @@ def test_user_split_holds_out_each_users_share():
 
 @settings(max_examples=15, deadline=None)
 @given(st.integers(0, 10**6), st.floats(0.05, 0.95))
+@example(205424, 0.5)  # five users with one rating each: nothing to hold out
 def test_user_split_properties(seed, test_size):
     r = np.random.default_rng(seed)
     n = int(r.integers(5, 80))
     data = Dataset(r.integers(0, 10, n), np.arange(n), r.integers(1, 6, n).astype(float))
+    if np.bincount(data.users).max() == 1:  # no user can give a test rating
+        with pytest.raises(ValueError, match="every user has a single rating"):
+            train_test_split(data, test_size, random_state=seed, strategy="user")
+        return
     train, test = train_test_split(data, test_size, random_state=seed, strategy="user")
     assert sorted(_triples(train) + _triples(test)) == sorted(_triples(data))
     for u in np.unique(data.users):
         n_u = int((data.users == u).sum())
         assert (test.users == u).sum() == min(math.ceil(test_size * n_u), n_u - 1)
+
+
+def test_user_split_of_single_rating_users_is_refused():
+    """The case hypothesis found (seed 205424): five users with one rating each leave no test rating."""
+    data = Dataset([0, 1, 2, 3, 4], [0, 1, 2, 3, 4], [1.0, 2.0, 3.0, 4.0, 4.0])
+    with pytest.raises(ValueError, match="strategy='user' holds out nothing here.*strategy='random'"):
+        train_test_split(data, 0.5, random_state=0, strategy="user")
 
 
 def test_user_split_needs_a_fraction(small_data):

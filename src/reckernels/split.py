@@ -81,6 +81,9 @@ def train_test_split(data: Dataset, test_size=0.2, *, random_state=None, strateg
     n = len(data)
     if strategy == "user":
         test_mask = _per_user_test_mask(data, test_size, get_rng(random_state))
+        if not test_mask.any():
+            raise ValueError("strategy='user' holds out nothing here: every user has a single rating, which stays "
+                             "in train; use strategy='random' or data with users of two ratings or more.")
         return data.subset(~test_mask), data.subset(test_mask)
     n_test = _n_test(test_size, n)
     if strategy == "time":
