@@ -3,6 +3,11 @@
 Loading uses ``allow_pickle=False``, so a model file can never run code. The metadata names
 the class, the file-format version and the library version; a file of another class, a newer
 format, or a truncated/corrupt archive is refused with a message that says which.
+
+Estimators also pickle (for joblib, Dask, process pools and ``surprise.dump``; see
+:mod:`reckernels.algorithms.base`), but unpickling runs whatever code the bytes name: load a
+pickle only from a trusted source. ``load`` below never unpickles, so it is the way to read a
+model file from anywhere else.
 """
 
 from __future__ import annotations

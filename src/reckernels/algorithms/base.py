@@ -5,12 +5,28 @@
 ids: ``_fit(dataset)``, ``_estimate(users, items) -> (est, impossible)`` and, for ranking,
 ``_score(users) -> (n_users, n_items) scores``; plus ``_state()`` / ``_restore()`` for saving.
 Unknown raw ids arrive at the hooks as -1.
+
+Two ways to keep a model, for two jobs:
+
+- ``save(path)`` / ``reckernels.load(path)``: an ``.npz`` archive plus JSON metadata, read with
+  ``allow_pickle=False``, so loading a model file never runs code. Use it for model files.
+- ``pickle`` (and joblib, Dask, ``surprise.dump``, process pools): every estimator, fitted or
+  not, pickles. The backend's kernel module is not stored: ``__getstate__`` drops it and
+  ``__setstate__`` looks it up again from ``backend_``. Every fitted array is a host NumPy
+  array (the CUDA kernels copy their results back), so a model fitted with ``backend="cuda"``
+  unpickles on a machine without a GPU too: it then warns (:class:`BackendFallbackWarning`)
+  and predicts with the "auto" CPU backend, whose results agree with cuda's to rounding;
+  ``backend`` keeps "cuda", so a refit there raises the usual "no GPU" error until
+  ``set_params(backend="auto")``. The same holds for any backend missing where the model is
+  loaded. Unpickling runs code chosen by whoever wrote the bytes: unpickle only data from a
+  trusted source (``reckernels.load`` stays pickle-free for everything else).
 """
 
 from __future__ import annotations
 
 import inspect
 import time
+import warnings
 from contextlib import contextmanager
 
 import numpy as np
@@ -24,6 +40,10 @@ from ..persistence import FORMAT_VERSION, load as _load_any, write_model
 
 class NotFittedError(RuntimeError):
     """predict/recommend/save called before fit."""
+
+
+class BackendFallbackWarning(RuntimeWarning):
+    """A loaded model's backend cannot run here, so it runs on the "auto" CPU backend instead."""
 
 
 class Estimator:
@@ -69,6 +89,34 @@ class Estimator:
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
         return f"{type(self).__name__}({args})"
+
+    # ------------------------------------------------------------------ pickling
+    #: attributes never pickled: the kernel module (looked up again on load); subclasses add
+    #: their own unpicklable caches (compiled functions) to this tuple
+    _unpicklable = ("_kernels",)
+
+    def __getstate__(self) -> dict:
+        """Everything but the kernel module (see the module docstring; pickles are trusted data only)."""
+        return {k: v for k, v in self.__dict__.items() if k not in self._unpicklable}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        if "backend_" in state:  # fitted: the kernels of the backend it was fitted with, if it runs here
+            self._kernels = self._kernels_for_loaded_model()
+
+    def _kernels_for_loaded_model(self):
+        """The kernel module of ``backend_``; the "auto" CPU backend, with a warning, when it cannot run here."""
+        try:
+            return _backends.get_backend(self.backend_)
+        except _backends.BackendUnavailable as exc:
+            fallback = _backends.resolve("auto")
+            warnings.warn(
+                f"this {type(self).__name__} was fitted with backend={self.backend_!r}, which cannot run here "
+                f"({exc}); it predicts with backend={fallback!r} instead (its fitted arrays are NumPy arrays, so "
+                f"the results agree to rounding). A refit still asks for backend={self.backend!r}: call "
+                f"set_params(backend='auto') to refit on this machine.", BackendFallbackWarning, stacklevel=3)
+            self.backend_ = fallback
+            return _backends.get_backend(fallback)
 
     # ------------------------------------------------------------------ fitting
     def fit(self, dataset: Dataset) -> "Estimator":
@@ -210,7 +258,7 @@ class Estimator:
             est.rating_scale_ = tuple(meta["rating_scale"])
             est.global_mean_ = float(meta["global_mean"])
             est.backend_ = _backends.resolve(est.backend)
-            est._kernels = _backends.get_backend(est.backend_)
+            est._kernels = est._kernels_for_loaded_model()
             est._restore(meta, {k[2:]: v for k, v in arrays.items() if k.startswith("m_")})
         except KeyError as exc:
             raise ValueError(f"model file {str(path)!r} lacks the entry {exc}; it is damaged or was not "

@@ -328,27 +328,55 @@ class NeuMF(Estimator):
 
     # ------------------------------------------------------------------ saving
     def _state(self):
-        with tempfile.TemporaryDirectory() as tmp:
-            path = os.path.join(tmp, "model.keras")
-            self.model_.save(path)  # Keras' native format, stored as bytes inside our .npz
-            with open(path, "rb") as fh:
-                blob = np.frombuffer(fh.read(), dtype=np.uint8)
         meta = {"seed_": self.seed_, "mixed_": bool(self.mixed_), "history_": self.history_}
         if hasattr(self, "best_epoch_"):
             meta["best_epoch_"] = self.best_epoch_
-        return meta, {"keras": blob}
+        return meta, {"keras": np.frombuffer(_keras_bytes(self.model_), dtype=np.uint8)}
 
     def _restore(self, meta, arrays):
-        _, keras = import_keras()
-        with tempfile.TemporaryDirectory() as tmp:
-            path = os.path.join(tmp, "model.keras")
-            with open(path, "wb") as fh:
-                fh.write(arrays["keras"].tobytes())
-            self.model_ = keras.saving.load_model(path, compile=False, safe_mode=True)  # never unpickles code
+        self.model_ = _keras_model(arrays["keras"].tobytes())
         self._predict_fn = None
         self.seed_, self.mixed_, self.history_ = meta["seed_"], meta["mixed_"], meta["history_"]
         if "best_epoch_" in meta:
             self.best_epoch_ = meta["best_epoch_"]
+
+
+    # ------------------------------------------------------------------ pickling
+    # the Keras model travels as the bytes of a .keras file (weights and architecture, no
+    # optimizer state) and the traced predict function is traced again on first use
+    _unpicklable = Estimator._unpicklable + ("_predict_fn",)
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        if "model_" in state:
+            state["model_"] = _keras_bytes(state["model_"])
+        return state
+
+    def __setstate__(self, state):
+        state = dict(state)
+        if "model_" in state:
+            state["model_"] = _keras_model(state["model_"])
+        super().__setstate__(state)
+        self._predict_fn = None
+
+
+def _keras_bytes(model) -> bytes:
+    """A Keras model as the bytes of its native .keras file."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "model.keras")
+        model.save(path)
+        with open(path, "rb") as fh:
+            return fh.read()
+
+
+def _keras_model(blob: bytes):
+    """The Keras model saved by ``_keras_bytes`` (uncompiled: it only predicts until the next fit)."""
+    _, keras = import_keras()
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "model.keras")
+        with open(path, "wb") as fh:
+            fh.write(blob)
+        return keras.saving.load_model(path, compile=False, safe_mode=True)  # safe_mode: no lambdas run
 
 
 @register

@@ -13,16 +13,28 @@ shrinkage raise instead of being ignored; ``min_k > k`` raises; KNNBasic with ``
 no neighbour is impossible ("Not enough neighbors.") where scikit-surprise raises
 ZeroDivisionError; KNNWithZScore on a training set whose ratings are all equal uses sigma 1
 where scikit-surprise returns NaN.
+
+As in scikit-surprise, an unknown similarity name raises at ``fit`` (NameError; here
+:class:`UnknownSimilarityError`, which is also a ValueError as reckernels' own options are),
+``verbose`` (default True) prints scikit-surprise's trace lines, and a fitted model has the
+attributes a pipeline reads: ``trainset``, ``sim``, ``n_x``, ``n_y``, ``xr``, ``yr``, ``bu``,
+``bi`` (arrays when baselines were estimated, else None), ``means``, ``sigmas``,
+``overall_sigma``, ``bx``, ``by``, ``sim_options``, ``bsl_options``, ``k``, ``min_k``.
 """
 
 import numpy as np
 from surprise import AlgoBase
 
-from ...algorithms.knn import CODE_POSSIBLE, CODE_UNKNOWN, ItemKNN, UserKNN
+from ..._validation import check_choice
+from ...algorithms.knn import CODE_POSSIBLE, CODE_UNKNOWN, SIMS, ItemKNN, UserKNN
 from ._adapter import UNKNOWN_REASON, SurpriseAdapter, dataset_from_trainset
 
 TOO_FEW_REASON = "Not enough neighbors."
 _SIM_KEYS = ("name", "user_based", "min_support", "shrinkage")
+
+
+class UnknownSimilarityError(NameError, ValueError):
+    """An unknown ``sim_options["name"]``: scikit-surprise raises NameError, reckernels ValueError; this is both."""
 
 
 class _SurpriseKNN(SurpriseAdapter):
@@ -44,26 +56,41 @@ class _SurpriseKNN(SurpriseAdapter):
         self.verbose = verbose
 
     def fit(self, trainset):
-        AlgoBase.fit(self, trainset)
-        name = self.sim_options.get("name", "msd").lower()
+        AlgoBase.fit(self, trainset)  # trainset; bu = bi = None
+        ub = self.sim_options["user_based"]
+        self.n_x, self.n_y = (trainset.n_users, trainset.n_items) if ub else (trainset.n_items, trainset.n_users)
+        self.xr, self.yr = (trainset.ur, trainset.ir) if ub else (trainset.ir, trainset.ur)
+        name = self._sim_name()
+        # scikit-surprise's trace, in its order: the baselines (KNNBaseline, or for pearson_baseline)
+        # come before the similarity line, and the name is printed before it is checked
         if self.verbose:
             if self._center == "baseline" or name == "pearson_baseline":
                 print("Estimating biases using", self.bsl_options.get("method", "als") + "...")
             print(f"Computing the {name} similarity matrix...")
+        try:
+            check_choice("sim", name, SIMS)
+        except ValueError as exc:
+            raise UnknownSimilarityError(f"{exc} (given as sim_options['name'])") from None
         self.model = self._build_model()
-        self.model.fit(dataset_from_trainset(trainset))
+        dataset = dataset_from_trainset(trainset)
+        self.model.fit(dataset)
         if self.verbose:
             print("Done computing similarity matrix.")
         self.sim = self.model.similarity_.dense
-        self._set_attributes()
+        if self._center == "baseline" or name == "pearson_baseline":  # scikit-surprise estimated them
+            self.bu, self.bi = self.model.bu_, self.model.bi_
+        self._set_attributes(dataset)
         return self
 
-    def _set_attributes(self):
-        """The fitted arrays scikit-surprise's class exposes besides ``sim``."""
+    def _sim_name(self) -> str:
+        return self.sim_options.get("name", "msd").lower()
+
+    def _set_attributes(self, dataset):
+        """The fitted arrays scikit-surprise's class exposes besides ``sim``, ``bu`` and ``bi``."""
 
     def _build_model(self):
         cls = UserKNN if self.sim_options["user_based"] else ItemKNN
-        return cls(k=self.k, min_k=self.min_k, sim=self.sim_options.get("name", "msd").lower(), center=self._center,
+        return cls(k=self.k, min_k=self.min_k, sim=self._sim_name(), center=self._center,
                    min_support=self.sim_options.get("min_support", 1),
                    shrinkage=self.sim_options.get("shrinkage", 100), storage="dense",
                    bsl_options=self.bsl_options)
@@ -103,7 +130,7 @@ class KNNWithMeans(_SurpriseKNN):
 
     _center = "mean"
 
-    def _set_attributes(self):
+    def _set_attributes(self, dataset):
         self.means = self.model.means_
 
 
@@ -112,9 +139,10 @@ class KNNWithZScore(_SurpriseKNN):
 
     _center = "zscore"
 
-    def _set_attributes(self):
+    def _set_attributes(self, dataset):
         self.means = self.model.means_
         self.sigmas = self.model.sigmas_
+        self.overall_sigma = np.std(dataset.csr.data)  # all ratings in trainset.all_ratings() order
 
 
 class KNNBaseline(_SurpriseKNN):
@@ -126,8 +154,8 @@ class KNNBaseline(_SurpriseKNN):
         _SurpriseKNN.__init__(self, k=k, min_k=min_k, sim_options=sim_options, bsl_options=bsl_options,
                               verbose=verbose, **kwargs)
 
-    def _set_attributes(self):
-        self.bu, self.bi = self.model.bu_, self.model.bi_
+    def _set_attributes(self, dataset):
+        self.bx, self.by = (self.bu, self.bi) if self.sim_options["user_based"] else (self.bi, self.bu)
 
     def _impossible(self, code):
         return np.zeros(len(code), dtype=bool)  # an unknown id gives the partial baseline
@@ -156,4 +184,4 @@ class KNNBaseline(_SurpriseKNN):
         return out
 
 
-__all__ = ["KNNBasic", "KNNWithMeans", "KNNWithZScore", "KNNBaseline"]
+__all__ = ["KNNBasic", "KNNWithMeans", "KNNWithZScore", "KNNBaseline", "UnknownSimilarityError"]

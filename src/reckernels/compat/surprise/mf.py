@@ -5,6 +5,10 @@ drawn first, then items', then SVD++'s y_j, from scikit-surprise's RNG rules), t
 epoch order (reckernels' exact schedule), the same attributes ``pu``, ``qi``, ``bu``, ``bi``
 (and ``yj``) and the same estimates: SVD bit for bit, SVD++ to rounding (about 1e-12; its
 implicit sum is kept incrementally instead of being recomputed for every rating).
+
+As in scikit-surprise, the per-parameter rates are resolved at construction (``lr_bu`` is
+``lr_all`` unless given, and so on), and ``verbose=True`` prints scikit-surprise's epoch lines
+("Processing epoch 0" for SVD, " processing epoch 0" for SVD++).
 """
 
 import numpy as np
@@ -18,10 +22,22 @@ class _SGDAdapter(SurpriseAdapter):
     """Fits the reckernels model on the exact schedule and exposes its arrays under
     scikit-surprise's names (views, not copies)."""
 
+    _epoch_line = "Processing epoch {}"
+
+    def _set_rates(self, lr_all, reg_all, lrs: dict, regs: dict):
+        """scikit-surprise's attributes: each rate given, else lr_all / reg_all."""
+        self.lr_all, self.reg_all = lr_all, reg_all
+        for name, value in lrs.items():
+            setattr(self, name, lr_all if value is None else value)
+        for name, value in regs.items():
+            setattr(self, name, reg_all if value is None else value)
+
     def fit(self, trainset):
         AlgoBase.fit(self, trainset)
         self.model = self._build_model()
-        callback = (lambda epoch, _: print(f"Processing epoch {epoch}")) if self.verbose else None
+        line = self._epoch_line
+        # the model calls back after each epoch, scikit-surprise prints before it: the same lines
+        callback = (lambda epoch, _: print(line.format(epoch))) if self.verbose else None
         self.model.fit(dataset_from_trainset(trainset), callback=callback)
         m = self.model
         self.bu, self.bi, self.pu, self.qi = m.user_bias_, m.item_bias_, m.user_factors_, m.item_factors_
@@ -50,9 +66,8 @@ class SVD(_SGDAdapter):
         SurpriseAdapter.__init__(self)
         self.n_factors, self.n_epochs, self.biased = n_factors, n_epochs, biased
         self.init_mean, self.init_std_dev = init_mean, init_std_dev
-        self.lr_all, self.reg_all = lr_all, reg_all
-        self.lr_bu, self.lr_bi, self.lr_pu, self.lr_qi = lr_bu, lr_bi, lr_pu, lr_qi
-        self.reg_bu, self.reg_bi, self.reg_pu, self.reg_qi = reg_bu, reg_bi, reg_pu, reg_qi
+        self._set_rates(lr_all, reg_all, dict(lr_bu=lr_bu, lr_bi=lr_bi, lr_pu=lr_pu, lr_qi=lr_qi),
+                        dict(reg_bu=reg_bu, reg_bi=reg_bi, reg_pu=reg_pu, reg_qi=reg_qi))
         self.random_state, self.verbose = random_state, verbose
 
     @staticmethod
@@ -78,10 +93,11 @@ class SVDpp(_SGDAdapter):
         SurpriseAdapter.__init__(self)
         self.n_factors, self.n_epochs = n_factors, n_epochs
         self.init_mean, self.init_std_dev = init_mean, init_std_dev
-        self.lr_all, self.reg_all = lr_all, reg_all
-        self.lr_bu, self.lr_bi, self.lr_pu, self.lr_qi, self.lr_yj = lr_bu, lr_bi, lr_pu, lr_qi, lr_yj
-        self.reg_bu, self.reg_bi, self.reg_pu, self.reg_qi, self.reg_yj = reg_bu, reg_bi, reg_pu, reg_qi, reg_yj
+        self._set_rates(lr_all, reg_all, dict(lr_bu=lr_bu, lr_bi=lr_bi, lr_pu=lr_pu, lr_qi=lr_qi, lr_yj=lr_yj),
+                        dict(reg_bu=reg_bu, reg_bi=reg_bi, reg_pu=reg_pu, reg_qi=reg_qi, reg_yj=reg_yj))
         self.random_state, self.verbose, self.cache_ratings = random_state, verbose, cache_ratings
+
+    _epoch_line = " processing epoch {}"  # scikit-surprise's SVD++ prints it so
 
     @staticmethod
     def _model_cls():
