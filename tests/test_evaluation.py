@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from reckernels import BaselineOnly, Dataset, ImplicitALS, NotFittedError, Popular
+from reckernels import SVD, BaselineOnly, Dataset, ImplicitALS, ItemKNN, NotFittedError, Popular
 from reckernels.evaluation import cross_validate, evaluate_ranking
 from reckernels.metrics import mae, rmse
 from reckernels.split import KFold, train_test_split
@@ -72,6 +72,42 @@ def test_cross_validate_rejects_bad_arguments(small_data):
         cross_validate("BaselineOnly", small_data)
     with pytest.raises(TypeError, match="data"):
         cross_validate(BaselineOnly(), small_data.to_pandas())
+
+
+def _same_measures(a, b):
+    assert sorted(a) == sorted(b)
+    for key in a:
+        if key not in ("fit_time", "test_time"):
+            np.testing.assert_array_equal(a[key], b[key], err_msg=key)
+
+
+def test_cross_validate_in_processes_gives_the_same_numbers(small_data):
+    """n_jobs > 1: folds fitted in spawned worker processes (the estimator and folds pickled), same numbers."""
+    algo = SVD(n_factors=3, n_epochs=3, random_state=0, n_threads=1)
+    serial = cross_validate(algo, small_data, cv=3, random_state=1, return_train_measures=True)
+    parallel = cross_validate(algo, small_data, cv=3, random_state=1, return_train_measures=True, n_jobs=2)
+    _same_measures(serial, parallel)
+    assert parallel["fit_time"].shape == (3,) and (parallel["fit_time"] > 0).all()
+    assert not hasattr(algo, "user_map_")
+    folds = list(KFold(2, random_state=0).split(small_data))
+    knn = ItemKNN(k=5, sim="cosine")
+    _same_measures(cross_validate(knn, small_data, cv=folds, measures=["mae"]),
+                   cross_validate(knn, small_data, cv=folds, measures=["mae"], n_jobs=-1))
+
+
+def test_cross_validate_n_jobs_checked(small_data):
+    for bad in (0, 1.5, True, "2"):
+        with pytest.raises(ValueError, match="n_jobs must be a positive int, or -1"):
+            cross_validate(BaselineOnly(), small_data, cv=2, n_jobs=bad)
+    with pytest.raises(ValueError, match="n_jobs=-1000 leaves no process"):
+        cross_validate(BaselineOnly(), small_data, cv=2, n_jobs=-1000)
+    # a Generator would be copied into each process, so the folds would draw other numbers than with n_jobs=1
+    with pytest.raises(ValueError, match="int random_state"):
+        cross_validate(SVD(random_state=np.random.default_rng(0)), small_data, cv=2, n_jobs=2)
+    with pytest.raises(ValueError, match="no fold"):
+        cross_validate(BaselineOnly(), small_data, cv=[], n_jobs=2)
+    _same_measures(cross_validate(BaselineOnly(), small_data, cv=2, random_state=0, n_jobs=None),
+                   cross_validate(BaselineOnly(), small_data, cv=2, random_state=0))
 
 
 def test_cross_validate_refuses_models_that_only_rank(small_data):

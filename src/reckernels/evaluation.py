@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import numbers
 import time
+from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 
 from . import metrics as _metrics
 from ._validation import check_positive_int
+from .backends import default_threads
 from .algorithms.base import Estimator, clone
 from .data import Dataset
 from .split import KFold
@@ -55,8 +58,53 @@ def _scores(est: Estimator, part: Dataset, measures) -> dict:
     return {m: ACCURACY_MEASURES[m](part.ratings, est_ratings) for m in measures}
 
 
+def _check_n_jobs(n_jobs) -> int:
+    """Worker processes for ``n_jobs``: None or 1 (none: run here), a positive int, or -1 for every core
+    (-2 all but one, ...), as joblib."""
+    if n_jobs is None:
+        return 1
+    if isinstance(n_jobs, bool) or not isinstance(n_jobs, numbers.Integral) or n_jobs == 0:
+        raise ValueError(f"n_jobs must be a positive int, or -1 for one process per core (None: 1), got {n_jobs!r}.")
+    if n_jobs > 0:
+        return int(n_jobs)
+    cores = default_threads(None)
+    if cores + 1 + n_jobs < 1:
+        raise ValueError(f"n_jobs={n_jobs} leaves no process on this machine's {cores} core(s); use n_jobs=-1 "
+                         "(every core) or a positive number.")
+    return cores + 1 + int(n_jobs)
+
+
+def _run_fold(algo: Estimator, train: Dataset, test: Dataset, names, train_measures: bool):
+    """Fit a fresh copy of ``algo`` on one fold: (test scores, train scores or None, fit time, test time).
+
+    Module-level so a worker process can run it (the arguments travel pickled)."""
+    est = clone(algo)
+    start = time.perf_counter()
+    est.fit(train)
+    fit_time = time.perf_counter() - start
+    start = time.perf_counter()
+    test_scores = _scores(est, test, names)
+    test_time = time.perf_counter() - start
+    return test_scores, (_scores(est, train, names) if train_measures else None), fit_time, test_time
+
+
+def _run_folds_in_processes(algo, folds, names, train_measures, n_jobs):
+    if isinstance(algo.random_state, (np.random.Generator, np.random.RandomState)):
+        raise ValueError(f"with n_jobs > 1 each fold's process would get its own copy of the random_state Generator, "
+                         f"so the folds would not draw what they draw with n_jobs=1; give {type(algo).__name__} an "
+                         f"int random_state (or None), or use n_jobs=1.")
+    # "spawn": fresh interpreters, never a fork of a process whose OpenMP, Numba or TensorFlow
+    # threads are running (a forked child can deadlock on their locks)
+    if not folds:
+        return []
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=min(n_jobs, len(folds)), mp_context=context) as pool:
+        futures = [pool.submit(_run_fold, algo, train, test, names, train_measures) for train, test in folds]
+        return [f.result() for f in futures]
+
+
 def cross_validate(algo: Estimator, data: Dataset, cv=5, *, measures=("rmse", "mae"), random_state=None,
-                   return_train_measures: bool = False, verbose: bool = False) -> dict:
+                   return_train_measures: bool = False, n_jobs: int = 1, verbose: bool = False) -> dict:
     """Fit a fresh copy of ``algo`` on each training fold and measure its errors on the test fold.
 
     ``cv`` is an int (``KFold(cv, random_state=random_state)``, scikit-surprise's folds), a
@@ -64,30 +112,35 @@ def cross_validate(algo: Estimator, data: Dataset, cv=5, *, measures=("rmse", "m
     dict shaped like scikit-surprise's: ``test_<measure>`` (one value per fold), ``fit_time``
     and ``test_time`` (seconds per fold), and ``train_<measure>`` when
     ``return_train_measures``; all numpy arrays. ``verbose`` prints scikit-surprise's table.
+
+    ``n_jobs`` folds run at once, each in its own worker process (``concurrent.futures`` with
+    the "spawn" start method; -1 means one per core, -2 all but one, None is 1, as joblib).
+    The estimator and the folds are pickled to the workers (see :mod:`reckernels.algorithms.base`),
+    and every fold gives the same numbers as with ``n_jobs=1`` (an estimator with a random_state
+    Generator is refused there: give it an int).
+    Each worker's model still uses ``n_threads`` threads: to avoid oversubscribing the cores,
+    give the estimator ``n_threads`` of about cores / n_jobs (results of the threaded
+    schedules can depend on it). As with every spawned process pool, a script that calls this
+    with ``n_jobs > 1`` must do so under ``if __name__ == "__main__":``.
     """
     if not isinstance(algo, Estimator):
         raise TypeError(f"algo must be a reckernels estimator (such as BaselineOnly()), got {type(algo).__name__}.")
     if not isinstance(data, Dataset):
         raise TypeError(f"data must be a reckernels.Dataset, got {type(data).__name__}.")
     names = _check_measures(measures)
+    n_jobs = _check_n_jobs(n_jobs)
     if not algo.predicts_ratings:
         raise ValueError(f"{type(algo).__name__} scores items for ranking (its predict is not a rating), so "
                          f"{', '.join(names)} would not measure it; use reckernels.evaluation.evaluate_ranking "
                          "on a split instead.")
-    test_scores, train_scores, fit_times, test_times = [], [], [], []
-    for index, fold in enumerate(_folds(cv, data, random_state)):
-        train, test = _check_fold(fold, index)
-        est = clone(algo)
-        start = time.perf_counter()
-        est.fit(train)
-        fit_times.append(time.perf_counter() - start)
-        start = time.perf_counter()
-        test_scores.append(_scores(est, test, names))
-        test_times.append(time.perf_counter() - start)
-        if return_train_measures:
-            train_scores.append(_scores(est, train, names))
-    if not fit_times:
+    folds = (_check_fold(fold, index) for index, fold in enumerate(_folds(cv, data, random_state)))
+    if n_jobs == 1:
+        runs = [_run_fold(algo, train, test, names, return_train_measures) for train, test in folds]
+    else:
+        runs = _run_folds_in_processes(algo, list(folds), names, return_train_measures, n_jobs)
+    if not runs:
         raise ValueError("cv produced no fold; give at least one (train, test) pair.")
+    test_scores, train_scores, fit_times, test_times = zip(*runs)
 
     result = {f"test_{m}": np.array([s[m] for s in test_scores]) for m in names}
     if return_train_measures:
