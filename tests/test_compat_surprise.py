@@ -76,8 +76,13 @@ def _assert_same(name, ours, theirs, trainset, tol):
 
 @pytest.mark.parametrize("name, kwargs", CASES, ids=IDS)
 def test_fitted_attributes_as_scikit_surprise(trainset, name, kwargs):
-    theirs = getattr(surprise, name)(**_copy(kwargs), verbose=False).fit(trainset)
-    ours = getattr(rs, name)(**_copy(kwargs), verbose=False).fit(trainset)
+    theirs = getattr(surprise, name)(**_copy(kwargs), verbose=False)
+    ours = getattr(rs, name)(**_copy(kwargs), verbose=False)
+    for attr, value in vars(theirs).items():  # before fit: the constructor's (lr_bu resolved from lr_all, ...)
+        assert hasattr(ours, attr), f"unfitted {name} lacks scikit-surprise's attribute {attr!r}"
+        _assert_same(attr, getattr(ours, attr), value, trainset, 0)
+    theirs.fit(trainset)
+    ours.fit(trainset)
     tol = 1e-10 if name == "SVDpp" else 1e-12  # SVD++: the incremental implicit sum rounds differently
     for attr, value in vars(theirs).items():
         assert hasattr(ours, attr), f"{name} lacks scikit-surprise's attribute {attr!r}"

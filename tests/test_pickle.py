@@ -167,6 +167,15 @@ def test_cuda_model_unpickled_without_a_gpu_falls_back_to_the_cpu(name, kwargs, 
     assert copy.backend_ == auto
 
 
+def test_a_callback_can_pickle_the_model_as_a_checkpoint(tiny):
+    checkpoints = []
+    model = rk.SVD(n_factors=2, n_epochs=2, random_state=0)
+    model.fit(tiny, callback=lambda epoch, m: checkpoints.append(pickle.dumps(m)))  # a lambda: not picklable
+    last = pickle.loads(checkpoints[-1])
+    assert not hasattr(last, "_run") and last.epochs_done_ == 2
+    _assert_same_outputs(_outputs(model, tiny), _outputs(last, tiny))
+
+
 def test_no_warning_when_the_backend_runs_here(tiny):
     model = rk.BaselineOnly(backend="reference").fit(tiny)
     with warnings.catch_warnings():

@@ -91,9 +91,11 @@ class Estimator:
         return f"{type(self).__name__}({args})"
 
     # ------------------------------------------------------------------ pickling
-    #: attributes never pickled: the kernel module (looked up again on load); subclasses add
-    #: their own unpicklable caches (compiled functions) to this tuple
-    _unpicklable = ("_kernels",)
+    #: attributes never pickled: the kernel module (looked up again on load) and the arguments
+    #: of a fit in progress (``_run``, ``_fit_args``: a callback that pickles the model as a
+    #: checkpoint must not need its own callback picklable); subclasses add their own
+    #: unpicklable caches (compiled functions) to this tuple
+    _unpicklable = ("_kernels", "_run", "_fit_args")
 
     def __getstate__(self) -> dict:
         """Everything but the kernel module (see the module docstring; pickles are trusted data only)."""
