@@ -96,13 +96,8 @@ def _public_attributes(algo):
 @pytest.mark.parametrize("name", [n for n in rs.__all__ if hasattr(surprise, n)])
 def test_every_drop_in_has_surprises_attributes_after_fit(trainset, name):
     """Every class of the package (also those added later), defaults, one or two epochs: names and shapes."""
-    kwargs = {"verbose": False}
-    params = surprise_params = _init_params(getattr(surprise, name))
-    if "n_epochs" in params:
-        kwargs["n_epochs"] = 2
-    if "random_state" in params:
-        kwargs["random_state"] = 0
-    kwargs = {k: v for k, v in kwargs.items() if k in surprise_params}
+    params = _init_params(getattr(surprise, name))
+    kwargs = {k: v for k, v in {"verbose": False, "n_epochs": 2, "random_state": 0}.items() if k in params}
     theirs = getattr(surprise, name)(**kwargs).fit(trainset)
     ours = getattr(rs, name)(**kwargs).fit(trainset)
     missing = _public_attributes(theirs) - _public_attributes(ours)
