@@ -340,7 +340,6 @@ class NeuMF(Estimator):
         if "best_epoch_" in meta:
             self.best_epoch_ = meta["best_epoch_"]
 
-
     # ------------------------------------------------------------------ pickling
     # the Keras model travels as the bytes of a .keras file (weights and architecture, no
     # optimizer state) and the traced predict function is traced again on first use
