@@ -7,6 +7,7 @@ unpickled (a cuda model on a machine without a GPU, simulated by breaking the re
 entry) falls back to the "auto" CPU backend with a BackendFallbackWarning.
 """
 
+import copy as copy_module
 import inspect
 import pickle
 import warnings
@@ -102,6 +103,8 @@ def test_fitted_native_estimator_round_trips(name, tiny):
     _assert_same_outputs(before, _outputs(copy, tiny))
     _assert_same_outputs(before, _outputs(model, tiny))  # the original is untouched
     _assert_same_outputs(before, _outputs(_roundtrip(copy), tiny))  # and a pickle of the copy
+    if name not in DEEP:  # copy.deepcopy goes through the same __getstate__ / __setstate__
+        _assert_same_outputs(before, _outputs(copy_module.deepcopy(model), tiny))
 
 
 @pytest.mark.parametrize("name", [n for n in NATIVE if n not in DEEP])
@@ -126,8 +129,11 @@ def _cuda_cases():
     return [
         ("baseline", {}),
         ("itemknn", {"k": 5, "storage": "dense"}),
+        ("userknn", {"k": 3, "max_neighbors": 4}),  # top-M storage: the other similarity kernel
         ("svd", {"n_factors": 2, "n_epochs": 1, "schedule": "blocked", "n_blocks": 2, "random_state": 0}),
+        ("svdpp", {"n_factors": 2, "n_epochs": 1, "schedule": "hogwild", "n_threads": 1, "random_state": 0}),
         ("als", {"n_factors": 2, "n_epochs": 1, "random_state": 0}),
+        ("implicit_als", {"n_factors": 2, "n_epochs": 1, "random_state": 0}),
     ]
 
 
@@ -138,6 +144,21 @@ def small_for_cuda():
     return rk.Dataset(keys // 6, keys % 6, r.integers(1, 6, size=len(keys)).astype(float), rating_scale=(1, 5))
 
 
+def _device_objects(value, depth=0):
+    """numba (or other GPU library) objects inside a model's state: containers and plain objects searched."""
+    if type(value).__module__.split(".")[0] in ("numba", "cupy", "torch"):
+        return [type(value).__name__]
+    if depth > 3 or isinstance(value, (np.ndarray, str, bytes, int, float, type(None))):
+        return []
+    if isinstance(value, dict):
+        children = value.values()
+    elif isinstance(value, (list, tuple)):
+        children = value
+    else:
+        children = getattr(value, "__dict__", {}).values()
+    return [found for child in children for found in _device_objects(child, depth + 1)]
+
+
 @pytest.mark.parametrize("name, kwargs", _cuda_cases(), ids=[c[0] for c in _cuda_cases()])
 def test_cuda_model_unpickled_without_a_gpu_falls_back_to_the_cpu(name, kwargs, small_for_cuda, monkeypatch,
                                                                  tmp_path):
@@ -146,6 +167,7 @@ def test_cuda_model_unpickled_without_a_gpu_falls_back_to_the_cpu(name, kwargs, 
     data = small_for_cuda
     model = get_algorithm(name)(**kwargs, backend="cuda").fit(data)
     before = _outputs(model, data)
+    assert not _device_objects(model.__getstate__()), "a cuda model keeps device arrays: it would need a GPU to load"
     blob = pickle.dumps(model)
     saved = model.save(tmp_path / "model.npz")
     # "no GPU here": the registry's cuda entry no longer imports
