@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import multiprocessing
 import numbers
 import time
-from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 
@@ -97,6 +95,9 @@ def _run_folds_in_processes(algo, folds, names, train_measures, n_jobs):
     # threads are running (a forked child can deadlock on their locks)
     if not folds:
         return []
+    import multiprocessing  # here, not at import: `import reckernels` stays light
+    from concurrent.futures import ProcessPoolExecutor
+
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=min(n_jobs, len(folds)), mp_context=context) as pool:
         futures = [pool.submit(_run_fold, algo, train, test, names, train_measures) for train, test in folds]
