@@ -7,9 +7,12 @@ These classes fit on a scikit-surprise ``Trainset``; scikit-surprise must be ins
 """
 
 from .baseline import BaselineOnly
+from .co_clustering import CoClustering
 from .knn import KNNBaseline, KNNBasic, KNNWithMeans, KNNWithZScore
 from .mf import SVD, SVDpp
+from .random_pred import NormalPredictor
 
 __all__ = ["BaselineOnly"]
 __all__ += ["SVD", "SVDpp"]
 __all__ += ["KNNBasic", "KNNWithMeans", "KNNWithZScore", "KNNBaseline"]
+__all__ += ["CoClustering", "NormalPredictor"]
