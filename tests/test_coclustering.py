@@ -161,3 +161,21 @@ def test_normal_predictor_sigma_is_the_same_in_every_backend(small_data, backend
 def test_bad_normal_predictor_arguments(kwargs, match):
     with pytest.raises((ValueError, TypeError), match=match):
         NormalPredictor(**kwargs)
+
+
+@pytest.mark.parametrize("backend", ["numba", "cuda"])
+def test_every_backend_fits_the_same_model(backend):
+    from reckernels import backends
+
+    if not backends.is_available(backend):
+        pytest.skip(f"backend {backend!r} is not available here")
+    rng = np.random.default_rng(5)  # tiny: the CUDA simulator runs ~1e4 threads per second
+    keys = rng.choice(12 * 9, size=50, replace=False)
+    d = Dataset(keys // 9, keys % 9, rng.integers(2, 11, 50) / 2.0, rating_scale=(1, 5))
+    want = CoClustering(n_cltr_u=3, n_cltr_i=2, n_epochs=2, random_state=4, backend="reference").fit(d)
+    got = CoClustering(n_cltr_u=3, n_cltr_i=2, n_epochs=2, random_state=4, backend=backend).fit(d)
+    np.testing.assert_array_equal(got.user_clusters_, want.user_clusters_)
+    np.testing.assert_array_equal(got.item_clusters_, want.item_clusters_)
+    np.testing.assert_array_equal(got.predict(d.users, d.items), want.predict(d.users, d.items))
+    assert NormalPredictor(backend=backend).fit(d).sigma_ == pytest.approx(
+        NormalPredictor(backend="reference").fit(d).sigma_, rel=1e-12)
