@@ -120,10 +120,10 @@ def accuracy(args):
     drop = [rmse(compat.CoClustering(random_state=0).fit(a).test(b), verbose=False) for a, b in folds]
     native = rk.evaluation.cross_validate(rk.CoClustering(random_state=0, n_threads=args.threads), data,
                                           cv=rk.split.KFold(5, random_state=0), measures=("rmse",))["test_rmse"]
-    print(f"\nML-100K, KFold(5, random_state=0), CoClustering(random_state=0) RMSE per fold:")
+    print("\nML-100K, KFold(5, random_state=0), CoClustering(random_state=0) RMSE per fold:")
     print(f"  scikit-surprise {np.round(theirs, 6).tolist()}  mean {np.mean(theirs):.6f}")
-    print(f"  compat          {np.round(drop, 6).tolist()}  max |diff| {np.abs(np.subtract(drop, theirs)).max():.1e}")
-    print(f"  native          {np.round(native, 6).tolist()}  max |diff| {np.abs(np.subtract(native, theirs)).max():.1e}")
+    for name, got in (("compat", drop), ("native", native)):
+        print(f"  {name:<15} {np.round(got, 6).tolist()}  max |diff| {np.abs(np.subtract(got, theirs)).max():.1e}")
 
     def normal_rmse(cls, seed):
         np.random.seed(seed)
