@@ -12,9 +12,12 @@ with them; unpickle only files from a trusted source. An unknown similarity name
 """
 
 from .baseline import BaselineOnly
+from .co_clustering import CoClustering
 from .knn import KNNBaseline, KNNBasic, KNNWithMeans, KNNWithZScore, UnknownSimilarityError  # noqa: F401
 from .mf import SVD, SVDpp
+from .random_pred import NormalPredictor
 
 __all__ = ["BaselineOnly"]
 __all__ += ["SVD", "SVDpp"]
 __all__ += ["KNNBasic", "KNNWithMeans", "KNNWithZScore", "KNNBaseline"]
+__all__ += ["CoClustering", "NormalPredictor"]
