@@ -9,6 +9,7 @@ from .base import Estimator, NotFittedError, clone
 from .baseline import BaselineOnly
 from .knn import ItemKNN, UserKNN
 from .popular import Popular
+from .slopeone import SlopeOne
 from .svd import SVD, SVDpp
 
 #: name used by the CLI and benchmarks -> "module:Class" (imported on demand, so a model whose
@@ -25,6 +26,7 @@ REGISTRY = {
     "itemknn": "reckernels.algorithms.knn:ItemKNN",
     "als": "reckernels.algorithms.als:ALS",
     "implicit_als": "reckernels.algorithms.als:ImplicitALS",
+    "slopeone": "reckernels.algorithms.slopeone:SlopeOne",
 }
 
 
@@ -40,3 +42,4 @@ __all__ = ["Estimator", "NotFittedError", "clone", "BaselineOnly", "Popular", "R
 __all__ += ["UserKNN", "ItemKNN"]
 __all__ += ["SVD", "SVDpp"]
 __all__ += ["ALS", "ImplicitALS"]
+__all__ += ["SlopeOne"]
