@@ -81,10 +81,14 @@ def _assert_same_fit(got, want):
 
 
 def _check_backend(backend, reference, by_item, by_user, storage, block_rows=None):
+    """Fits and predictions equal the reference's, with the by-user lists in insertion order and
+    ascending (where the Cython dense kernel walks half the pairs and mirrors them)."""
     _, module = backend
     got = _fit(module, by_item, by_user, storage, block_rows)
     want = _fit(reference, by_item, by_user, storage, block_rows)
     _assert_same_fit(got, want)
+    ascending = CSR(*transpose_csr(*by_item, len(by_user.indptr) - 1))
+    _assert_same_fit(_fit(module, by_item, ascending, storage, block_rows), want)
     pairs = _all_pairs(len(by_user.indptr) - 1, len(by_item.indptr) - 1)
     e1, i1 = _predict(module, got, by_user, *pairs)
     e2, i2 = _predict(reference, want, by_user, *pairs)

@@ -72,10 +72,11 @@ class SlopeOne(Estimator):
         csc = dataset.csc
         if not _rows_ascending(csc.indptr, csc.indices):
             csc = transpose_csr(csr.indptr, csr.indices, csr.data, n_items)
-        by_item, by_user = csc, csr
+        by_item = csc
         if self.truncate_ratings:
             by_item = type(csc)(csc.indptr, csc.indices, np.trunc(csc.data))
-            by_user = type(csr)(csr.indptr, csr.indices, np.trunc(csr.data))
+        # the by-user copy with each user's items ascending (the pair sums do not depend on its order)
+        by_user = transpose_csr(by_item.indptr, by_item.indices, by_item.data, n_users)
         result = compute_deviations(self._kernels, by_item, by_user, storage=self.storage,
                                     memory_limit=self.memory_limit, n_threads=self.n_threads_,
                                     progress=self._progress)
@@ -150,7 +151,8 @@ def compute_deviations(kernels, by_item, by_user, *, storage="auto", memory_limi
     """Slope One's deviations and supports with ``kernels`` (a backend module).
 
     ``by_item``: the (indptr, indices, data) of the ratings by item, each item's users ascending;
-    ``by_user``: the same ratings by user. Returns (storage, dev, freq, pair_indptr, pair_indices):
+    ``by_user``: the same ratings by user (each user's items ascending lets the Cython kernel
+    compute half the dense matrix and mirror it; any order gives the same result). Returns (storage, dev, freq, pair_indptr, pair_indices):
     dense (n_items, n_items) dev/freq and None, None; or the CSR store of the pairs with freq > 0.
     See the module docstring for storage and memory_limit.
     """
@@ -176,6 +178,7 @@ def compute_deviations(kernels, by_item, by_user, *, storage="auto", memory_limi
             for lo, hi in blocks:
                 kernels.slopeone_dense(*args, lo, hi, dev, freq, n_threads)
                 bar and bar.update(1)
+            kernels.slopeone_mirror(dev, freq, n_threads)
             return "dense", dev, freq, None, None
         counts = np.zeros(n, dtype=np.int64)
         for lo, hi in blocks:

@@ -4,6 +4,7 @@ import numpy as np
 
 from reckernels._cy import slopeone as _cy
 
+from ...similarity import _rows_ascending
 from ..reference.slopeone import check_dense_out, check_fit_args, check_predict_args, check_sparse_out
 
 
@@ -15,8 +16,15 @@ def slopeone_dense(indptr, indices, data, t_indptr, t_indices, t_data, row_start
                    n_threads=1):
     n = check_fit_args(indptr, indices, data, t_indptr, t_indices, t_data, row_start, row_stop)
     check_dense_out(n, dev, freq)
+    # ascending by-user lists let the kernel walk j >= x only (half the work; see slopeone_mirror)
+    upper = _rows_ascending(t_indptr, t_indices)
     _cy.slopeone_dense(indptr, indices, data, t_indptr, t_indices, t_data, int(row_start), int(row_stop), dev, freq,
-                       _threads(n_threads))
+                       upper, np.zeros((_threads(n_threads), 2 * n + 8)), _threads(n_threads))
+
+
+def slopeone_mirror(dev, freq, n_threads=1):
+    check_dense_out(dev.shape[0], dev, freq)
+    _cy.slopeone_mirror(dev, freq, _threads(n_threads))
 
 
 def slopeone_count(indptr, indices, t_indptr, t_indices, row_start, row_stop, counts, n_threads=1):

@@ -35,6 +35,15 @@ def _dense(indptr, indices, data, t_indptr, t_indices, t_data, row_start, row_st
 
 
 @numba.njit(parallel=True, cache=True, nogil=True)
+def _mirror(dev, freq):
+    n = dev.shape[0]
+    for j in numba.prange(n):
+        for i in range(j):
+            dev[j, i] = 0.0 - dev[i, j]
+            freq[j, i] = freq[i, j]
+
+
+@numba.njit(parallel=True, cache=True, nogil=True)
 def _count(indptr, indices, t_indptr, t_indices, row_start, row_stop, counts, mark):
     n_chunks = mark.shape[0]
     for t in numba.prange(n_chunks):
@@ -145,6 +154,12 @@ def slopeone_dense(indptr, indices, data, t_indptr, t_indices, t_data, row_start
     with numba_threads(n_threads):
         _dense(indptr, indices, data, t_indptr, t_indices, t_data, int(row_start), int(row_stop), dev, freq,
                _chunks(n_threads))
+
+
+def slopeone_mirror(dev, freq, n_threads=1):
+    check_dense_out(dev.shape[0], dev, freq)
+    with numba_threads(n_threads):
+        _mirror(dev, freq)
 
 
 def slopeone_count(indptr, indices, t_indptr, t_indices, row_start, row_stop, counts, n_threads=1):

@@ -13,6 +13,7 @@ import numpy as np
 from numba import cuda
 
 from ..reference.slopeone import check_dense_out, check_fit_args, check_predict_args, check_sparse_out
+from ..reference.slopeone import slopeone_mirror  # noqa: F401  (the result is on the host: NumPy mirrors it)
 from ._device import blocks_for, simulated
 
 

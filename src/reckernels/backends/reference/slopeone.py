@@ -11,7 +11,9 @@ scikit-surprise's loop over its users does, and dev(j, i) is exactly -dev(i, j).
 has freq(i, i) = i's rating count and dev(i, i) = 0; a pair nobody co-rated has freq 0, dev 0.
 
 Storages: ``slopeone_dense`` fills rows of dense (n_items, n_items) ``dev`` (float64) and
-``freq`` (int32) arrays; ``slopeone_count`` gives each row's number of pairs with freq > 0, from
+``freq`` (int32) arrays on and right of the diagonal (a backend may leave the entries left of it
+unspecified: the Cython kernel computes j >= i only), and ``slopeone_mirror`` then sets
+dev(j, i) = 0 - dev(i, j) and freq(j, i) = freq(i, j) for i < j (equal to computing them); ``slopeone_count`` gives each row's number of pairs with freq > 0, from
 which the caller builds ``out_indptr``; ``slopeone_sparse`` then fills those rows of a CSR store
 (``out_indices`` ascending per row, ``out_dev``, ``out_freq``). Both compute the rows
 [row_start, row_stop) only, so the caller can go block by block.
@@ -97,13 +99,21 @@ def _finish(x, freq, sums):
 
 def slopeone_dense(indptr, indices, data, t_indptr, t_indices, t_data, row_start, row_stop, dev, freq,
                    n_threads=1):
-    """Rows [row_start, row_stop) of the dense ``dev`` and ``freq`` (overwritten)."""
+    """Rows [row_start, row_stop) of the dense ``dev`` and ``freq`` (overwritten; whole rows here)."""
     n = check_fit_args(indptr, indices, data, t_indptr, t_indices, t_data, row_start, row_stop)
     check_dense_out(n, dev, freq)
     for x in range(row_start, row_stop):
         f, s = _row_sums(x, indptr, indices, data, t_indptr, t_indices, t_data, n)
         freq[x] = f
         dev[x] = _finish(x, f, s)
+
+
+def slopeone_mirror(dev, freq, n_threads=1):
+    """The lower triangles from the upper ones: dev(j, i) = 0 - dev(i, j), freq(j, i) = freq(i, j)."""
+    check_dense_out(dev.shape[0], dev, freq)
+    lower = np.tril_indices(dev.shape[0], -1)
+    dev[lower] = 0.0 - dev.T[lower]
+    freq[lower] = freq.T[lower]
 
 
 def slopeone_count(indptr, indices, t_indptr, t_indices, row_start, row_stop, counts, n_threads=1):
