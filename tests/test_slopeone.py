@@ -53,6 +53,14 @@ def test_memory_limit_picks_the_storage_and_both_agree():
     np.testing.assert_array_equal(sparse.predict(u.ravel(), i.ravel()), dense.predict(u.ravel(), i.ravel()))
 
 
+def test_auto_beyond_its_dense_threshold_takes_the_smaller_store(small_data, monkeypatch):
+    import reckernels.algorithms.slopeone as so
+
+    monkeypatch.setattr(so, "AUTO_DENSE_BYTES", 0)  # every dense store is "large": the count decides
+    assert SlopeOne().fit(small_data).storage_ == "dense"  # every pair co-rated: dense is smaller
+    assert SlopeOne().fit(rk.datasets.make_ratings(30, 200, 400, random_state=1)).storage_ == "sparse"
+
+
 def test_memory_errors_name_the_bytes_and_the_fix(small_data):
     with pytest.raises(MemoryError, match="storage='dense' needs .* use storage='sparse'"):
         SlopeOne(storage="dense", memory_limit=1000).fit(small_data)
@@ -106,7 +114,7 @@ def test_params_registry_and_determinism(small_data):
 
 def test_verbose_shows_a_progress_bar(small_data, capsys):
     SlopeOne(storage="sparse", verbose=True).fit(small_data)
-    assert "SlopeOne deviations (sparse)" in capsys.readouterr().err
+    assert "SlopeOne deviations" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("kwargs, exc, match", [

@@ -15,7 +15,10 @@ Storage (``storage``, ``memory_limit``): "dense" keeps (n_items, n_items) arrays
 and freq (int32), 12 bytes a pair; "sparse" keeps only the pairs with freq > 0 as CSR rows
 (int32 index, float64 dev, int32 freq: 16 bytes a pair), computed block by block after a
 counting pass; "auto" (default) takes dense when it fits ``memory_limit`` (bytes, default
-reckernels.similarity.default_memory_limit(): half the available memory), else sparse. Both give
+reckernels.similarity.default_memory_limit(): half the available memory) and is either at most
+256 MiB or no larger than the sparse store (which the counting pass measures), else sparse:
+e.g. MovieLens 1M (3.7k items, 164 MB dense) is dense, ml-latest-small (9.7k items, 1.1 GB dense,
+28% of the pairs co-rated: 0.42 GB sparse) sparse. Both give
 the same predictions, bit for bit. A storage that does not fit ``memory_limit`` raises MemoryError
 naming the bytes it needs.
 
@@ -40,6 +43,9 @@ SPARSE_BYTES_PER_PAIR = 4 + 8 + 4  # index int32 + dev float64 + freq int32
 #: bytes; on CPU it only sets how often control returns to Python (progress bar)
 _DEVICE_BLOCK_BYTES = 2**28
 _MIN_BLOCK_ROWS = 256
+#: "auto" takes a dense store up to this size without looking further; beyond it, the counting
+#: pass decides (dense only when it is not larger than the sparse store)
+AUTO_DENSE_BYTES = 256 * 2**20
 
 
 @register
@@ -160,8 +166,6 @@ def compute_deviations(kernels, by_item, by_user, *, storage="auto", memory_limi
     limit = default_memory_limit() if memory_limit is None else check_positive_int("memory_limit", memory_limit)
     n = len(by_item.indptr) - 1
     dense_bytes = n * n * DENSE_BYTES_PER_PAIR
-    if storage == "auto":
-        storage = "dense" if dense_bytes <= limit else "sparse"
     if storage == "dense" and dense_bytes > limit:
         raise MemoryError(f"storage='dense' needs {dense_bytes:,} bytes for {n} x {n} deviations and supports, "
                           f"more than memory_limit={limit:,}; use storage='sparse' (or 'auto'), or raise memory_limit.")
@@ -169,9 +173,25 @@ def compute_deviations(kernels, by_item, by_user, *, storage="auto", memory_limi
         block_rows = max(_MIN_BLOCK_ROWS, _DEVICE_BLOCK_BYTES // max(1, DENSE_BYTES_PER_PAIR * n))
     blocks = [(lo, min(n, lo + block_rows)) for lo in range(0, n, block_rows)]
     args = (by_item.indptr, by_item.indices, by_item.data, by_user.indptr, by_user.indices, by_user.data)
-    bar_ctx = progress(len(blocks) * (1 if storage == "dense" else 2), f"deviations ({storage})") if progress else None
+    count_first = storage == "sparse" or (storage == "auto" and dense_bytes > min(limit, AUTO_DENSE_BYTES))
+    bar_ctx = progress(len(blocks) * (1 + count_first), "deviations") if progress else None
     bar = bar_ctx.__enter__() if bar_ctx else None
     try:
+        indptr = None
+        if count_first:
+            counts = np.zeros(n, dtype=np.int64)
+            for lo, hi in blocks:
+                kernels.slopeone_count(by_item.indptr, by_item.indices, by_user.indptr, by_user.indices, lo, hi,
+                                       counts, n_threads)
+                bar and bar.update(1)
+            indptr = np.zeros(n + 1, dtype=np.int64)
+            np.cumsum(counts, out=indptr[1:])
+            del counts
+            sparse_bytes = int(indptr[-1]) * SPARSE_BYTES_PER_PAIR + indptr.nbytes
+            if storage == "auto":
+                storage = "dense" if dense_bytes <= min(limit, sparse_bytes) else "sparse"
+        elif storage == "auto":
+            storage = "dense"
         if storage == "dense":
             dev = np.empty((n, n))
             freq = np.empty((n, n), dtype=np.int32)
@@ -180,14 +200,6 @@ def compute_deviations(kernels, by_item, by_user, *, storage="auto", memory_limi
                 bar and bar.update(1)
             kernels.slopeone_mirror(dev, freq, n_threads)
             return "dense", dev, freq, None, None
-        counts = np.zeros(n, dtype=np.int64)
-        for lo, hi in blocks:
-            kernels.slopeone_count(by_item.indptr, by_item.indices, by_user.indptr, by_user.indices, lo, hi, counts,
-                                   n_threads)
-            bar and bar.update(1)
-        indptr = np.zeros(n + 1, dtype=np.int64)
-        np.cumsum(counts, out=indptr[1:])
-        del counts
         nnz = int(indptr[-1])
         need = nnz * SPARSE_BYTES_PER_PAIR + indptr.nbytes + n_threads * n * DENSE_BYTES_PER_PAIR
         if need > limit:
