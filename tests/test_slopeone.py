@@ -61,6 +61,17 @@ def test_auto_beyond_its_dense_threshold_takes_the_smaller_store(small_data, mon
     assert SlopeOne().fit(rk.datasets.make_ratings(30, 200, 400, random_state=1)).storage_ == "sparse"
 
 
+def test_large_predict_calls_group_pairs_by_item_without_changing_results(small_data):
+    algo = SlopeOne().fit(small_data)
+    rng = np.random.default_rng(0)
+    users = np.append(rng.choice(small_data.user_ids, 6000), "nobody")
+    items = np.append(rng.choice(np.append(small_data.item_ids, "nothing"), 6000), small_data.item_ids[0])
+    est, imp = algo.predict(users, items, return_impossible=True)  # sorted by item inside
+    parts = [algo.predict(users[k:k + 100], items[k:k + 100], return_impossible=True) for k in range(0, 6001, 100)]
+    np.testing.assert_array_equal(est, np.concatenate([p[0] for p in parts]))
+    np.testing.assert_array_equal(imp, np.concatenate([p[1] for p in parts]))
+
+
 def test_memory_errors_name_the_bytes_and_the_fix(small_data):
     with pytest.raises(MemoryError, match="storage='dense' needs .* use storage='sparse'"):
         SlopeOne(storage="dense", memory_limit=1000).fit(small_data)
