@@ -11,6 +11,7 @@ from .coclustering import CoClustering
 from .knn import ItemKNN, UserKNN
 from .normal import NormalPredictor
 from .popular import Popular
+from .slopeone import SlopeOne
 from .svd import SVD, SVDpp
 
 #: name used by the CLI and benchmarks -> "module:Class" (imported on demand, so a model whose
@@ -29,6 +30,7 @@ REGISTRY = {
     "implicit_als": "reckernels.algorithms.als:ImplicitALS",
     "coclustering": "reckernels.algorithms.coclustering:CoClustering",
     "normal": "reckernels.algorithms.normal:NormalPredictor",
+    "slopeone": "reckernels.algorithms.slopeone:SlopeOne",
 }
 
 
@@ -45,3 +47,4 @@ __all__ += ["UserKNN", "ItemKNN"]
 __all__ += ["SVD", "SVDpp"]
 __all__ += ["ALS", "ImplicitALS"]
 __all__ += ["CoClustering", "NormalPredictor"]
+__all__ += ["SlopeOne"]

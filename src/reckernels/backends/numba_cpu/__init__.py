@@ -9,6 +9,8 @@ from .sgd import svd_epoch, svd_epoch_blocked, svdpp_epoch, svdpp_epoch_hogwild
 from .sampling import sample_negatives
 from .similarity import mirror_upper, similarity_topm, similarity_upper
 from .topn import topk_rows
+from .slopeone import (slopeone_count, slopeone_dense, slopeone_mirror, slopeone_predict_dense,
+                       slopeone_predict_sparse, slopeone_sparse)
 
 __all__ = ["baseline_als_epoch", "baseline_sgd_epoch", "sample_negatives"]
 __all__ += ["als_explicit_half", "als_implicit_half"]
@@ -17,3 +19,4 @@ __all__ += ["svd_epoch", "svd_epoch_blocked", "svdpp_epoch", "svdpp_epoch_hogwil
 __all__ += ["knn_predict", "knn_score", "topk_rows"]
 __all__ += ["cocluster_averages", "cocluster_assign_users", "cocluster_assign_items", "cocluster_predict",
             "centered_sum_squares"]
+__all__ += ["slopeone_dense", "slopeone_mirror", "slopeone_count", "slopeone_sparse", "slopeone_predict_dense", "slopeone_predict_sparse"]

@@ -13,6 +13,8 @@ from .knn import knn_predict, knn_score
 from .sgd import svd_epoch, svd_epoch_blocked, svdpp_epoch, svdpp_epoch_hogwild
 from .similarity import mirror_upper, similarity_topm, similarity_upper
 from .topn import topk_rows
+from .slopeone import (slopeone_count, slopeone_dense, slopeone_mirror, slopeone_predict_dense,
+                       slopeone_predict_sparse, slopeone_sparse)
 
 __all__ = ["ensure_available", "baseline_als_epoch", "baseline_sgd_epoch"]
 __all__ += ["als_explicit_half", "als_implicit_half"]
@@ -21,3 +23,4 @@ __all__ += ["svd_epoch", "svd_epoch_blocked", "svdpp_epoch", "svdpp_epoch_hogwil
 __all__ += ["knn_predict", "knn_score", "topk_rows"]
 __all__ += ["cocluster_averages", "cocluster_assign_users", "cocluster_assign_items", "cocluster_predict",
             "centered_sum_squares"]
+__all__ += ["slopeone_dense", "slopeone_mirror", "slopeone_count", "slopeone_sparse", "slopeone_predict_dense", "slopeone_predict_sparse"]

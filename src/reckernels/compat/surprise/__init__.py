@@ -16,8 +16,10 @@ from .co_clustering import CoClustering
 from .knn import KNNBaseline, KNNBasic, KNNWithMeans, KNNWithZScore, UnknownSimilarityError  # noqa: F401
 from .mf import SVD, SVDpp
 from .random_pred import NormalPredictor
+from .slope_one import SlopeOne
 
 __all__ = ["BaselineOnly"]
 __all__ += ["SVD", "SVDpp"]
 __all__ += ["KNNBasic", "KNNWithMeans", "KNNWithZScore", "KNNBaseline"]
 __all__ += ["CoClustering", "NormalPredictor"]
+__all__ += ["SlopeOne"]
