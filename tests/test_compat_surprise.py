@@ -100,8 +100,8 @@ def test_every_drop_in_has_surprises_attributes_after_fit(trainset, name):
     kwargs = {k: v for k, v in {"verbose": False, "n_epochs": 2, "random_state": 0}.items() if k in params}
     theirs = getattr(surprise, name)(**kwargs).fit(trainset)
     ours = getattr(rs, name)(**kwargs).fit(trainset)
-    missing = _public_attributes(theirs) - _public_attributes(ours)
-    assert not missing, f"{name} lacks scikit-surprise's attribute(s) {sorted(missing)}"
+    missing = sorted(a for a in _public_attributes(theirs) if not hasattr(ours, a))  # properties count
+    assert not missing, f"{name} lacks scikit-surprise's attribute(s) {missing}"
     for attr in _public_attributes(theirs):
         a, b = getattr(ours, attr), getattr(theirs, attr)
         if isinstance(b, np.ndarray):
