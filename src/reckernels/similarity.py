@@ -175,7 +175,8 @@ class Similarity:
 
 def compute_similarity(indptr, indices, data, n_cols, *, kind="pearson", min_support=1, shrinkage=100.0,
                        storage="auto", max_neighbors=None, memory_limit=None, dtype=np.float64,
-                       backend="auto", n_threads=None, block_rows=None, transposed=None) -> Similarity:
+                       backend="auto", n_threads=None, block_rows=None, transposed=None,
+                       topm_runner=None) -> Similarity:
     """Similarities between the rows of the CSR (indptr, indices, data) over its ``n_cols`` columns.
 
     See the module docstring for the kinds and storages. ``min_support``: pairs with fewer
@@ -188,7 +189,10 @@ def compute_similarity(indptr, indices, data, n_cols, *, kind="pearson", min_sup
     block_rows x n_rows x 56 bytes, and on CPU only sets how often control returns to Python.
     ``transposed``: the same matrix by column (e.g. ``Dataset.csc`` when rows are users), to
     save building that copy (for storage="dense" it is used only when each column lists its
-    rows in ascending order, else a sorted copy is built).
+    rows in ascending order, else a sorted copy is built). ``topm_runner``: computes the top-M
+    row blocks elsewhere (reckernels.distributed passes one that runs them on Dask workers):
+    ``topm_runner(args, bounds, kind, min_support, shrinkage, max_neighbors, dtype, backend)``
+    returns the (n_rows, M) ``idx`` and ``sim`` arrays; unused for dense storage.
     """
     kind = check_choice("kind", kind, KINDS)
     storage = check_choice("storage", storage, STORAGES)
@@ -256,6 +260,10 @@ def compute_similarity(indptr, indices, data, n_cols, *, kind="pearson", min_sup
         module.mirror_upper(out, n_threads)
         return Similarity(kind, "dense", n_rows, dense=out, memory_limit=memory_limit)
 
+    if topm_runner is not None:
+        bounds = list(range(0, n_rows, block_rows)) + [n_rows]
+        out_idx, out_sim = topm_runner(args, bounds, kind, min_support, shrinkage, max_neighbors, dtype, name)
+        return Similarity(kind, "topm", n_rows, idx=out_idx, sim=out_sim, memory_limit=memory_limit)
     out_idx = np.empty((n_rows, max_neighbors), dtype=np.int32)
     out_sim = np.empty((n_rows, max_neighbors), dtype=dtype)
     for start in range(0, n_rows, block_rows):

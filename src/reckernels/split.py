@@ -152,7 +152,12 @@ class KFold:
     def split(self, data: Dataset):
         """Yield ``(train, test)`` Datasets, one pair per fold."""
         data = _check_data(data)
-        n = len(data)
+        for train_rows, test_rows in self.split_rows(len(data)):
+            yield data.subset(train_rows), data.subset(test_rows)
+
+    def split_rows(self, n: int):
+        """Yield ``(train_rows, test_rows)`` index arrays of each fold of ``n`` ratings (what
+        ``split`` takes subsets of; the shuffle is drawn once, when the first fold is asked for)."""
         if self.n_splits > n:
             raise ValueError(f"n_splits={self.n_splits} is more than the {n} ratings of the data; "
                              f"use at most {n} folds.")
@@ -163,8 +168,7 @@ class KFold:
         bounds[:n % self.n_splits] += 1
         stops = np.cumsum(bounds)
         for start, stop in zip(stops - bounds, stops):
-            train_rows = np.concatenate((indices[:start], indices[stop:]))
-            yield data.subset(train_rows), data.subset(indices[start:stop])
+            yield np.concatenate((indices[:start], indices[stop:])), indices[start:stop]
 
 
 def leave_one_out(data: Dataset, *, random_state=None, min_ratings: int = 2):

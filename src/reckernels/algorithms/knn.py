@@ -135,7 +135,8 @@ class _KNN(Estimator):
             xr.indptr, xr.indices, data, yr.n_rows, kind=kind, min_support=self.min_support,
             shrinkage=self.shrinkage, storage=self.storage, max_neighbors=self.max_neighbors,
             memory_limit=self.memory_limit, dtype=np.dtype(self.dtype), backend=self.backend_,
-            n_threads=self.n_threads_, transposed=transposed)
+            n_threads=self.n_threads_, transposed=transposed,
+            topm_runner=getattr(self, "_topm_runner", None))  # set during reckernels.distributed.fit only
         self._set_similarity_arrays()
 
     def _set_similarity_arrays(self):
