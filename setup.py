@@ -10,11 +10,22 @@ from setuptools import Extension, setup
 
 
 def openmp_flags():
-    # MSVC spells it /openmp; clang on macOS needs libomp installed (brew install libomp).
+    """(compile, link) flags for OpenMP with this platform's compiler.
+
+    MSVC spells it /openmp. Apple clang has no OpenMP runtime of its own: it takes
+    -Xpreprocessor -fopenmp plus libomp's headers and library, found under RECKERNELS_LIBOMP
+    (e.g. "$(brew --prefix libomp)"; cibuildwheel sets it) or Homebrew's usual prefixes.
+    """
     if sys.platform == "win32":
         return ["/openmp"], []
     if sys.platform == "darwin":
-        return ["-Xpreprocessor", "-fopenmp"], ["-lomp"]
+        prefixes = [os.environ.get("RECKERNELS_LIBOMP", ""), "/opt/homebrew/opt/libomp", "/usr/local/opt/libomp"]
+        prefix = next((p for p in prefixes if p and Path(p, "include", "omp.h").exists()), None)
+        if prefix is None:
+            raise SystemExit("reckernels needs libomp on macOS: brew install libomp (or set RECKERNELS_LIBOMP "
+                             "to the folder holding include/omp.h and lib/libomp.dylib).")
+        return (["-Xpreprocessor", "-fopenmp", f"-I{prefix}/include"],
+                [f"-L{prefix}/lib", "-lomp", f"-Wl,-rpath,{prefix}/lib"])
     return ["-fopenmp"], ["-fopenmp"]
 
 

@@ -68,3 +68,35 @@ def test_console_entry_point_and_help():
         assert word in out.stdout
     info = subprocess.run([sys.executable, "-m", "reckernels", "info"], capture_output=True, text=True)
     assert info.returncode == 0 and "backend auto" in info.stdout
+
+
+def test_info_is_a_first_diagnostic(capsys):
+    """CPU and kernel clone, OpenMP threads, BLAS and its threading, each backend with a reason."""
+    assert main(["info"]) == 0
+    out = capsys.readouterr().out
+    lines = {line.split(":")[0].strip(): line for line in out.splitlines()}
+    for part in ("cpu", "kernels", "threads", "blas", "extras"):
+        assert part in lines, f"`reckernels info` says nothing about {part}:\n{out}"
+    assert "omp_get_max_threads()" in lines["threads"]
+    for backend in ("reference", "cython", "numba", "cuda"):
+        row = next(line for line in out.splitlines() if line.strip().startswith(f"backend {backend} "))
+        assert row.split()[2] in ("available", "not"), row
+        if "not available" in row:
+            assert len(row.split("not available:", 1)[1].strip()) > 20, "a backend that cannot run must say why"
+
+
+def test_runtime_reports_the_clone_this_cpu_dispatches_to():
+    runtime = pytest.importorskip("reckernels._cy.runtime")
+    targets = runtime.clone_targets()
+    if not targets:
+        pytest.skip("this build has no run-time CPU dispatch")
+    assert targets[-1] == "baseline" and targets == sorted(targets[:-1], reverse=True) + ["baseline"]
+    chosen = runtime.dispatched_clone()
+    assert chosen in targets
+    flags = set(next((l for l in open("/proc/cpuinfo") if l.startswith("flags")), "").split())
+    if chosen == "x86-64-v3" or chosen == "x86-64-v4":
+        assert {"avx2", "fma"} <= flags
+    if chosen == "x86-64-v4":
+        assert {"avx512f", "avx512bw", "avx512vl"} <= flags
+    version, threads = runtime.openmp()
+    assert version >= 200805 and threads >= 1

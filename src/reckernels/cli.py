@@ -141,7 +141,11 @@ def _available_algos(requested):
 
 
 def _demo(args) -> int:
+    import os
+
     from . import datasets, metrics, split
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ start-up chatter would bury the table
 
     t0 = time.perf_counter()
     data = datasets.make_ratings(args.n_users, args.n_items, args.n_ratings, random_state=args.seed)
@@ -226,14 +230,9 @@ def _recommend(args) -> int:
 
 
 def _info(args) -> int:
-    import numba
+    from ._sysinfo import report
 
-    from .backends import available, resolve
-
-    print(f"reckernels {__version__}  numpy {np.__version__}  numba {numba.__version__}  python {sys.version.split()[0]}")
-    for name, ok in available().items():
-        print(f"  backend {name:<10} {'available' if ok else 'not available'}")
-    print(f"  backend auto       -> {resolve('auto')}")
+    print(report())
     print("  algorithms: " + ", ".join(sorted(REGISTRY)))
     return 0
 

@@ -86,6 +86,19 @@ def available() -> dict[str, bool]:
     return {name: is_available(name) for name in BACKENDS}
 
 
+def diagnose() -> dict[str, str | None]:
+    """For each concrete backend: None where it can run here, else the reason it cannot
+    (the message ``get_backend`` would raise)."""
+    reasons = {}
+    for name in BACKENDS:
+        try:
+            get_backend(name)
+            reasons[name] = None
+        except (BackendUnavailable, ImportError) as exc:
+            reasons[name] = str(exc)
+    return reasons
+
+
 def default_threads(n_threads: int | None) -> int:
     """``None`` or ``-1`` means every core this process may use."""
     if n_threads is None or n_threads == -1:
