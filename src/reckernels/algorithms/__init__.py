@@ -8,6 +8,7 @@ from .als import ALS, ImplicitALS
 from .base import Estimator, NotFittedError, clone
 from .baseline import BaselineOnly
 from .knn import ItemKNN, UserKNN
+from .nmf import NMF
 from .popular import Popular
 from .svd import SVD, SVDpp
 
@@ -21,6 +22,7 @@ REGISTRY = {
     "neumf": "reckernels.algorithms.ncf:NeuMF",
     "svd": "reckernels.algorithms.svd:SVD",
     "svdpp": "reckernels.algorithms.svd:SVDpp",
+    "nmf": "reckernels.algorithms.nmf:NMF",
     "userknn": "reckernels.algorithms.knn:UserKNN",
     "itemknn": "reckernels.algorithms.knn:ItemKNN",
     "als": "reckernels.algorithms.als:ALS",
@@ -40,3 +42,4 @@ __all__ = ["Estimator", "NotFittedError", "clone", "BaselineOnly", "Popular", "R
 __all__ += ["UserKNN", "ItemKNN"]
 __all__ += ["SVD", "SVDpp"]
 __all__ += ["ALS", "ImplicitALS"]
+__all__ += ["NMF"]

@@ -8,6 +8,7 @@ from ._device import ensure_available
 from .als import als_explicit_half, als_implicit_half
 from .baseline import baseline_als_epoch, baseline_sgd_epoch
 from .knn import knn_predict, knn_score
+from .nmf import nmf_epoch
 from .sgd import svd_epoch, svd_epoch_blocked, svdpp_epoch, svdpp_epoch_hogwild
 from .similarity import mirror_upper, similarity_topm, similarity_upper
 from .topn import topk_rows
@@ -17,3 +18,4 @@ __all__ += ["als_explicit_half", "als_implicit_half"]
 __all__ += ["similarity_upper", "similarity_topm", "mirror_upper"]
 __all__ += ["svd_epoch", "svd_epoch_blocked", "svdpp_epoch", "svdpp_epoch_hogwild"]
 __all__ += ["knn_predict", "knn_score", "topk_rows"]
+__all__ += ["nmf_epoch"]

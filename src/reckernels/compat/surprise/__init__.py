@@ -9,7 +9,9 @@ These classes fit on a scikit-surprise ``Trainset``; scikit-surprise must be ins
 from .baseline import BaselineOnly
 from .knn import KNNBaseline, KNNBasic, KNNWithMeans, KNNWithZScore
 from .mf import SVD, SVDpp
+from .nmf import NMF
 
 __all__ = ["BaselineOnly"]
 __all__ += ["SVD", "SVDpp"]
 __all__ += ["KNNBasic", "KNNWithMeans", "KNNWithZScore", "KNNBaseline"]
+__all__ += ["NMF"]
