@@ -63,8 +63,8 @@ class NMF(_SGDModel):
         low = float(dataset.csr.data.min()) if len(dataset) else 0.0
         if low < 0:
             raise ValueError(f"NMF needs non-negative ratings (its factors stay >= 0 only then); this data has "
-                             f"ratings down to {low:g}. Shift them onto a non-negative scale first (for example "
-                             f"ratings - {low:g}), or use SVD, which takes any sign.")
+                             f"ratings down to {low:g}. Shift them onto a non-negative scale first (add {-low:g} to "
+                             f"every rating and to rating_scale), or use SVD, which takes ratings of any sign.")
 
     def _initialise(self, dataset, rng):
         """Biases 0; factors uniform in [init_low, init_high), users first, then items."""
