@@ -9,9 +9,11 @@ for the definition. This file computes the same numbers, bit for bit, in paralle
 - ``biased=True``: b_u and b_i change after every rating and the next rating's estimate reads
   them, so that part (a scalar step per rating) runs serially in scikit-surprise's order; the
   O(k) work per rating (dot products, numerators, denominators) stays parallel;
+- each user's multiplicative step is taken at the end of its pass, into scratch space (the
+  items' pass still reads the old factors), and copied over once the items are done;
 - items run on parallel threads over the by-item view (each item's ratings in CSR order, i.e.
-  users in increasing inner order, which is the order scikit-surprise adds them in), then the
-  users' multiplicative step.
+  users in increasing inner order, which is the order scikit-surprise adds them in), each
+  taking its step right after its sums. So an unbiased epoch is two parallel loops.
 
 Each sum runs in scikit-surprise's order (dot products left to right over f, numerators and
 denominators rating by rating), and ``-ffp-contract=off`` keeps a native build from fusing
@@ -23,6 +25,7 @@ the estimator's by-item view) guarantees every index is in range.
 """
 
 from cython.parallel cimport prange
+from libc.string cimport memcpy
 
 ctypedef long long i64
 ctypedef int i32
@@ -100,12 +103,27 @@ cdef extern from *:
             }
         }
     }
+    /* num <- the stepped x (x num / (den + n reg x), or x where that step is skipped), element by
+       element, so num may be overwritten: the users' new factors wait there while the items'
+       pass still reads the old ones */
+    static inline void rk_nmf_step_into(double* num, const double* restrict x, const double* restrict den,
+                                        int n, double n_reg) {
+        for (int f = 0; f < n; f++) {
+            double v = x[f];
+            if (v != 0.0) {
+                double d = den[f] + n_reg * v;
+                if (d != 0.0) v *= num[f] / d;
+            }
+            num[f] = v;
+        }
+    }
     """
     void rk_nmf_dots(i64 lo, i64 hi, const i32* idx, const double* qi, const double* pu, int k,
                      double* est) noexcept nogil
     void rk_nmf_sums(i64 lo, i64 hi, const i32* rows, const i64* pos, const double* data, const double* est,
                      const double* X, int k, double* num, double* den) noexcept nogil
     void rk_nmf_mul(double* x, const double* num, const double* den, int n, double n_reg) noexcept nogil
+    void rk_nmf_step_into(double* num, const double* x, const double* den, int n, double n_reg) noexcept nogil
 
 
 def nmf_epoch(const i64[::1] indptr, const i32[::1] indices, const double[::1] data,
@@ -136,6 +154,8 @@ def nmf_epoch(const i64[::1] indptr, const i32[::1] indices, const double[::1] d
             if not biased:  # est is final: the user's sums right away, while its rows are in cache
                 rk_nmf_sums(indptr[u], indptr[u + 1], idx, NULL, r_, est_, &qi[0, 0], k,
                             &user_num[u, 0], &user_den[u, 0])
+                rk_nmf_step_into(&user_num[u, 0], &pu[u, 0], &user_den[u, 0], k,
+                                 <double>(indptr[u + 1] - indptr[u]) * reg_pu)
                 for p in range(indptr[u], indptr[u + 1]):
                     err = r_[p] - est_[p]
                     loss += err * err
@@ -153,14 +173,16 @@ def nmf_epoch(const i64[::1] indptr, const i32[::1] indices, const double[::1] d
             for u in prange(n_users, num_threads=n_threads, schedule="guided"):
                 rk_nmf_sums(indptr[u], indptr[u + 1], idx, NULL, r_, est_, &qi[0, 0], k,
                             &user_num[u, 0], &user_den[u, 0])
+                rk_nmf_step_into(&user_num[u, 0], &pu[u, 0], &user_den[u, 0], k,
+                                 <double>(indptr[u + 1] - indptr[u]) * reg_pu)
         # items: sums over the old user factors, then the multiplicative step (qi is no longer read)
         for i in prange(n_items, num_threads=n_threads, schedule="guided"):
             rk_nmf_sums(t_indptr[i], t_indptr[i + 1], t_u, t_p, r_, est_, &pu[0, 0], k,
                         &item_num[i, 0], &item_den[i, 0])
             rk_nmf_mul(&qi[i, 0], &item_num[i, 0], &item_den[i, 0], k,
                        <double>(t_indptr[i + 1] - t_indptr[i]) * reg_qi)
-        for u in prange(n_users, num_threads=n_threads, schedule="static"):
-            rk_nmf_mul(&pu[u, 0], &user_num[u, 0], &user_den[u, 0], k, <double>(indptr[u + 1] - indptr[u]) * reg_pu)
+        # the users' new factors (computed in their pass, kept in user_num) replace the old ones
+        memcpy(&pu[0, 0], &user_num[0, 0], n_users * k * sizeof(double))
     return loss
 
 

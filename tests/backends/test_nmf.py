@@ -169,3 +169,18 @@ def test_nmf_empty_and_checks(reference):
             kernels.nmf_epoch(c.indptr, c.indices, c.data, *by_item_view(c, 2), 0.0, *got, [0.1], REG, False)
         with pytest.raises(ValueError, match="by-item view"):
             kernels.nmf_epoch(c.indptr, c.indices, c.data, *by_item_view(c, 3), 0.0, *got, LR, REG, False)
+
+
+def test_by_item_view_is_the_stable_transpose():
+    """Each item's positions in CSR order, for 16-bit item ids (radix sort) and wider ones."""
+    rng = np.random.default_rng(0)
+    for n_items in (50, 70_000):
+        indptr = np.array([0, 3, 3, 7], dtype=np.int64)
+        indices = rng.integers(0, n_items, size=7).astype(np.int32)
+        indices[4] = indices[0]  # an item rated by two users
+        t_indptr, t_pos, t_users = by_item_view(CSR(indptr, indices, np.ones(7)), n_items)
+        users = np.repeat(np.arange(3), np.diff(indptr))
+        for i in range(n_items):
+            want = [p for p in range(7) if indices[p] == i]
+            assert t_pos[t_indptr[i]:t_indptr[i + 1]].tolist() == want
+            assert t_users[t_indptr[i]:t_indptr[i + 1]].tolist() == users[want].tolist()

@@ -87,7 +87,8 @@ class NMF(_SGDModel):
 def by_item_view(csr, n_items):
     """(t_indptr, t_pos, t_users): each item's ratings as positions into the by-user CSR, in
     CSR order (users in increasing inner order, as scikit-surprise's rating loop adds them)."""
-    t_pos = np.argsort(csr.indices, kind="stable").astype(np.int64)
+    keys = csr.indices.astype(np.uint16) if n_items <= 1 << 16 else csr.indices
+    t_pos = np.argsort(keys, kind="stable").astype(np.int64)  # a radix sort for 16-bit keys
     t_indptr = np.zeros(n_items + 1, dtype=np.int64)
     np.cumsum(np.bincount(csr.indices, minlength=n_items), out=t_indptr[1:])
     users = np.repeat(np.arange(len(csr.indptr) - 1, dtype=np.int32), np.diff(csr.indptr))
