@@ -103,6 +103,29 @@ cdef extern from *:
             }
         }
     }
+    /* The biases' SGD steps over all ratings, serially in scikit-surprise's order (est holds the
+       dot products on entry, the full estimates on return). b_u stays in a register across its
+       user's ratings: scikit-surprise's operations in its order, without reloading b_u after
+       every store to bi. Returns the sum of squared errors. */
+    static double rk_nmf_biases(rk_i64 n_users, const rk_i64* indptr, const int* idx, const double* data,
+                                double mu, double* bu, double* bi, double lr_bu, double lr_bi,
+                                double reg_bu, double reg_bi, double* est) {
+        double loss = 0.0;
+        for (rk_i64 u = 0; u < n_users; u++) {
+            double b = bu[u];
+            for (rk_i64 p = indptr[u]; p < indptr[u + 1]; p++) {
+                int i = idx[p];
+                double e = mu + b + bi[i] + est[p];
+                double err = data[p] - e;
+                est[p] = e;
+                loss += err * err;
+                b += lr_bu * (err - reg_bu * b);
+                bi[i] += lr_bi * (err - reg_bi * bi[i]);
+            }
+            bu[u] = b;
+        }
+        return loss;
+    }
     /* num <- the stepped x (x num / (den + n reg x), or x where that step is skipped), element by
        element, so num may be overwritten: the users' new factors wait there while the items'
        pass still reads the old ones */
@@ -123,6 +146,9 @@ cdef extern from *:
     void rk_nmf_sums(i64 lo, i64 hi, const i32* rows, const i64* pos, const double* data, const double* est,
                      const double* X, int k, double* num, double* den) noexcept nogil
     void rk_nmf_mul(double* x, const double* num, const double* den, int n, double n_reg) noexcept nogil
+    double rk_nmf_biases(i64 n_users, const i64* indptr, const i32* idx, const double* data, double mu,
+                         double* bu, double* bi, double lr_bu, double lr_bi, double reg_bu, double reg_bi,
+                         double* est) noexcept nogil
     void rk_nmf_step_into(double* num, const double* x, const double* den, int n, double n_reg) noexcept nogil
 
 
@@ -161,15 +187,8 @@ def nmf_epoch(const i64[::1] indptr, const i32[::1] indices, const double[::1] d
                     loss += err * err
         if biased:
             # the biases' SGD steps: serial, in scikit-surprise's order (each is read by the next est)
-            for u in range(n_users):
-                for p in range(indptr[u], indptr[u + 1]):
-                    i = idx[p]
-                    e = mu + bu[u] + bi[i] + est_[p]
-                    est_[p] = e
-                    err = r_[p] - e
-                    loss = loss + err * err
-                    bu[u] += lr[0] * (err - reg[0] * bu[u])
-                    bi[i] += lr[1] * (err - reg[1] * bi[i])
+            loss = rk_nmf_biases(n_users, &indptr[0], idx, r_, mu, &bu[0], &bi[0], lr[0], lr[1], reg[0], reg[1],
+                                 est_)
             for u in prange(n_users, num_threads=n_threads, schedule="guided"):
                 rk_nmf_sums(indptr[u], indptr[u + 1], idx, NULL, r_, est_, &qi[0, 0], k,
                             &user_num[u, 0], &user_den[u, 0])
