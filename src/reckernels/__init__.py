@@ -10,6 +10,7 @@ from . import datasets, evaluation, metrics, split  # noqa: E402
 from .algorithms import BaselineOnly, Estimator, NotFittedError, Popular, clone, get_algorithm  # noqa: E402
 from .algorithms import ItemKNN, UserKNN  # noqa: E402
 from .algorithms import SVD, SVDpp  # noqa: E402
+from .algorithms import NMF  # noqa: E402
 from .algorithms import ALS, ImplicitALS  # noqa: E402
 from .algorithms import CoClustering, NormalPredictor  # noqa: E402
 from .algorithms import SlopeOne  # noqa: E402
@@ -40,3 +41,4 @@ __all__ += ["SVD", "SVDpp"]
 __all__ += ["ALS", "ImplicitALS"]
 __all__ += ["CoClustering", "NormalPredictor"]
 __all__ += ["SlopeOne"]
+__all__ += ["NMF"]

@@ -10,6 +10,7 @@ from .baseline import BaselineOnly
 from .coclustering import CoClustering
 from .knn import ItemKNN, UserKNN
 from .normal import NormalPredictor
+from .nmf import NMF
 from .popular import Popular
 from .slopeone import SlopeOne
 from .svd import SVD, SVDpp
@@ -24,6 +25,7 @@ REGISTRY = {
     "neumf": "reckernels.algorithms.ncf:NeuMF",
     "svd": "reckernels.algorithms.svd:SVD",
     "svdpp": "reckernels.algorithms.svd:SVDpp",
+    "nmf": "reckernels.algorithms.nmf:NMF",
     "userknn": "reckernels.algorithms.knn:UserKNN",
     "itemknn": "reckernels.algorithms.knn:ItemKNN",
     "als": "reckernels.algorithms.als:ALS",
@@ -48,3 +50,4 @@ __all__ += ["SVD", "SVDpp"]
 __all__ += ["ALS", "ImplicitALS"]
 __all__ += ["CoClustering", "NormalPredictor"]
 __all__ += ["SlopeOne"]
+__all__ += ["NMF"]

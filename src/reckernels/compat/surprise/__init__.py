@@ -17,9 +17,11 @@ from .knn import KNNBaseline, KNNBasic, KNNWithMeans, KNNWithZScore, UnknownSimi
 from .mf import SVD, SVDpp
 from .random_pred import NormalPredictor
 from .slope_one import SlopeOne
+from .nmf import NMF
 
 __all__ = ["BaselineOnly"]
 __all__ += ["SVD", "SVDpp"]
 __all__ += ["KNNBasic", "KNNWithMeans", "KNNWithZScore", "KNNBaseline"]
 __all__ += ["CoClustering", "NormalPredictor"]
 __all__ += ["SlopeOne"]
+__all__ += ["NMF"]
