@@ -1,0 +1,172 @@
+/* One cell of the blocked SVD epoch (kernels/sgd.pyx), written once for both precisions:
+   sgd.pyx includes this file twice, with
+     RK_T        the element type (float or double),
+     RK_V        an unaligned 64-byte vector of RK_T (rk_simd.h: rk_u16sf, rk_u8df),
+     RK_NAME(f)  the function's name with the precision's prefix (rk_ssvd_cell, rk_dsvd_cell).
+
+   The cell walks its ratings lo..hi in order: for each, the error of mu + b_u + b_i + q_i . p_u,
+   the biases, then p_u += lr_pu (err q_i - reg_pu p_u) and q_i += lr_qi (err p_u - reg_qi q_i)
+   from the old values. What makes it fast:
+   - RK_CLONES compiles it three times (AVX-512, AVX2/FMA, baseline), the clone picked at load
+     time. Rows are walked in 64-byte vectors: one AVX-512 register (two AVX2 ones, four SSE
+     ones, the same arithmetic), the row's end as one more vector that overlaps the last whole
+     one instead of a scalar tail. Every clone adds in the same order, so the AVX2 and AVX-512
+     clones give the same numbers (both fuse multiply-adds; the baseline clone cannot).
+   - Up to four consecutive ratings that share neither a user nor an item run at once (the grid
+     interleaves each cell's four quarters so that they mostly do, see build_grid): the result
+     is that of doing them one after the other, but four dependency chains (dot -> error ->
+     update) overlap instead of each waiting on the previous one. Where they conflict, two or one.
+   - The factor step is p <- a_p p + (lr_pu err) q with a_p = 1 - lr_pu reg_pu fixed for the
+     epoch: two vector operations per row chunk instead of three (the same update, rounded
+     differently: about one ulp per step).
+   - The item rows of the ratings RK_AHEAD places ahead are prefetched: items come from all over
+     Q; users advance in order within each quarter.
+   RK_FAST lets the compiler fuse multiply-adds here (sgd.pyx is built with -ffp-contract=off
+   for the serial kernels' sake). */
+
+#define RK_L ((int)(sizeof(RK_V) / sizeof(RK_T)))
+#define RK_AT(x) (*(const RK_V *)(x))
+#define RK_PUT(x, v) __builtin_memcpy((x), &(v), sizeof(RK_V))
+
+#ifndef RK_AHEAD
+#define RK_AHEAD 8   /* ratings between an item row's prefetch and its use */
+#define RK_FAST __attribute__((optimize("fp-contract=fast")))
+static inline __attribute__((always_inline)) void rk_prefetch_row(const void *row, int bytes) {
+    for (int b = 0; b < bytes; b += 64) RK_PREFETCH_W((const char *)row + b);
+    RK_PREFETCH_W((const char *)row + bytes - 1);
+}
+#endif
+
+/* The lanes of v summed as a fixed tree (halves, then quarters, ...). */
+static inline __attribute__((always_inline)) RK_T RK_NAME(hsum)(RK_V v) {
+    RK_T t[RK_L];
+    __builtin_memcpy(t, &v, sizeof t);
+    for (int w = RK_L / 2; w >= 1; w /= 2)
+        for (int l = 0; l < w; l++) t[l] += t[l + w];
+    return t[0];
+}
+
+/* Rows of k >= RK_L values are walked in whole vectors: the full ones from 0, then one more
+   ending at k (it overlaps the last full one unless RK_L divides k). In the dot product the
+   overlapping lanes of that last vector are masked out (tail_mask); in the factor step they are
+   simply computed twice from the same old values, which gives the same numbers, and the last
+   vector is stored last. */
+static inline __attribute__((always_inline)) RK_T RK_NAME(dot)(const RK_T *a, const RK_T *b, int full, int k,
+                                                                RK_V tail_mask) {
+    RK_V s = {0};
+    for (int f = 0; f < full; f += RK_L) s += RK_AT(a + f) * RK_AT(b + f);
+    if (full < k) s += tail_mask * (RK_AT(a + k - RK_L) * RK_AT(b + k - RK_L));
+    return RK_NAME(hsum)(s);
+}
+
+/* p <- ap p + bp q, q <- aq q + bq p, the old values on the right. */
+static inline __attribute__((always_inline)) void RK_NAME(step)(RK_T *restrict p, RK_T *restrict q, int full,
+                                                                 int k, RK_T ap, RK_T bp, RK_T aq, RK_T bq) {
+    const RK_V p_end = RK_AT(p + k - RK_L), q_end = RK_AT(q + k - RK_L);
+    const RK_V np_end = ap * p_end + bp * q_end, nq_end = aq * q_end + bq * p_end;
+    for (int f = 0; f < full; f += RK_L) {
+        const RK_V pv = RK_AT(p + f), qv = RK_AT(q + f);
+        const RK_V np_ = ap * pv + bp * qv, nq_ = aq * qv + bq * pv;
+        RK_PUT(p + f, np_);
+        RK_PUT(q + f, nq_);
+    }
+    RK_PUT(p + k - RK_L, np_end);
+    RK_PUT(q + k - RK_L, nq_end);
+}
+
+/* The same two operations for rows shorter than one vector, element by element. */
+static inline __attribute__((always_inline)) RK_T RK_NAME(dot_short)(const RK_T *a, const RK_T *b, int k) {
+    RK_T s = 0;
+    for (int f = 0; f < k; f++) s += a[f] * b[f];
+    return s;
+}
+
+static inline __attribute__((always_inline)) void RK_NAME(step_short)(RK_T *restrict p, RK_T *restrict q, int k,
+                                                                       RK_T ap, RK_T bp, RK_T aq, RK_T bq) {
+    for (int f = 0; f < k; f++) {
+        const RK_T pf = p[f], qf = q[f];
+        p[f] = ap * pf + bp * qf;
+        q[f] = aq * qf + bq * pf;
+    }
+}
+
+RK_CLONES RK_FAST static double RK_NAME(svd_cell)(long long lo, long long hi, const int *users, const int *items,
+        const RK_T *ratings, RK_T mu, RK_T *bu, RK_T *bi, RK_T *pu, RK_T *qi, int k, const RK_T *lr,
+        const RK_T *reg, int biased) {
+    const RK_T lr_bu = lr[0], lr_bi = lr[1], lr_pu = lr[2], lr_qi = lr[3];
+    const RK_T reg_bu = reg[0], reg_bi = reg[1];
+    const RK_T ap = 1 - lr_pu * reg[2], aq = 1 - lr_qi * reg[3];
+    const int row_bytes = k * (int)sizeof(RK_T);
+    const int wide = k >= RK_L, full = k - k % RK_L;
+    RK_V tail_mask;  /* 1 for the lanes of the last vector that the full ones did not cover */
+    for (int l = 0; l < RK_L; l++) tail_mask[l] = l >= RK_L - k % RK_L;
+    double loss = 0.0;
+    long long p = lo;
+    while (p < hi) {
+        for (long long a = p + RK_AHEAD; a < p + RK_AHEAD + 4 && a < hi; a++)
+            rk_prefetch_row(qi + (long long)items[a] * k, row_bytes);
+        int n = 1;  /* how many of the next ratings run together: 4, 2 or 1 */
+        if (p + 1 < hi && users[p + 1] != users[p] && items[p + 1] != items[p]) {
+            n = 2;
+            if (p + 3 < hi) {
+                const int *u = users + p, *i = items + p;
+                if (u[2] != u[0] && u[2] != u[1] && u[3] != u[0] && u[3] != u[1] && u[3] != u[2] &&
+                    i[2] != i[0] && i[2] != i[1] && i[3] != i[0] && i[3] != i[1] && i[3] != i[2])
+                    n = 4;
+            }
+        }
+        RK_T *pr[4], *qr[4];
+        RK_T dot[4];
+        for (int j = 0; j < n; j++) {
+            pr[j] = pu + (long long)users[p + j] * k;
+            qr[j] = qi + (long long)items[p + j] * k;
+        }
+        if (!wide) {
+            for (int j = 0; j < n; j++) dot[j] = RK_NAME(dot_short)(qr[j], pr[j], k);
+        } else if (n == 4) {  /* four dot products in one pass: four independent sums */
+            RK_V s0 = {0}, s1 = {0}, s2 = {0}, s3 = {0};
+            for (int f = 0; f < full; f += RK_L) {
+                s0 += RK_AT(qr[0] + f) * RK_AT(pr[0] + f);
+                s1 += RK_AT(qr[1] + f) * RK_AT(pr[1] + f);
+                s2 += RK_AT(qr[2] + f) * RK_AT(pr[2] + f);
+                s3 += RK_AT(qr[3] + f) * RK_AT(pr[3] + f);
+            }
+            if (full < k) {
+                const int f = k - RK_L;
+                s0 += tail_mask * (RK_AT(qr[0] + f) * RK_AT(pr[0] + f));
+                s1 += tail_mask * (RK_AT(qr[1] + f) * RK_AT(pr[1] + f));
+                s2 += tail_mask * (RK_AT(qr[2] + f) * RK_AT(pr[2] + f));
+                s3 += tail_mask * (RK_AT(qr[3] + f) * RK_AT(pr[3] + f));
+            }
+            dot[0] = RK_NAME(hsum)(s0);
+            dot[1] = RK_NAME(hsum)(s1);
+            dot[2] = RK_NAME(hsum)(s2);
+            dot[3] = RK_NAME(hsum)(s3);
+        } else {
+            for (int j = 0; j < n; j++) dot[j] = RK_NAME(dot)(qr[j], pr[j], full, k, tail_mask);
+        }
+        RK_T bp[4], bq[4];
+        for (int j = 0; j < n; j++) {
+            const int u = users[p + j], i = items[p + j];
+            const RK_T e = ratings[p + j] - (mu + bu[u] + bi[i] + dot[j]);
+            loss += (double)e * e;
+            if (biased) {
+                bu[u] += lr_bu * (e - reg_bu * bu[u]);
+                bi[i] += lr_bi * (e - reg_bi * bi[i]);
+            }
+            bp[j] = lr_pu * e;
+            bq[j] = lr_qi * e;
+        }
+        if (!wide) {
+            for (int j = 0; j < n; j++) RK_NAME(step_short)(pr[j], qr[j], k, ap, bp[j], aq, bq[j]);
+        } else {
+            for (int j = 0; j < n; j++) RK_NAME(step)(pr[j], qr[j], full, k, ap, bp[j], aq, bq[j]);
+        }
+        p += n;
+    }
+    return loss;
+}
+
+#undef RK_L
+#undef RK_AT
+#undef RK_PUT
