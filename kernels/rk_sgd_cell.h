@@ -1,8 +1,9 @@
-/* One cell of the blocked SVD epoch (kernels/sgd.pyx), written once for both precisions:
-   sgd.pyx includes this file twice, with
+/* One cell of the blocked SVD epoch and one user of the Hogwild SVD++ epoch (kernels/sgd.pyx),
+   written once for both precisions: sgd.pyx includes this file twice, with
      RK_T        the element type (float or double),
      RK_V        an unaligned 64-byte vector of RK_T (rk_simd.h: rk_u16sf, rk_u8df),
-     RK_NAME(f)  the function's name with the precision's prefix (rk_ssvd_cell, rk_dsvd_cell).
+     RK_NAME(f)  the function's name with the precision's prefix (rk_ssvd_cell, rk_dsvd_cell,
+                 rk_ssvdpp_user, rk_dsvdpp_user).
 
    The cell walks its ratings lo..hi in order: for each, the error of mu + b_u + b_i + q_i . p_u,
    the biases, then p_u += lr_pu (err q_i - reg_pu p_u) and q_i += lr_qi (err p_u - reg_qi q_i)
@@ -163,6 +164,59 @@ RK_CLONES RK_FAST static double RK_NAME(svd_cell)(long long lo, long long hi, co
             for (int j = 0; j < n; j++) RK_NAME(step)(pr[j], qr[j], full, k, ap, bp[j], aq, bq[j]);
         }
         p += n;
+    }
+    return loss;
+}
+
+/* User u's ratings (positions lo..hi of the by-user CSR) in scikit-surprise's SVD++ order, O(k)
+   each: the algebra of _svdpp_user in kernels/sgd.pyx (y_j = A y0_j + B while u's ratings run,
+   the y_j written once at the end), compiled with the clones and vectorised loops (the dot
+   product reassociates: `omp simd reduction`). The Hogwild epoch runs it on parallel threads;
+   the exact epoch keeps the Cython version, whose sums run left to right. z, shift, implicit:
+   k scratch values each, private to the calling thread. */
+RK_CLONES RK_FAST static double RK_NAME(svdpp_user)(long long lo, long long hi, long long u, const int *indices,
+        const RK_T *data, RK_T mu, RK_T *bu, RK_T *bi, RK_T *pu, RK_T *qi, RK_T *yj, int k, const RK_T *lr,
+        const RK_T *reg, RK_T *restrict z, RK_T *restrict shift, RK_T *restrict implicit) {
+    if (lo == hi) return 0.0;
+    const RK_T s = (RK_T)sqrt((double)(hi - lo));
+    const RK_T decay = 1 - lr[4] * reg[4];
+    RK_T *restrict pr = pu + u * k;
+    for (int f = 0; f < k; f++) { z[f] = 0; shift[f] = 0; }
+    for (long long q = lo; q < hi; q++) {
+        const RK_T *y = yj + (long long)indices[q] * k;
+        #pragma omp simd
+        for (int f = 0; f < k; f++) z[f] += y[f] / s;
+    }
+    RK_T scale = 1;
+    double loss = 0.0;
+    for (long long p = lo; p < hi; p++) {
+        const int i = indices[p];
+        RK_T *restrict qr = qi + (long long)i * k;
+        if (p + 2 < hi) rk_prefetch_row(qi + (long long)indices[p + 2] * k, k * (int)sizeof(RK_T));
+        RK_T dot = 0;
+        #pragma omp simd reduction(+:dot)
+        for (int f = 0; f < k; f++) {
+            implicit[f] = scale * z[f] + s * shift[f];
+            dot += qr[f] * (pr[f] + implicit[f]);
+        }
+        const RK_T err = data[p] - (mu + bu[u] + bi[i] + dot);
+        loss += (double)err * err;
+        bu[u] += lr[0] * (err - reg[0] * bu[u]);
+        bi[i] += lr[1] * (err - reg[1] * bi[i]);
+        const RK_T lr_pu = lr[2], lr_qi = lr[3], lr_yj = lr[4], reg_pu = reg[2], reg_qi = reg[3];
+        #pragma omp simd
+        for (int f = 0; f < k; f++) {
+            const RK_T puf = pr[f], qif = qr[f];
+            pr[f] = puf + lr_pu * (err * qif - reg_pu * puf);
+            qr[f] = qif + lr_qi * (err * (puf + implicit[f]) - reg_qi * qif);
+            shift[f] = decay * shift[f] + lr_yj * (err * qif / s);
+        }
+        scale = decay * scale;
+    }
+    for (long long q = lo; q < hi; q++) {
+        RK_T *y = yj + (long long)indices[q] * k;
+        #pragma omp simd
+        for (int f = 0; f < k; f++) y[f] = scale * y[f] + shift[f];
     }
     return loss;
 }

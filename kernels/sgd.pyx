@@ -47,6 +47,7 @@ cdef extern from *:
             q[f] = qf + lr_q * (err * pf - reg_q * qf);
         }
     }
+    #include <math.h>
     #include "rk_simd.h"  /* RK_CLONES, RK_PREFETCH_W, the unaligned vectors */
     #define RK_T float
     #define RK_V rk_u8sf
@@ -69,6 +70,12 @@ cdef extern from *:
     double rk_dsvd_cell(i64 lo, i64 hi, const i32* users, const i32* items, const double* ratings, double mu,
                         double* bu, double* bi, double* pu, double* qi, int k, const double* lr,
                         const double* reg, int biased) noexcept nogil
+    double rk_ssvdpp_user(i64 lo, i64 hi, i64 u, const i32* indices, const float* data, float mu, float* bu,
+                          float* bi, float* pu, float* qi, float* yj, int k, const float* lr, const float* reg,
+                          float* z, float* shift, float* implicit) noexcept nogil
+    double rk_dsvdpp_user(i64 lo, i64 hi, i64 u, const i32* indices, const double* data, double mu, double* bu,
+                          double* bi, double* pu, double* qi, double* yj, int k, const double* lr,
+                          const double* reg, double* z, double* shift, double* implicit) noexcept nogil
 
 
 # ---------------------------------------------------------------------------------------- SVD
@@ -192,6 +199,20 @@ def svdpp_epoch(const i64[::1] indptr, const i32[::1] indices, const double[::1]
     return loss
 
 
+cdef inline double _svdpp_user_c(i64 lo, i64 hi, Py_ssize_t u, const i32[::1] indices, const floating[::1] data,
+                                 floating global_mean, floating[::1] bu, floating[::1] bi, floating[:, ::1] pu,
+                                 floating[:, ::1] qi, floating[:, ::1] yj, const floating[::1] lr,
+                                 const floating[::1] reg, floating* scratch) noexcept nogil:
+    """The clones' version of _svdpp_user (kernels/rk_sgd_cell.h) for the Hogwild epoch."""
+    cdef int k = pu.shape[1]
+    if floating is double:
+        return rk_dsvdpp_user(lo, hi, u, &indices[0], &data[0], global_mean, &bu[0], &bi[0], &pu[0, 0], &qi[0, 0],
+                              &yj[0, 0], k, &lr[0], &reg[0], scratch, scratch + k, scratch + 2 * k)
+    else:
+        return rk_ssvdpp_user(lo, hi, u, &indices[0], &data[0], global_mean, &bu[0], &bi[0], &pu[0, 0], &qi[0, 0],
+                              &yj[0, 0], k, &lr[0], &reg[0], scratch, scratch + k, scratch + 2 * k)
+
+
 def svdpp_epoch_hogwild(const i64[::1] indptr, const i32[::1] indices, const floating[::1] data,
                         floating global_mean, floating[::1] bu, floating[::1] bi, floating[:, ::1] pu,
                         floating[:, ::1] qi, floating[:, ::1] yj, const floating[::1] lr,
@@ -205,6 +226,7 @@ def svdpp_epoch_hogwild(const i64[::1] indptr, const i32[::1] indices, const flo
     with nogil:
         for u in prange(bu.shape[0], schedule="dynamic", chunksize=16, num_threads=n_threads):
             t = threadid()
-            user_loss[u] = _svdpp_user(indptr[u], indptr[u + 1], u, indices, data, global_mean, bu, bi, pu, qi,
-                                       yj, lr, reg, &scratch[t, 0], &scratch[t, k], &scratch[t, 2 * k])
+            if indptr[u] < indptr[u + 1]:
+                user_loss[u] = _svdpp_user_c(indptr[u], indptr[u + 1], u, indices, data, global_mean, bu, bi, pu,
+                                             qi, yj, lr, reg, &scratch[t, 0])
     return float(np.sum(user_loss))
