@@ -1,7 +1,7 @@
 /* One cell of the blocked SVD epoch and one user of the Hogwild SVD++ epoch (kernels/sgd.pyx),
    written once for both precisions: sgd.pyx includes this file twice, with
      RK_T        the element type (float or double),
-     RK_V        an unaligned 64-byte vector of RK_T (rk_simd.h: rk_u16sf, rk_u8df),
+     RK_V        an unaligned 32-byte vector of RK_T (rk_simd.h: rk_u8sf, rk_u4df),
      RK_NAME(f)  the function's name with the precision's prefix (rk_ssvd_cell, rk_dsvd_cell,
                  rk_ssvdpp_user, rk_dsvdpp_user).
 
@@ -9,10 +9,17 @@
    the biases, then p_u += lr_pu (err q_i - reg_pu p_u) and q_i += lr_qi (err p_u - reg_qi q_i)
    from the old values. What makes it fast:
    - RK_CLONES compiles it three times (AVX-512, AVX2/FMA, baseline), the clone picked at load
-     time. Rows are walked in 64-byte vectors: one AVX-512 register (two AVX2 ones, four SSE
-     ones, the same arithmetic), the row's end as one more vector that overlaps the last whole
-     one instead of a scalar tail. Every clone adds in the same order, so the AVX2 and AVX-512
-     clones give the same numbers (both fuse multiply-adds; the baseline clone cannot).
+     time. Rows are walked in 32-byte vectors (8 floats / 4 doubles; two SSE registers in the
+     baseline clone, one AVX register in the others, which the AVX-512 clone encodes with EVEX
+     and its 32 registers), then the last k % 8 (k % 4) values one by one. Every clone adds in
+     the same order, so the AVX2 and AVX-512 clones give the same numbers (both fuse
+     multiply-adds; the baseline clone cannot). Measured and dropped (benchmarks, Zen 4):
+     64-byte (16-float) vectors, about 15% slower in the AVX-512 clone (Zen 4 runs 512-bit
+     operations as two 256-bit halves, and a row of 100 floats starts 16 bytes off a cache
+     line, so probably every 64-byte access splits) and 6x slower in the AVX2 clone (GCC
+     lowers the 64-byte generic vectors poorly there); ending each row with one more vector
+     that overlaps the last whole one instead of the scalar tail, slower for k = 128 (probably
+     store forwarding: the next update of the row loads what two stores wrote).
    - Up to four consecutive ratings that share neither a user nor an item run at once (the grid
      interleaves each cell's four quarters so that they mostly do, see build_grid): the result
      is that of doing them one after the other, but four dependency chains (dot -> error ->
@@ -47,32 +54,29 @@ static inline __attribute__((always_inline)) RK_T RK_NAME(hsum)(RK_V v) {
     return t[0];
 }
 
-/* Rows of k >= RK_L values are walked in whole vectors: the full ones from 0, then one more
-   ending at k (it overlaps the last full one unless RK_L divides k). In the dot product the
-   overlapping lanes of that last vector are masked out (tail_mask); in the factor step they are
-   simply computed twice from the same old values, which gives the same numbers, and the last
-   vector is stored last. */
-static inline __attribute__((always_inline)) RK_T RK_NAME(dot)(const RK_T *a, const RK_T *b, int full, int k,
-                                                                RK_V tail_mask) {
+/* Rows of k >= RK_L values: whole vectors up to full = k - k % RK_L, then one by one. */
+static inline __attribute__((always_inline)) RK_T RK_NAME(dot)(const RK_T *a, const RK_T *b, int full, int k) {
     RK_V s = {0};
     for (int f = 0; f < full; f += RK_L) s += RK_AT(a + f) * RK_AT(b + f);
-    if (full < k) s += tail_mask * (RK_AT(a + k - RK_L) * RK_AT(b + k - RK_L));
-    return RK_NAME(hsum)(s);
+    RK_T t = RK_NAME(hsum)(s);
+    for (int f = full; f < k; f++) t += a[f] * b[f];
+    return t;
 }
 
 /* p <- ap p + bp q, q <- aq q + bq p, the old values on the right. */
 static inline __attribute__((always_inline)) void RK_NAME(step)(RK_T *restrict p, RK_T *restrict q, int full,
                                                                  int k, RK_T ap, RK_T bp, RK_T aq, RK_T bq) {
-    const RK_V p_end = RK_AT(p + k - RK_L), q_end = RK_AT(q + k - RK_L);
-    const RK_V np_end = ap * p_end + bp * q_end, nq_end = aq * q_end + bq * p_end;
     for (int f = 0; f < full; f += RK_L) {
         const RK_V pv = RK_AT(p + f), qv = RK_AT(q + f);
         const RK_V np_ = ap * pv + bp * qv, nq_ = aq * qv + bq * pv;
         RK_PUT(p + f, np_);
         RK_PUT(q + f, nq_);
     }
-    RK_PUT(p + k - RK_L, np_end);
-    RK_PUT(q + k - RK_L, nq_end);
+    for (int f = full; f < k; f++) {
+        const RK_T pf = p[f], qf = q[f];
+        p[f] = ap * pf + bp * qf;
+        q[f] = aq * qf + bq * pf;
+    }
 }
 
 /* The same two operations for rows shorter than one vector, element by element. */
@@ -99,8 +103,6 @@ RK_CLONES RK_FAST static double RK_NAME(svd_cell)(long long lo, long long hi, co
     const RK_T ap = 1 - lr_pu * reg[2], aq = 1 - lr_qi * reg[3];
     const int row_bytes = k * (int)sizeof(RK_T);
     const int wide = k >= RK_L, full = k - k % RK_L;
-    RK_V tail_mask;  /* 1 for the lanes of the last vector that the full ones did not cover */
-    for (int l = 0; l < RK_L; l++) tail_mask[l] = l >= RK_L - k % RK_L;
     double loss = 0.0;
     long long p = lo;
     while (p < hi) {
@@ -132,19 +134,18 @@ RK_CLONES RK_FAST static double RK_NAME(svd_cell)(long long lo, long long hi, co
                 s2 += RK_AT(qr[2] + f) * RK_AT(pr[2] + f);
                 s3 += RK_AT(qr[3] + f) * RK_AT(pr[3] + f);
             }
-            if (full < k) {
-                const int f = k - RK_L;
-                s0 += tail_mask * (RK_AT(qr[0] + f) * RK_AT(pr[0] + f));
-                s1 += tail_mask * (RK_AT(qr[1] + f) * RK_AT(pr[1] + f));
-                s2 += tail_mask * (RK_AT(qr[2] + f) * RK_AT(pr[2] + f));
-                s3 += tail_mask * (RK_AT(qr[3] + f) * RK_AT(pr[3] + f));
-            }
             dot[0] = RK_NAME(hsum)(s0);
             dot[1] = RK_NAME(hsum)(s1);
             dot[2] = RK_NAME(hsum)(s2);
             dot[3] = RK_NAME(hsum)(s3);
+            for (int f = full; f < k; f++) {
+                dot[0] += qr[0][f] * pr[0][f];
+                dot[1] += qr[1][f] * pr[1][f];
+                dot[2] += qr[2][f] * pr[2][f];
+                dot[3] += qr[3][f] * pr[3][f];
+            }
         } else {
-            for (int j = 0; j < n; j++) dot[j] = RK_NAME(dot)(qr[j], pr[j], full, k, tail_mask);
+            for (int j = 0; j < n; j++) dot[j] = RK_NAME(dot)(qr[j], pr[j], full, k);
         }
         RK_T bp[4], bq[4];
         for (int j = 0; j < n; j++) {

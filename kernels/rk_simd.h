@@ -3,8 +3,8 @@
 
    One build runs on any x86-64 CPU yet uses the widest vectors the CPU has: GCC compiles a
    function marked RK_CLONES three times (x86-64-v4: AVX-512F/BW/DQ/VL; x86-64-v3: AVX2/FMA;
-   baseline) and picks the clone once at load time (ifunc). Elsewhere (clang, macOS, Windows, ARM) the mark is empty and the plain loops
-   are compiled for the build's target. Loops inside such functions carry `omp simd` so they
+   baseline) and picks the clone once at load time (ifunc). Elsewhere (clang, macOS, Windows,
+   ARM) the mark is empty and the plain loops are compiled for the build's target. Loops inside such functions carry `omp simd` so they
    vectorise, reductions included, without -ffast-math. */
 #ifndef RK_SIMD_H
 #define RK_SIMD_H
@@ -22,12 +22,9 @@
 #define RK_PREFETCH_W(addr) ((void)0)
 #endif
 
-/* Vectors for loads from rows that need not be aligned: aligned(sizeof(T)) and may_alias make
-   such loads legal. 32 bytes: one AVX register (two SSE ones in the baseline clone); 64 bytes:
-   one AVX-512 register (two AVX ones, four SSE ones), the same arithmetic in every clone. */
+/* 32-byte vectors (one AVX register; two SSE ones in the baseline clone) for loads from rows
+   that need not be 32-byte aligned: aligned(sizeof(T)) and may_alias make such loads legal. */
 typedef float rk_u8sf __attribute__((vector_size(32), aligned(4), __may_alias__));
 typedef double rk_u4df __attribute__((vector_size(32), aligned(8), __may_alias__));
-typedef float rk_u16sf __attribute__((vector_size(64), aligned(4), __may_alias__));
-typedef double rk_u8df __attribute__((vector_size(64), aligned(8), __may_alias__));
 
 #endif
