@@ -12,8 +12,8 @@ benchmarks/RESULTS.md); ``schedule="exact"`` is the order that reproduces scikit
   rating instead of O(k |I_u|)), which changes only the rounding (agreement about 1e-12).
   reckernels.compat.surprise uses it by default.
 - ``"blocked"`` (SVD's default) is the parallel LIBMF-style epoch: users and items are split into
-  ``n_blocks`` groups each (user u in group u % B, item i in i % B), the ratings into the
-  B x B cells, and the epoch runs B steps; in step s the cells (r, (r + s) % B) share no user
+  ``n_blocks`` ranges of consecutive inner ids each, holding about equal numbers of ratings
+  (see ``block_of``), the ratings into the B x B cells, and the epoch runs B steps; in step s the cells (r, (r + s) % B) share no user
   and no item and run on parallel threads. Within a cell the ratings keep the data order with
   the cell's four quarters interleaved (see ``build_grid``), so that the CPU kernel can overlap
   four independent updates. The result depends on ``n_blocks`` only, never on the thread
@@ -333,7 +333,9 @@ INTERLEAVE = 4
 def build_grid(csr, n_blocks, dtype, interleave=True):
     """(block_ptr, users, items, ratings) of the blocked schedule for a by-user CSR.
 
-    User u goes to row group u % B and item i to column group i % B; each cell keeps the CSR
+    Users and items go to B ranges of consecutive inner ids with about equal numbers of ratings
+    (``block_of``: threads then write far-apart rows and biases, not neighbours sharing a cache
+    line, and the cells of a step are about equally long); each cell keeps the CSR
     order (users in inner order, each user's ratings in data order), and with ``interleave``
     its four quarters then alternate (1st, 2nd, 3rd, 4th quarter's first rating, then their
     second ones, ...): four consecutive ratings then mostly share neither user nor item, which
@@ -342,7 +344,10 @@ def build_grid(csr, n_blocks, dtype, interleave=True):
     """
     c = csr
     users = np.repeat(np.arange(len(c.indptr) - 1, dtype=np.int32), np.diff(c.indptr))
-    cell = (users % n_blocks) * n_blocks + c.indices % n_blocks  # int32: n_blocks^2 < 2^31
+    n_items = int(c.indices.max()) + 1 if len(c.indices) else 0
+    user_block = block_of(np.diff(c.indptr), n_blocks)
+    item_block = block_of(np.bincount(c.indices, minlength=n_items), n_blocks)
+    cell = user_block[users] * n_blocks + item_block[c.indices]  # int32: n_blocks^2 < 2^31
     if n_blocks * n_blocks <= np.iinfo(np.uint16).max:
         cell = cell.astype(np.uint16)  # NumPy's stable sort is a radix sort for 16-bit keys
     order = np.argsort(cell, kind="stable")
@@ -352,6 +357,15 @@ def build_grid(csr, n_blocks, dtype, interleave=True):
         order = order[interleaved_positions(block_ptr, INTERLEAVE)]
     return (block_ptr, np.ascontiguousarray(users[order]), np.ascontiguousarray(c.indices[order]),
             np.ascontiguousarray(c.data[order], dtype=dtype))
+
+
+def block_of(counts, n_blocks):
+    """Block (0..B-1) of each row given its number of ratings: consecutive rows, the b-th block
+    starting where the cumulative count reaches b/B of the total (int32)."""
+    counts = np.asarray(counts, dtype=np.int64)
+    total = max(int(counts.sum()), 1)
+    before = np.cumsum(counts) - counts  # ratings of the rows before this one
+    return np.minimum(before * n_blocks // total, n_blocks - 1).astype(np.int32)
 
 
 def interleaved_positions(block_ptr, ways):
