@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reckernels.algorithms.svd import build_grid
+from reckernels.algorithms.svd import block_of, build_grid
 from reckernels.data import CSR
 
 LR = [0.01, 0.012, 0.011, 0.009]
@@ -163,6 +163,20 @@ def test_build_grid_interleaves_each_cell():
         np.testing.assert_array_equal(np.sort(want), np.arange(lo, hi))
         for a, b in zip(plain[1:], mixed[1:]):
             np.testing.assert_array_equal(b[lo:hi], a[want])
+
+
+@pytest.mark.parametrize("counts, n_blocks, want", [
+    ([5, 5, 5, 5], 2, [0, 0, 1, 1]),
+    ([10, 1, 1, 1, 1], 2, [0, 1, 1, 1, 1]),  # a heavy row fills its block alone
+    ([0, 3, 0, 3], 2, [0, 0, 1, 1]),  # rows without ratings ride along
+    ([2, 2], 4, [0, 2]),  # more blocks than rows: some stay empty
+    ([0, 0, 0], 3, [0, 0, 0]),
+    ([], 3, []),
+])
+def test_block_of_cuts_consecutive_ranges_by_rating_count(counts, n_blocks, want):
+    got = block_of(np.array(counts, dtype=np.int64), n_blocks)
+    assert got.dtype == np.int32 and got.tolist() == want
+    assert np.all(np.diff(got) >= 0)
 
 
 def test_blocked_result_does_not_depend_on_threads(backend):
