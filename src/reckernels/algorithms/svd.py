@@ -6,27 +6,28 @@ and the ML-1M prefix their test RMSE is within 0.002 of the exact schedule's, se
 benchmarks/RESULTS.md); ``schedule="exact"`` is the order that reproduces scikit-surprise.
 
 - ``"exact"`` is bit for bit scikit-surprise: it walks users in inner order and each user's
-  ratings in data order, one rating at a time, in float64, like scikit-surprise: SVD agrees
-  with ``surprise.SVD`` bit for bit given the same ``random_state``; SVD++ makes the same
-  updates in the same order but keeps the current user's implicit sum incrementally (O(k) per
-  rating instead of O(k |I_u|)), which changes only the rounding (agreement about 1e-12).
+  ratings in data order, one rating at a time, in float64: SVD agrees with ``surprise.SVD``
+  bit for bit given the same ``random_state``; SVD++ makes the same updates in the same order
+  but keeps the current user's implicit sum incrementally (O(k) per rating instead of
+  O(k |I_u|)), which changes only the rounding (agreement about 1e-12).
   reckernels.compat.surprise uses it by default.
-- ``"blocked"`` (SVD's default) is the parallel LIBMF-style epoch: users and items are split into
-  ``n_blocks`` ranges of consecutive inner ids each, holding about equal numbers of ratings
-  (see ``block_of``), the ratings into the B x B cells, and the epoch runs B steps; in step s the cells (r, (r + s) % B) share no user
-  and no item and run on parallel threads. Within a cell the ratings keep the data order with
-  the cell's four quarters interleaved (see ``build_grid``), so that the CPU kernel can overlap
-  four independent updates. The result depends on ``n_blocks`` only, never on the thread
-  timing: the same ``n_blocks`` gives the same numbers on any number of threads.
-  ``n_blocks=None`` means 1 for one thread, else twice the thread count (256 on cuda, where
-  each cell is one GPU thread): pass ``n_blocks`` to get the same numbers on machines with
-  different core counts.
-- ``"hogwild"`` (SVD++'s default) runs users on parallel threads, each user's ratings as in the exact
-  epoch, updating the shared item parameters without locks (Hogwild, Recht et al. 2011). With
-  one thread it is the exact epoch; with more, a concurrent update of a shared item is lost
-  now and then, so results vary slightly from run to run. (A blocked SVD++ that defers the
-  y_j updates to the end of the epoch was measured and rejected: its RMSE on MovieLens 100K
-  was 0.08 worse, because each popular item's y_j then takes hundreds of stale steps at once.)
+- ``"blocked"`` (SVD's default) is the parallel LIBMF-style epoch: users and items are split
+  into ``n_blocks`` ranges of consecutive inner ids each, holding about equal numbers of
+  ratings (see ``block_of``), the ratings into the B x B cells, and the epoch runs B steps; in
+  step s the cells (r, (r + s) % B) share no user and no item and run on parallel threads.
+  Within a cell the ratings keep the data order with the cell's four quarters interleaved
+  (see ``build_grid``), so that the CPU kernel can overlap four independent updates. The
+  result depends on ``n_blocks`` only, never on the thread timing: the same ``n_blocks``
+  gives the same numbers on any number of threads. ``n_blocks=None`` means 1 for one thread,
+  else twice the thread count (256 on cuda, where each cell is one GPU thread): pass
+  ``n_blocks`` to get the same numbers on machines with different core counts.
+- ``"hogwild"`` (SVD++'s default) runs users on parallel threads, each user's ratings as in
+  the exact epoch, updating the shared item parameters without locks (Hogwild, Recht et al.
+  2011). With one thread it is the exact epoch (to rounding: the parallel kernel's dot
+  products reassociate); with more, a concurrent update of a shared item is lost now and
+  then, so results vary slightly from run to run. (A blocked SVD++ that defers the y_j
+  updates to the end of the epoch was measured and rejected: its RMSE on MovieLens 100K was
+  0.08 worse, because each popular item's y_j then takes hundreds of stale steps at once.)
   On cuda, ``n_threads`` is the number of concurrent GPU updaters (default 1024).
 
 ``dtype=None`` (default) is float32 for the parallel schedules (half the memory traffic and
