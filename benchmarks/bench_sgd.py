@@ -245,6 +245,8 @@ def plot(path):
         ax.set_xlabel("million rating updates per second (SVD, 100 factors)")
         ax.set_title(title)
         ax.legend(fontsize=8, loc="upper right")
+    fig.suptitle(f"{cpu_name()}, {os.cpu_count()} cores, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
+                 f"load average {os.getloadavg()[0]:.1f}", fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     print(f"plot: {path}")
