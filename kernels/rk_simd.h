@@ -1,15 +1,16 @@
-/* Shared by the Cython kernels: how the hot C primitives get AVX2/FMA in a portable build.
+/* Shared by the Cython kernels: how the hot C primitives get AVX-512 and AVX2/FMA in a
+   portable build.
 
-   One build runs on any x86-64 CPU yet uses AVX2/FMA where the CPU has them: GCC compiles a
-   function marked RK_CLONES twice (x86-64-v3 and baseline) and picks the clone once at load
-   time (ifunc). Elsewhere (clang, macOS, Windows, ARM) the mark is empty and the plain loops
-   are compiled for the build's target. Loops inside such functions carry `omp simd` so they
+   One build runs on any x86-64 CPU yet uses the widest vectors the CPU has: GCC compiles a
+   function marked RK_CLONES three times (x86-64-v4: AVX-512F/BW/DQ/VL; x86-64-v3: AVX2/FMA;
+   baseline) and picks the clone once at load time (ifunc). Elsewhere (clang, macOS, Windows,
+   ARM) the mark is empty and the plain loops are compiled for the build's target. Loops inside such functions carry `omp simd` so they
    vectorise, reductions included, without -ffast-math. */
 #ifndef RK_SIMD_H
 #define RK_SIMD_H
 
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
-#define RK_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
+#define RK_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 #else
 #define RK_CLONES
 #endif

@@ -7,9 +7,9 @@ reckernels/backends/reference/sgd.py for the definitions; this file computes the
 ``lr``/``reg`` hold [bu, bi, pu, qi(, yj)]. Each epoch returns the sum of squared errors seen.
 Serial kernels are float64 and sum each dot product left to right, so SVD's agrees bit for bit
 with scikit-surprise. The parallel kernels (SVD: blocked grid; SVD++: Hogwild over users) take
-float32 or float64, every floating array in the factors' dtype. SVD's cell kernel is C (below):
-AVX2/FMA clones chosen at load time (kernels/rk_simd.h), a dot product with four vector
-accumulators, two independent updates in flight, item rows prefetched.
+float32 or float64, every floating array in the factors' dtype. SVD's cell kernel is C
+(kernels/rk_sgd_cell.h): AVX-512, AVX2/FMA and baseline clones chosen at load time
+(kernels/rk_simd.h), up to four independent updates in flight, item rows prefetched.
 
 ``-ffp-contract=off`` keeps a native build (RECKERNELS_NATIVE=1, with FMA) from fusing a*b + c
 into one rounding in the serial kernels, which would break the bit-for-bit agreement with
@@ -47,107 +47,19 @@ cdef extern from *:
             q[f] = qf + lr_q * (err * pf - reg_q * qf);
         }
     }
-    #include "rk_simd.h"  /* RK_CLONES, RK_PREFETCH_W, the unaligned vectors rk_u8sf/rk_u4df */
-    /* The blocked kernel's dot product may reassociate (the serial one may not): four
-       independent vector sums keep the FMA units busy instead of waiting on one chain. */
-    #define RK_DOT4(T, V, P)                                                                     \
-    static inline __attribute__((always_inline)) T rk_##P##dot4(const T *a, const T *b, int k) { \
-        enum { L = sizeof(V) / sizeof(T) };                                                      \
-        V s0 = {0}, s1 = {0}, s2 = {0}, s3 = {0};                                                \
-        int f = 0;                                                                               \
-        for (; f + 4 * L <= k; f += 4 * L) {                                                     \
-            s0 += *(const V *)(a + f) * *(const V *)(b + f);                                     \
-            s1 += *(const V *)(a + f + L) * *(const V *)(b + f + L);                             \
-            s2 += *(const V *)(a + f + 2 * L) * *(const V *)(b + f + 2 * L);                     \
-            s3 += *(const V *)(a + f + 3 * L) * *(const V *)(b + f + 3 * L);                     \
-        }                                                                                        \
-        for (; f + L <= k; f += L) s0 += *(const V *)(a + f) * *(const V *)(b + f);             \
-        s0 = (s0 + s1) + (s2 + s3);                                                              \
-        T tail = 0;                                                                              \
-        for (; f < k; f++) tail += a[f] * b[f];                                                  \
-        T t[L];                                                                                  \
-        __builtin_memcpy(t, &s0, sizeof t);                                                      \
-        for (int w = L / 2; w >= 1; w /= 2)  /* lanes summed as a tree: log2(L) adds deep */     \
-            for (int l = 0; l < w; l++) t[l] += t[l + w];                                        \
-        return t[0] + tail;                                                                      \
-    }
-    RK_DOT4(float, rk_u8sf, s)
-    RK_DOT4(double, rk_u4df, d)
-    /* One cell of the blocked SVD epoch: ratings lo..hi in order, each a dot product, the
-       biases and the two factor rows updated. Written in C so that the AVX2/FMA clone inlines
-       the loops, and so that it can
-       - run two consecutive ratings at once when they share neither user nor item (the grid
-         interleaves each cell's halves so that they mostly do): the result is that of doing
-         them one after the other, but the CPU overlaps two dependency chains (dot -> error ->
-         update) instead of waiting on one;
-       - fetch the item rows of the ratings RK_AHEAD places on before they are needed: item
-         rows come from all over Q and would otherwise stall on cache misses.
-       RK_FAST lets the compiler fuse multiply-adds here (the file is built with
-       -ffp-contract=off for the serial kernels' sake). */
-    #define RK_FAST __attribute__((optimize("fp-contract=fast")))
-    #define RK_AHEAD 4
-    #define RK_SVD_CELL(T, P)                                                                    \
-    RK_CLONES RK_FAST static double rk_##P##svd_cell(long long lo, long long hi,                \
-            const int *users, const int *items, const T *ratings, T mu, T *bu, T *bi, T *pu,     \
-            T *qi, int k, const T *lr, const T *reg, int biased) {                               \
-        const T lr_bu = lr[0], lr_bi = lr[1], lr_pu = lr[2], lr_qi = lr[3];                      \
-        const T reg_bu = reg[0], reg_bi = reg[1], reg_pu = reg[2], reg_qi = reg[3];              \
-        const int line = 64 / (int)sizeof(T);                                                    \
-        double loss = 0.0;                                                                       \
-        long long p = lo;                                                                        \
-        while (p < hi) {                                                                         \
-            for (long long a = p + RK_AHEAD; a < p + RK_AHEAD + 2 && a < hi; a++) {              \
-                const T *ahead = qi + (long long)items[a] * k;                                   \
-                for (int f = 0; f < k; f += line) RK_PREFETCH_W(ahead + f);                      \
-                RK_PREFETCH_W(ahead + k - 1);                                                    \
-            }                                                                                    \
-            const int u = users[p], i = items[p];                                                \
-            T *restrict pr = pu + (long long)u * k;                                              \
-            T *restrict qr = qi + (long long)i * k;                                              \
-            if (p + 1 < hi && users[p + 1] != u && items[p + 1] != i) {                          \
-                const int u2 = users[p + 1], i2 = items[p + 1];                                  \
-                T *restrict pr2 = pu + (long long)u2 * k;                                        \
-                T *restrict qr2 = qi + (long long)i2 * k;                                        \
-                const T dot = rk_##P##dot4(qr, pr, k), dot2 = rk_##P##dot4(qr2, pr2, k);         \
-                const T err = ratings[p] - (mu + bu[u] + bi[i] + dot);                           \
-                const T err2 = ratings[p + 1] - (mu + bu[u2] + bi[i2] + dot2);                   \
-                loss += (double)err * err;                                                       \
-                loss += (double)err2 * err2;                                                     \
-                if (biased) {                                                                    \
-                    bu[u] += lr_bu * (err - reg_bu * bu[u]);                                     \
-                    bi[i] += lr_bi * (err - reg_bi * bi[i]);                                     \
-                    bu[u2] += lr_bu * (err2 - reg_bu * bu[u2]);                                  \
-                    bi[i2] += lr_bi * (err2 - reg_bi * bi[i2]);                                  \
-                }                                                                                \
-                _Pragma("omp simd")                                                              \
-                for (int f = 0; f < k; f++) {                                                    \
-                    const T pf = pr[f], qf = qr[f], pf2 = pr2[f], qf2 = qr2[f];                  \
-                    pr[f] = pf + lr_pu * (err * qf - reg_pu * pf);                               \
-                    qr[f] = qf + lr_qi * (err * pf - reg_qi * qf);                               \
-                    pr2[f] = pf2 + lr_pu * (err2 * qf2 - reg_pu * pf2);                          \
-                    qr2[f] = qf2 + lr_qi * (err2 * pf2 - reg_qi * qf2);                          \
-                }                                                                                \
-                p += 2;                                                                          \
-                continue;                                                                        \
-            }                                                                                    \
-            const T err = ratings[p] - (mu + bu[u] + bi[i] + rk_##P##dot4(qr, pr, k));           \
-            loss += (double)err * err;                                                           \
-            if (biased) {                                                                        \
-                bu[u] += lr_bu * (err - reg_bu * bu[u]);                                         \
-                bi[i] += lr_bi * (err - reg_bi * bi[i]);                                         \
-            }                                                                                    \
-            _Pragma("omp simd")                                                                  \
-            for (int f = 0; f < k; f++) {                                                        \
-                const T pf = pr[f], qf = qr[f];                                                  \
-                pr[f] = pf + lr_pu * (err * qf - reg_pu * pf);                                   \
-                qr[f] = qf + lr_qi * (err * pf - reg_qi * qf);                                   \
-            }                                                                                    \
-            p += 1;                                                                              \
-        }                                                                                        \
-        return loss;                                                                             \
-    }
-    RK_SVD_CELL(float, s)
-    RK_SVD_CELL(double, d)
+    #include <math.h>
+    #include "rk_simd.h"  /* RK_CLONES, RK_PREFETCH_W, the unaligned vectors */
+    #define RK_T float
+    #define RK_V rk_u8sf
+    #define RK_NAME(f) rk_s##f
+    #include "rk_sgd_cell.h"  /* rk_ssvd_cell */
+    #undef RK_T
+    #undef RK_V
+    #undef RK_NAME
+    #define RK_T double
+    #define RK_V rk_u4df
+    #define RK_NAME(f) rk_d##f
+    #include "rk_sgd_cell.h"  /* rk_dsvd_cell */
     """
     double rk_dot_seq(const double* a, const double* b, int n) noexcept nogil
     void rk_step_d(double* p, double* q, int n, double err, double lr_p, double reg_p,
@@ -158,6 +70,12 @@ cdef extern from *:
     double rk_dsvd_cell(i64 lo, i64 hi, const i32* users, const i32* items, const double* ratings, double mu,
                         double* bu, double* bi, double* pu, double* qi, int k, const double* lr,
                         const double* reg, int biased) noexcept nogil
+    double rk_ssvdpp_user(i64 lo, i64 hi, i64 u, const i32* indices, const float* data, float mu, float* bu,
+                          float* bi, float* pu, float* qi, float* yj, int k, const float* lr, const float* reg,
+                          float* z, float* shift, float* implicit) noexcept nogil
+    double rk_dsvdpp_user(i64 lo, i64 hi, i64 u, const i32* indices, const double* data, double mu, double* bu,
+                          double* bi, double* pu, double* qi, double* yj, int k, const double* lr,
+                          const double* reg, double* z, double* shift, double* implicit) noexcept nogil
 
 
 # ---------------------------------------------------------------------------------------- SVD
@@ -281,6 +199,20 @@ def svdpp_epoch(const i64[::1] indptr, const i32[::1] indices, const double[::1]
     return loss
 
 
+cdef inline double _svdpp_user_c(i64 lo, i64 hi, Py_ssize_t u, const i32[::1] indices, const floating[::1] data,
+                                 floating global_mean, floating[::1] bu, floating[::1] bi, floating[:, ::1] pu,
+                                 floating[:, ::1] qi, floating[:, ::1] yj, const floating[::1] lr,
+                                 const floating[::1] reg, floating* scratch) noexcept nogil:
+    """The clones' version of _svdpp_user (kernels/rk_sgd_cell.h) for the Hogwild epoch."""
+    cdef int k = pu.shape[1]
+    if floating is double:
+        return rk_dsvdpp_user(lo, hi, u, &indices[0], &data[0], global_mean, &bu[0], &bi[0], &pu[0, 0], &qi[0, 0],
+                              &yj[0, 0], k, &lr[0], &reg[0], scratch, scratch + k, scratch + 2 * k)
+    else:
+        return rk_ssvdpp_user(lo, hi, u, &indices[0], &data[0], global_mean, &bu[0], &bi[0], &pu[0, 0], &qi[0, 0],
+                              &yj[0, 0], k, &lr[0], &reg[0], scratch, scratch + k, scratch + 2 * k)
+
+
 def svdpp_epoch_hogwild(const i64[::1] indptr, const i32[::1] indices, const floating[::1] data,
                         floating global_mean, floating[::1] bu, floating[::1] bi, floating[:, ::1] pu,
                         floating[:, ::1] qi, floating[:, ::1] yj, const floating[::1] lr,
@@ -294,6 +226,7 @@ def svdpp_epoch_hogwild(const i64[::1] indptr, const i32[::1] indices, const flo
     with nogil:
         for u in prange(bu.shape[0], schedule="dynamic", chunksize=16, num_threads=n_threads):
             t = threadid()
-            user_loss[u] = _svdpp_user(indptr[u], indptr[u + 1], u, indices, data, global_mean, bu, bi, pu, qi,
-                                       yj, lr, reg, &scratch[t, 0], &scratch[t, k], &scratch[t, 2 * k])
+            if indptr[u] < indptr[u + 1]:
+                user_loss[u] = _svdpp_user_c(indptr[u], indptr[u + 1], u, indices, data, global_mean, bu, bi, pu,
+                                             qi, yj, lr, reg, &scratch[t, 0])
     return float(np.sum(user_loss))

@@ -104,3 +104,24 @@ def test_grid_search_runs_unchanged(small):
 def test_verbose_prints_epochs(small, capsys):
     compat.SVD(n_factors=2, n_epochs=2, verbose=True).fit(small.build_full_trainset())
     assert "Processing epoch 1" in capsys.readouterr().out
+
+
+@needs_ml100k()
+def test_schedule_buys_speed_with_the_same_accuracy(u1):
+    """The one extra keyword: the parallel float32 kernels, scikit-surprise's accuracy on u1."""
+    train, test = u1
+    truth = np.array([r for _, _, r in test])
+    theirs = np.sqrt(np.mean((estimates(surprise.SVD(random_state=0).fit(train), test) - truth) ** 2))
+    fast = compat.SVD(random_state=0, schedule="blocked").fit(train)
+    assert fast.pu.dtype == np.float32
+    assert abs(np.sqrt(np.mean((estimates(fast, test) - truth) ** 2)) - theirs) < 0.003
+
+
+def test_schedule_defaults_to_exact_and_is_checked(small):
+    train = small.build_full_trainset()
+    assert compat.SVD().schedule == "exact" and compat.SVDpp().schedule == "exact"
+    assert compat.SVD(n_factors=3, n_epochs=2).fit(train).pu.dtype == np.float64
+    fast = compat.SVDpp(n_factors=3, n_epochs=2, random_state=0, schedule="hogwild").fit(train)
+    assert fast.yj.dtype == np.float32 and np.isfinite(fast.predict("u1", "i3").est)
+    with pytest.raises(ValueError, match="schedule='blocked' is not a known option"):
+        compat.SVDpp(schedule="blocked").fit(train)

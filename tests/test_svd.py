@@ -7,6 +7,10 @@ import reckernels as rk
 from reckernels.algorithms.svd import implicit_sums
 
 SMALL = {"n_factors": 5, "n_epochs": 3, "random_state": 0}
+#: the schedule that reproduces scikit-surprise's order (float64), for the bit-for-bit tests
+EXACT = {"schedule": "exact"}
+#: a reproducible run of each model's default schedule (SVD++'s Hogwild is with one thread)
+REPRODUCIBLE = {rk.SVD: {}, rk.SVDpp: {"n_threads": 1}}
 
 
 @pytest.fixture(params=[rk.SVD, rk.SVDpp], ids=["svd", "svdpp"])
@@ -26,19 +30,23 @@ def test_fit_predict_recommend(cls, small_data):
     assert len(model.history_) == 3 and model.history_[-1]["train_rmse"] < model.history_[0]["train_rmse"]
 
 
-def test_scores_equal_unclipped_predictions(cls, small_data):
-    model = cls(**SMALL).fit(small_data)
+@pytest.mark.parametrize("schedule, tol", [("exact", 1e-12), ("default", 1e-5)])
+def test_scores_equal_unclipped_predictions(cls, small_data, schedule, tol):
+    """recommend's scores are predict's estimates (float32 factors: to float32 rounding)."""
+    model = cls(**SMALL, **(EXACT if schedule == "exact" else {})).fit(small_data)
     users = np.array([small_data.user_ids[0], "nobody"])
     scores = model._score(model.user_map_.to_inner(users))
     for row, user in enumerate(users):
         est = model.predict(np.repeat(user, small_data.n_items), small_data.item_ids, clip=False)
-        np.testing.assert_allclose(scores[row], est, rtol=0, atol=1e-12)
+        np.testing.assert_allclose(scores[row], est, rtol=0, atol=tol)
 
 
-def test_reference_and_compiled_backends_agree(cls, small_data):
-    models = [cls(**SMALL, backend=b).fit(small_data) for b in ("reference", "auto")]
+@pytest.mark.parametrize("schedule, tol", [("exact", 1e-12), ("default", 1e-5)])
+def test_reference_and_compiled_backends_agree(cls, small_data, schedule, tol):
+    kwargs = {**SMALL, **(EXACT if schedule == "exact" else REPRODUCIBLE[cls])}
+    models = [cls(**kwargs, backend=b).fit(small_data) for b in ("reference", "auto")]
     for name in ("user_factors_", "item_factors_", "user_bias_", "item_bias_"):
-        np.testing.assert_allclose(getattr(models[0], name), getattr(models[1], name), rtol=0, atol=1e-12)
+        np.testing.assert_allclose(getattr(models[0], name), getattr(models[1], name), rtol=0, atol=tol)
 
 
 def test_unknown_ids_get_the_partial_baseline(cls, small_data):
@@ -60,7 +68,7 @@ def test_unbiased_svd_is_pmf_and_unknowns_are_impossible(small_data):
 
 
 def test_svdpp_estimate_formula(small_data):
-    model = rk.SVDpp(**SMALL).fit(small_data)
+    model = rk.SVDpp(**SMALL, **EXACT).fit(small_data)
     rated = small_data.csr.indices[small_data.csr.indptr[2]:small_data.csr.indptr[3]]
     implicit = model.implicit_factors_[rated].sum(axis=0) / np.sqrt(len(rated))
     want = (small_data.global_mean + model.user_bias_[2] + model.item_bias_[7]
@@ -73,9 +81,9 @@ def test_svdpp_estimate_formula(small_data):
 def test_blocked_one_thread_is_the_reference_order_and_as_good_as_exact(small_data):
     """One thread: one cell, its halves interleaved (not scikit-surprise's order, but the same
     model quality); every backend makes exactly the reference's updates."""
-    exact = rk.SVD(**SMALL).fit(small_data)
-    blocked = rk.SVD(**SMALL, schedule="blocked", n_threads=1).fit(small_data)
-    oracle = rk.SVD(**SMALL, schedule="blocked", n_threads=1, backend="reference").fit(small_data)
+    exact = rk.SVD(**SMALL, **EXACT).fit(small_data)
+    blocked = rk.SVD(**SMALL, schedule="blocked", dtype="float64", n_threads=1).fit(small_data)
+    oracle = rk.SVD(**SMALL, schedule="blocked", dtype="float64", n_threads=1, backend="reference").fit(small_data)
     np.testing.assert_allclose(blocked.user_factors_, oracle.user_factors_, rtol=0, atol=1e-12)
     assert abs(blocked.history_[-1]["train_rmse"] - exact.history_[-1]["train_rmse"]) < 0.01
 
@@ -87,8 +95,8 @@ def test_blocked_depends_on_the_grid_not_the_threads(small_data):
 
 
 def test_hogwild_one_thread_is_the_exact_svdpp(small_data):
-    exact = rk.SVDpp(**SMALL).fit(small_data)
-    hogwild = rk.SVDpp(**SMALL, schedule="hogwild", n_threads=1).fit(small_data)
+    exact = rk.SVDpp(**SMALL, **EXACT).fit(small_data)
+    hogwild = rk.SVDpp(**SMALL, schedule="hogwild", dtype="float64", n_threads=1).fit(small_data)
     np.testing.assert_allclose(hogwild.implicit_factors_, exact.implicit_factors_, rtol=0, atol=1e-12)
     two = rk.SVDpp(**SMALL, schedule="hogwild", n_threads=2).fit(small_data)
     assert two.history_[-1]["train_rmse"] == pytest.approx(exact.history_[-1]["train_rmse"], rel=1e-2)
@@ -98,7 +106,7 @@ PARALLEL = {rk.SVD: {"schedule": "blocked", "n_blocks": 2}, rk.SVDpp: {"schedule
 
 
 def test_float32_parallel(cls, small_data):
-    m64 = cls(**SMALL, **PARALLEL[cls]).fit(small_data)
+    m64 = cls(**SMALL, **PARALLEL[cls], dtype="float64").fit(small_data)
     m32 = cls(**SMALL, **PARALLEL[cls], dtype="float32").fit(small_data)
     assert m32.user_factors_.dtype == np.float32 and m32.user_bias_.dtype == np.float32
     np.testing.assert_allclose(m32.user_factors_, m64.user_factors_, atol=1e-5)
@@ -119,8 +127,8 @@ def test_verbose_progress_bar(cls, small_data):
 
 
 def test_partial_fit_continues_exactly(cls, small_data):
-    full = cls(**{**SMALL, "n_epochs": 4}).fit(small_data)
-    warm = cls(**{**SMALL, "n_epochs": 2}).fit(small_data).partial_fit(small_data, n_epochs=2)
+    full = cls(**{**SMALL, "n_epochs": 4}, **REPRODUCIBLE[cls]).fit(small_data)
+    warm = cls(**{**SMALL, "n_epochs": 2}, **REPRODUCIBLE[cls]).fit(small_data).partial_fit(small_data, n_epochs=2)
     np.testing.assert_array_equal(warm.user_factors_, full.user_factors_)
     assert warm.epochs_done_ == 4 and len(warm.history_) == 4
     fresh = cls(**SMALL).partial_fit(small_data, n_epochs=2)
@@ -171,11 +179,21 @@ def test_overrides_and_clone(small_data):
     ({"init_mean": float("nan")}, "init_mean must be a finite number"),
     ({"schedule": "racy"}, "schedule='racy' is not a known option"),
     ({"dtype": "float16"}, "dtype='float16' is not a known option"),
-    ({"dtype": "float32"}, "dtype='float32' needs schedule='(blocked|hogwild)'"),
+    ({"dtype": "float32", "schedule": "exact"}, "dtype='float32' needs schedule='(blocked|hogwild)'"),
 ])
 def test_bad_options(cls, kwargs, match):
     with pytest.raises((ValueError, TypeError), match=match):
         cls(**kwargs)
+
+
+def test_defaults_are_the_parallel_float32_schedules(cls, small_data):
+    """rk.SVD() / rk.SVDpp() get the fast kernels; exact is float64; dtype overrides either."""
+    default = cls(**SMALL).fit(small_data)
+    assert default.schedule == ("blocked" if cls is rk.SVD else "hogwild") and default.dtype is None
+    assert default.user_factors_.dtype == np.float32 and default.item_bias_.dtype == np.float32
+    assert cls(**SMALL, **EXACT).fit(small_data).user_factors_.dtype == np.float64
+    assert cls(**SMALL, dtype="float64").fit(small_data).user_factors_.dtype == np.float64
+    assert cls(**SMALL).get_params()["dtype"] is None
 
 
 def test_schedules_belong_to_their_model():
@@ -208,9 +226,9 @@ def test_cuda_estimators_match_the_cpu(small_data):
         pytest.skip("no cuda backend (numba-cuda missing)")
     tiny = small_data.subset(np.arange(60))
     kwargs = {"n_factors": 3, "n_epochs": 1, "random_state": 0}
-    gpu = rk.SVD(**kwargs, schedule="blocked", n_blocks=2, backend="cuda").fit(tiny)
-    cpu = rk.SVD(**kwargs, schedule="blocked", n_blocks=2, backend="reference").fit(tiny)
+    gpu = rk.SVD(**kwargs, schedule="blocked", n_blocks=2, dtype="float64", backend="cuda").fit(tiny)
+    cpu = rk.SVD(**kwargs, schedule="blocked", n_blocks=2, dtype="float64", backend="reference").fit(tiny)
     np.testing.assert_allclose(gpu.user_factors_, cpu.user_factors_, rtol=0, atol=1e-12)
-    gpu = rk.SVDpp(**kwargs, schedule="hogwild", n_threads=1, backend="cuda").fit(tiny)
-    cpu = rk.SVDpp(**kwargs, backend="reference").fit(tiny)
+    gpu = rk.SVDpp(**kwargs, schedule="hogwild", dtype="float64", n_threads=1, backend="cuda").fit(tiny)
+    cpu = rk.SVDpp(**kwargs, **EXACT, backend="reference").fit(tiny)
     np.testing.assert_allclose(gpu.implicit_factors_, cpu.implicit_factors_, rtol=0, atol=1e-12)

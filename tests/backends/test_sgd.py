@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reckernels.algorithms.svd import build_grid
+from reckernels.algorithms.svd import block_of, build_grid
 from reckernels.data import CSR
 
 LR = [0.01, 0.012, 0.011, 0.009]
@@ -127,18 +127,21 @@ def test_svd_blocked_one_cell_is_the_exact_epoch(backend):
     assert_close(blocked, exact, 1e-12)
 
 
+@pytest.mark.parametrize("k", [1, 3, 8, 16, 37])
 @pytest.mark.parametrize("dtype, tol", [(np.float64, 1e-12), (np.float32, 1e-5)])
-def test_svd_blocked_neighbours_sharing_a_row(backend, reference, dtype, tol):
-    """Consecutive ratings that share the user, the item, both or neither (the Cython kernel runs
-    the last kind two at a time), rows longer than its vector blocks (37 factors): the result is
-    the sequential one."""
+def test_svd_blocked_neighbours_sharing_a_row(backend, reference, dtype, tol, k):
+    """Runs of consecutive ratings that share the user, the item, both or neither (the Cython
+    kernel runs up to four at a time when they share nothing), row lengths below, at and past
+    its vector width, with and without a partial last vector: the result is the sequential one."""
     name, kernels = backend
-    users = np.array([0, 1, 1, 2, 3, 3, 0, 2, 1, 0, 3], dtype=np.int32)
-    items = np.array([0, 0, 1, 1, 2, 2, 3, 4, 4, 2, 1], dtype=np.int32)
-    ratings = np.array([5, 3, 4, 1, 2, 2, 5, 4, 3, 1, 4], dtype=dtype)
-    grid = (np.array([0, len(users)], dtype=np.int64), users, items, ratings)
+    users = [0, 1, 1, 2, 3, 3, 0, 2, 1, 0, 3] + [0, 1, 2, 3, 1, 0, 3, 2, 0, 1, 2, 2, 3, 0, 1, 3]
+    items = [0, 0, 1, 1, 2, 2, 3, 4, 4, 2, 1] + [0, 1, 2, 3, 4, 3, 1, 0, 2, 3, 3, 4, 0, 1, 2, 4]
     rng = np.random.RandomState(7)
-    model = [rng.normal(0, 0.1, 4), rng.normal(0, 0.1, 5), rng.normal(0, 0.1, (4, 37)), rng.normal(0, 0.1, (5, 37))]
+    users = np.array(users + rng.randint(0, 4, 40).tolist(), dtype=np.int32)
+    items = np.array(items + rng.randint(0, 5, 40).tolist(), dtype=np.int32)
+    ratings = rng.randint(1, 6, len(users)).astype(dtype)
+    grid = (np.array([0, len(users)], dtype=np.int64), users, items, ratings)
+    model = [rng.normal(0, 0.1, 4), rng.normal(0, 0.1, 5), rng.normal(0, 0.1, (4, k)), rng.normal(0, 0.1, (5, k))]
     lr, reg = np.array(LR, dtype), np.array(REG, dtype)
     want, got = copies(model, dtype), copies(model, dtype)
     for _ in range(3):
@@ -154,11 +157,26 @@ def test_build_grid_interleaves_each_cell():
     mixed = build_grid(c, 3, np.dtype(np.float64))
     np.testing.assert_array_equal(plain[0], mixed[0])
     for lo, hi in zip(plain[0][:-1], plain[0][1:]):
-        half = (hi - lo + 1) // 2
-        want = np.empty(hi - lo, dtype=np.int64)
-        want[0::2], want[1::2] = np.arange(lo, lo + half), np.arange(lo + half, hi)
+        n = hi - lo  # four consecutive parts of sizes ceil((n - j) / 4), read in turn
+        starts = np.concatenate([[0], np.cumsum([(n - j + 3) // 4 for j in range(4)])[:-1]])
+        want = np.array([lo + starts[r % 4] + r // 4 for r in range(n)], dtype=np.int64)
+        np.testing.assert_array_equal(np.sort(want), np.arange(lo, hi))
         for a, b in zip(plain[1:], mixed[1:]):
             np.testing.assert_array_equal(b[lo:hi], a[want])
+
+
+@pytest.mark.parametrize("counts, n_blocks, want", [
+    ([5, 5, 5, 5], 2, [0, 0, 1, 1]),
+    ([10, 1, 1, 1, 1], 2, [0, 1, 1, 1, 1]),  # a heavy row fills its block alone
+    ([0, 3, 0, 3], 2, [0, 0, 1, 1]),  # rows without ratings ride along
+    ([2, 2], 4, [0, 2]),  # more blocks than rows: some stay empty
+    ([0, 0, 0], 3, [0, 0, 0]),
+    ([], 3, []),
+])
+def test_block_of_cuts_consecutive_ranges_by_rating_count(counts, n_blocks, want):
+    got = block_of(np.array(counts, dtype=np.int64), n_blocks)
+    assert got.dtype == np.int32 and got.tolist() == want
+    assert np.all(np.diff(got) >= 0)
 
 
 def test_blocked_result_does_not_depend_on_threads(backend):

@@ -1,31 +1,39 @@
 """SVD and SVD++: matrix factorisation trained by SGD, with scikit-surprise's update rules.
 
-``schedule`` chooses the epoch kernel:
+``schedule`` chooses the epoch kernel. The defaults are the fast ones whose accuracy matches
+the exact order (SVD: "blocked", SVD++: "hogwild", both in float32; on MovieLens 100K 5-fold
+and the ML-1M prefix their test RMSE is within 0.002 of the exact schedule's, see
+benchmarks/RESULTS.md); ``schedule="exact"`` is the order that reproduces scikit-surprise.
 
-- ``"exact"`` (default, both models) walks users in inner order and each user's ratings in
-  data order, one rating at a time, like scikit-surprise: SVD agrees with ``surprise.SVD`` bit
-  for bit given the same ``random_state``; SVD++ makes the same updates in the same order but
-  keeps the current user's implicit sum incrementally (O(k) per rating instead of
+- ``"exact"`` is bit for bit scikit-surprise: it walks users in inner order and each user's
+  ratings in data order, one rating at a time, in float64: SVD agrees with ``surprise.SVD``
+  bit for bit given the same ``random_state``; SVD++ makes the same updates in the same order
+  but keeps the current user's implicit sum incrementally (O(k) per rating instead of
   O(k |I_u|)), which changes only the rounding (agreement about 1e-12).
-- ``"blocked"`` (SVD) is the parallel LIBMF-style epoch: users and items are split into
-  ``n_blocks`` groups each (user u in group u % B, item i in i % B), the ratings into the
-  B x B cells, and the epoch runs B steps; in step s the cells (r, (r + s) % B) share no user
-  and no item and run on parallel threads. Within a cell the ratings keep the data order with
-  the cell's two halves interleaved (see ``build_grid``), so that the CPU kernel can overlap
-  two independent updates. The result depends on ``n_blocks`` only, never on the thread
-  timing: the same ``n_blocks`` gives the same numbers on any number of threads.
-  ``n_blocks=None`` means 1 for one thread, else twice the thread count (256 on cuda, where
-  each cell is one GPU thread).
-- ``"hogwild"`` (SVD++) runs users on parallel threads, each user's ratings as in the exact
-  epoch, updating the shared item parameters without locks (Hogwild, Recht et al. 2011). With
-  one thread it is the exact epoch; with more, a concurrent update of a shared item is lost
-  now and then, so results vary slightly from run to run. (A blocked SVD++ that defers the
-  y_j updates to the end of the epoch was measured and rejected: its RMSE on MovieLens 100K
-  was 0.08 worse, because each popular item's y_j then takes hundreds of stale steps at once.)
+  reckernels.compat.surprise uses it by default.
+- ``"blocked"`` (SVD's default) is the parallel LIBMF-style epoch: users and items are split
+  into ``n_blocks`` ranges of consecutive inner ids each, holding about equal numbers of
+  ratings (see ``block_of``), the ratings into the B x B cells, and the epoch runs B steps; in
+  step s the cells (r, (r + s) % B) share no user and no item and run on parallel threads.
+  Within a cell the ratings keep the data order with the cell's four quarters interleaved
+  (see ``build_grid``), so that the CPU kernel can overlap four independent updates. The
+  result depends on ``n_blocks`` only, never on the thread timing: the same ``n_blocks``
+  gives the same numbers on any number of threads. ``n_blocks=None`` means 1 for one thread,
+  else twice the thread count (256 on cuda, where each cell is one GPU thread): pass
+  ``n_blocks`` to get the same numbers on machines with different core counts.
+- ``"hogwild"`` (SVD++'s default) runs users on parallel threads, each user's ratings as in
+  the exact epoch, updating the shared item parameters without locks (Hogwild, Recht et al.
+  2011). With one thread it is the exact epoch (to rounding: the parallel kernel's dot
+  products reassociate); with more, a concurrent update of a shared item is lost now and
+  then, so results vary slightly from run to run. (A blocked SVD++ that defers the y_j
+  updates to the end of the epoch was measured and rejected: its RMSE on MovieLens 100K was
+  0.08 worse, because each popular item's y_j then takes hundreds of stale steps at once.)
   On cuda, ``n_threads`` is the number of concurrent GPU updaters (default 1024).
 
-``dtype="float32"`` needs a parallel schedule; the exact one reproduces scikit-surprise in
-float64.
+``dtype=None`` (default) is float32 for the parallel schedules (half the memory traffic and
+twice the SIMD lanes) and float64 for the exact one; ``dtype="float64"`` makes a parallel
+schedule compute in float64. ``dtype="float32"`` needs a parallel schedule: the exact one
+reproduces scikit-surprise in float64.
 
 Factors are exposed as ``user_factors_`` (pu), ``item_factors_`` (qi), ``user_bias_``,
 ``item_bias_`` (and ``implicit_factors_`` (yj) and ``user_implicit_`` = |I_u|^-1/2 sum y_j for
@@ -77,10 +85,17 @@ class _SGDModel(IterativeModel):
                 name = f"{prefix}_{part}"
                 setattr(self, name, None if value is None else check_nonnegative_float(name, value))
         self.schedule = check_choice("schedule", schedule, self._schedules)
-        self.dtype = check_choice("dtype", dtype, DTYPES)
+        self.dtype = None if dtype is None else check_choice("dtype", dtype, DTYPES)
         if dtype == "float32" and schedule == "exact":
             raise ValueError(f"dtype='float32' needs schedule={self._schedules[1]!r}; the exact schedule "
                              "reproduces scikit-surprise in float64.")
+
+    def _dtype(self) -> np.dtype:
+        """The factors' dtype: ``dtype``, or where it is None float64 for the exact schedule
+        and float32 for a parallel one."""
+        if self.dtype is not None:
+            return np.dtype(self.dtype)
+        return np.dtype(np.float64 if self.schedule == "exact" else np.float32)
 
     def _rates(self):
         lr = [self.lr_all if getattr(self, f"lr_{p}") is None else getattr(self, f"lr_{p}") for p in self._parts]
@@ -126,7 +141,7 @@ class _SGDModel(IterativeModel):
 
     def _fit(self, dataset):
         n_epochs, validation, callback, warm = self._run
-        dtype = np.dtype(self.dtype)
+        dtype = self._dtype()
         if not warm:
             self._initialise(dataset, _rng(self.random_state))
             self.history_ = []
@@ -151,7 +166,7 @@ class _SGDModel(IterativeModel):
 
     def _initialise(self, dataset, rng):
         """Biases 0; factors N(init_mean, init_std_dev) drawn users first, then items (then y_j)."""
-        dtype = np.dtype(self.dtype)
+        dtype = self._dtype()
         self.user_bias_ = np.zeros(dataset.n_users, dtype=dtype)
         self.item_bias_ = np.zeros(dataset.n_items, dtype=dtype)
         shape_u, shape_i = (dataset.n_users, self.n_factors), (dataset.n_items, self.n_factors)
@@ -203,16 +218,17 @@ class SVD(_SGDModel):
 
     r_ui = mu + b_u + b_i + q_i . p_u, learned by SGD over the training ratings with learning
     rates ``lr_*`` and regularisation ``reg_*`` (``lr_all`` / ``reg_all`` unless overridden per
-    parameter). ``biased=False`` drops mu and the biases (probabilistic MF). Defaults are
-    scikit-surprise's. ``schedule`` is "exact" or "blocked"; see the module docstring for it,
-    ``n_blocks`` and ``dtype``.
+    parameter). ``biased=False`` drops mu and the biases (probabilistic MF). Hyper-parameter
+    defaults are scikit-surprise's. ``schedule`` is "blocked" (default: the parallel grid, in
+    float32) or "exact" (bit for bit scikit-surprise, float64); see the module docstring for
+    it, ``n_blocks`` and ``dtype``.
     """
 
     _schedules = ("exact", "blocked")
 
     def __init__(self, n_factors=100, n_epochs=20, biased=True, init_mean=0.0, init_std_dev=0.1, lr_all=0.005,
                  reg_all=0.02, lr_bu=None, lr_bi=None, lr_pu=None, lr_qi=None, reg_bu=None, reg_bi=None,
-                 reg_pu=None, reg_qi=None, *, schedule="exact", n_blocks=None, dtype="float64", backend="auto",
+                 reg_pu=None, reg_qi=None, *, schedule="blocked", n_blocks=None, dtype=None, backend="auto",
                  n_threads=None, random_state=None, verbose=False):
         if not isinstance(biased, (bool, np.bool_)):
             raise TypeError(f"biased must be True or False, got {biased!r}.")
@@ -249,8 +265,10 @@ class SVDpp(_SGDModel):
     r_ui = mu + b_u + b_i + q_i . (p_u + |I_u|^-1/2 sum_{j in I_u} y_j), where I_u are the
     items u rated. The exact schedule keeps the implicit sum of the current user up to date
     incrementally (see kernels/sgd.pyx), so an epoch costs O(k) per rating plus O(k) per rating
-    once per user, instead of scikit-surprise's O(k |I_u|) per rating. ``schedule`` is "exact"
-    or "hogwild" (see the module docstring).
+    once per user, instead of scikit-surprise's O(k |I_u|) per rating. ``schedule`` is
+    "hogwild" (default: users on parallel threads, in float32; not reproducible run to run with
+    more than one thread) or "exact" (scikit-surprise's order, float64); see the module
+    docstring.
     """
 
     _parts = ("bu", "bi", "pu", "qi", "yj")
@@ -259,7 +277,7 @@ class SVDpp(_SGDModel):
 
     def __init__(self, n_factors=20, n_epochs=20, init_mean=0.0, init_std_dev=0.1, lr_all=0.007, reg_all=0.02,
                  lr_bu=None, lr_bi=None, lr_pu=None, lr_qi=None, lr_yj=None, reg_bu=None, reg_bi=None,
-                 reg_pu=None, reg_qi=None, reg_yj=None, *, schedule="exact", dtype="float64", backend="auto",
+                 reg_pu=None, reg_qi=None, reg_yj=None, *, schedule="hogwild", dtype=None, backend="auto",
                  n_threads=None, random_state=None, verbose=False):
         self._init_sgd(n_factors, n_epochs, init_mean, init_std_dev, lr_all, reg_all,
                        (lr_bu, lr_bi, lr_pu, lr_qi, lr_yj), (reg_bu, reg_bi, reg_pu, reg_qi, reg_yj), schedule,
@@ -269,7 +287,7 @@ class SVDpp(_SGDModel):
     def _initialise(self, dataset, rng):
         super()._initialise(dataset, rng)
         shape_i = (dataset.n_items, self.n_factors)
-        self.implicit_factors_ = rng.normal(self.init_mean, self.init_std_dev, size=shape_i).astype(self.dtype)
+        self.implicit_factors_ = rng.normal(self.init_mean, self.init_std_dev, size=shape_i).astype(self._dtype())
 
     def _epoch_runner(self, dataset, dtype):
         k = self._kernels
@@ -308,37 +326,60 @@ def implicit_sums(csr, yj) -> np.ndarray:
     return np.divide(sums, np.sqrt(counts)[:, None], out=np.zeros_like(sums), where=counts[:, None] > 0)
 
 
+#: how many quarters of a cell the grid interleaves: the Cython kernel runs up to this many
+#: consecutive ratings at once when they share no user and no item
+INTERLEAVE = 4
+
+
 def build_grid(csr, n_blocks, dtype, interleave=True):
     """(block_ptr, users, items, ratings) of the blocked schedule for a by-user CSR.
 
-    User u goes to row group u % B and item i to column group i % B; each cell keeps the CSR
+    Users and items go to B ranges of consecutive inner ids with about equal numbers of ratings
+    (``block_of``: threads then write far-apart rows and biases, not neighbours sharing a cache
+    line, and the cells of a step are about equally long); each cell keeps the CSR
     order (users in inner order, each user's ratings in data order), and with ``interleave``
-    its two halves then alternate (1st, middle, 2nd, middle+1, ...): two consecutive ratings
-    then mostly share neither user nor item, which lets the Cython kernel run them together
-    (the result is still that of this order, one rating after the other, on every backend).
+    its four quarters then alternate (1st, 2nd, 3rd, 4th quarter's first rating, then their
+    second ones, ...): four consecutive ratings then mostly share neither user nor item, which
+    lets the Cython kernel run them together (the result is still that of this order, one
+    rating after the other, on every backend).
     """
     c = csr
     users = np.repeat(np.arange(len(c.indptr) - 1, dtype=np.int32), np.diff(c.indptr))
-    cell = (users % n_blocks) * n_blocks + c.indices % n_blocks  # int32: n_blocks^2 < 2^31
+    n_items = int(c.indices.max()) + 1 if len(c.indices) else 0
+    user_block = block_of(np.diff(c.indptr), n_blocks)
+    item_block = block_of(np.bincount(c.indices, minlength=n_items), n_blocks)
+    cell = user_block[users] * n_blocks + item_block[c.indices]  # int32: n_blocks^2 < 2^31
     if n_blocks * n_blocks <= np.iinfo(np.uint16).max:
         cell = cell.astype(np.uint16)  # NumPy's stable sort is a radix sort for 16-bit keys
     order = np.argsort(cell, kind="stable")
     block_ptr = np.zeros(n_blocks * n_blocks + 1, dtype=np.int64)
     np.cumsum(np.bincount(cell, minlength=n_blocks * n_blocks), out=block_ptr[1:])
     if interleave:
-        order = _interleave_cells(order, block_ptr)
+        order = order[interleaved_positions(block_ptr, INTERLEAVE)]
     return (block_ptr, np.ascontiguousarray(users[order]), np.ascontiguousarray(c.indices[order]),
             np.ascontiguousarray(c.data[order], dtype=dtype))
 
 
-def _interleave_cells(order, block_ptr):
-    """order with each cell [lo, hi) rearranged as lo, lo + h, lo + 1, lo + h + 1, ... (h = ceil(n / 2))."""
-    out = np.empty_like(order)
-    for lo, hi in zip(block_ptr[:-1].tolist(), block_ptr[1:].tolist()):
-        h = (hi - lo + 1) // 2
-        out[lo:hi:2] = order[lo:lo + h]
-        out[lo + 1:hi:2] = order[lo + h:hi]
-    return out
+def block_of(counts, n_blocks):
+    """Block (0..B-1) of each row given its number of ratings: consecutive rows, the b-th block
+    starting where the cumulative count reaches b/B of the total (int32)."""
+    counts = np.asarray(counts, dtype=np.int64)
+    total = max(int(counts.sum()), 1)
+    before = np.cumsum(counts) - counts  # ratings of the rows before this one
+    return np.minimum(before * n_blocks // total, n_blocks - 1).astype(np.int32)
+
+
+def interleaved_positions(block_ptr, ways):
+    """For each position of the grid, the position it takes its rating from: each cell [lo, hi)
+    is cut into ``ways`` consecutive parts (the first n % ways of them one longer) and position
+    lo + r reads part r % ways at its (r // ways)-th place."""
+    counts = np.diff(block_ptr)
+    lo = np.repeat(block_ptr[:-1], counts)
+    size = np.repeat(counts, counts)
+    r = np.arange(int(block_ptr[-1]), dtype=np.int64) - lo
+    part = r % ways
+    # parts 0..j-1 hold j * (n // ways) ratings plus one for each of them below n % ways
+    return lo + part * (size // ways) + np.minimum(part, size % ways) + r // ways
 
 
 def _rng(random_state):

@@ -34,8 +34,16 @@ def _svd_epoch(indptr, indices, data, global_mean, bu, bi, pu, qi, lr, reg, bias
 
 
 @numba.njit(cache=True, nogil=True, fastmath=True)
-def _svd_cell(lo, hi, users, items, ratings, global_mean, bu, bi, pu, qi, lr, reg, biased):
+def _svd_cell(lo, hi, users, items, ratings, global_mean, bu, bi, pu, qi, lr, reg, decay, biased):
+    # decay = [1 - lr_pu reg_pu, 1 - lr_qi reg_qi]: the factor step as two multiply-adds per
+    # element, as the Cython cell. fastmath lets LLVM reassociate and vectorise the loops for
+    # the host's widest vectors (Numba compiles for the CPU it runs on: no clones needed). Four
+    # conflict-free ratings at once, as the Cython cell does, was measured here and gained
+    # nothing (18.7 M updates per CPU second either way on the ML-1M prefix), so the ratings
+    # run one after the other.
     k = pu.shape[1]
+    a_p = decay[0]
+    a_q = decay[1]
     loss = 0.0
     for p in range(lo, hi):
         u = users[p]
@@ -49,22 +57,24 @@ def _svd_cell(lo, hi, users, items, ratings, global_mean, bu, bi, pu, qi, lr, re
         if biased:
             bu[u] += lr[0] * (err - reg[0] * bu[u])
             bi[i] += lr[1] * (err - reg[1] * bi[i])
+        b_p = lr[2] * err
+        b_q = lr[3] * err
         for f in range(k):
             puf = pu[u, f]
             qif = qi[i, f]
-            pu[u, f] = puf + lr[2] * (err * qif - reg[2] * puf)
-            qi[i, f] = qif + lr[3] * (err * puf - reg[3] * qif)
+            pu[u, f] = a_p * puf + b_p * qif
+            qi[i, f] = a_q * qif + b_q * puf
     return loss
 
 
 @numba.njit(cache=True, nogil=True, parallel=True)
-def _svd_grid(block_ptr, users, items, ratings, global_mean, bu, bi, pu, qi, lr, reg, biased, n_blocks):
+def _svd_grid(block_ptr, users, items, ratings, global_mean, bu, bi, pu, qi, lr, reg, decay, biased, n_blocks):
     cell_loss = np.zeros(n_blocks * n_blocks)
     for s in range(n_blocks):
         for r in numba.prange(n_blocks):  # the cells of one step share no user and no item
             c = r * n_blocks + (r + s) % n_blocks
             cell_loss[c] = _svd_cell(block_ptr[c], block_ptr[c + 1], users, items, ratings, global_mean,
-                                     bu, bi, pu, qi, lr, reg, biased)
+                                     bu, bi, pu, qi, lr, reg, decay, biased)
     return cell_loss
 
 
@@ -141,9 +151,10 @@ def svd_epoch_blocked(block_ptr, users, items, ratings, global_mean, bu, bi, pu,
     check_model(bu, bi, pu, qi)
     n_blocks = check_grid(block_ptr, users, items, ratings, pu.dtype)
     lr, reg = check_rates(lr, reg, 4, pu.dtype)
+    decay = pu.dtype.type(1) - lr[2:] * reg[2:]  # in the factors' dtype
     with numba_threads(n_threads):
         cell_loss = _svd_grid(block_ptr, users, items, ratings, pu.dtype.type(global_mean), bu, bi, pu, qi,
-                              lr, reg, bool(biased), n_blocks)
+                              lr, reg, decay, bool(biased), n_blocks)
     return float(np.sum(cell_loss))
 
 
