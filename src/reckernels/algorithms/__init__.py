@@ -9,6 +9,7 @@ from .base import Estimator, NotFittedError, clone
 from .baseline import BaselineOnly
 from .bpr import BPR
 from .knn import ItemKNN, UserKNN
+from .lmf import LogisticMF
 from .popular import Popular
 from .svd import SVD, SVDpp
 
@@ -27,6 +28,7 @@ REGISTRY = {
     "als": "reckernels.algorithms.als:ALS",
     "implicit_als": "reckernels.algorithms.als:ImplicitALS",
     "bpr": "reckernels.algorithms.bpr:BPR",
+    "lmf": "reckernels.algorithms.lmf:LogisticMF",
 }
 
 
@@ -42,4 +44,4 @@ __all__ = ["Estimator", "NotFittedError", "clone", "BaselineOnly", "Popular", "R
 __all__ += ["UserKNN", "ItemKNN"]
 __all__ += ["SVD", "SVDpp"]
 __all__ += ["ALS", "ImplicitALS"]
-__all__ += ["BPR"]
+__all__ += ["BPR", "LogisticMF"]
