@@ -72,7 +72,7 @@ cdef void _row(Py_ssize_t r, const i64[::1] indptr, const i32[::1] indices, cons
     if n_neg > max_negatives:
         n_neg = max_negatives
     for k in range(n_neg):
-        y = &Y[indices[<i64>(_mix64(key + (<u64>(k + 1)) * GAMMA) % <u64>nnz)], 0]
+        y = &Y[indices[<i64>(((_mix64(key + (<u64>(k + 1)) * GAMMA) >> 32) * <u64>nnz) >> 32)], 0]
         z = <floating>_sigmoid(<double>_dot(x, y, K))
         neg += z
         for f in range(K):

@@ -16,6 +16,7 @@ from ._device import simulated
 
 GAMMA = np.uint64(0x9E3779B97F4A7C15)
 ONE = np.uint64(1)
+S32 = np.uint64(32)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
 _S30, _S27, _S31 = np.uint64(30), np.uint64(27), np.uint64(31)

@@ -15,7 +15,7 @@ from numba import cuda
 
 from ..reference.bpr import check_bpr_input
 from ..reference.sampling import user_key
-from ._counter_rng import GAMMA, ONE, mix64, quiet_overflow
+from ._counter_rng import GAMMA, ONE, S32, mix64, quiet_overflow
 from ._device import blocks_for
 
 
@@ -41,8 +41,8 @@ def _updaters(n_updaters, indptr, indices, rows, X, Y, lr, reg, verify, key, cas
     correct = 0
     skipped = 0
     for s in range(t * nnz // n_updaters, (t + 1) * nnz // n_updaters):
-        li = np.int64(mix64(key + np.uint64(2 * s + 1) * GAMMA) % np.uint64(nnz))
-        di = np.int64(mix64(key + np.uint64(2 * s + 2) * GAMMA) % np.uint64(nnz))
+        li = np.int64(((mix64(key + np.uint64(2 * s + 1) * GAMMA) >> S32) * np.uint64(nnz)) >> S32)
+        di = np.int64(((mix64(key + np.uint64(2 * s + 2) * GAMMA) >> S32) * np.uint64(nnz)) >> S32)
         u = rows[li]
         i = indices[li]
         j = indices[di]

@@ -12,7 +12,7 @@ from numba import cuda
 
 from ..reference.lmf import check_lmf_input
 from ..reference.sampling import GAMMA as _GAMMA_INT, MASK64, mix64 as _mix64_int
-from ._counter_rng import GAMMA, ONE, mix64, quiet_overflow
+from ._counter_rng import GAMMA, ONE, S32, mix64, quiet_overflow
 from ._device import blocks_for
 
 
@@ -50,7 +50,7 @@ def _rows(indptr, indices, data, X, Y, G, lr, reg, neg_prop, max_negatives, fixe
     n_neg = min(max_negatives, (hi - lo) * neg_prop)
     neg = 0.0
     for k in range(n_neg):
-        i = indices[np.int64(mix64(key + (np.uint64(k) + ONE) * GAMMA) % nnz)]
+        i = indices[np.int64(((mix64(key + (np.uint64(k) + ONE) * GAMMA) >> S32) * nnz) >> S32)]
         s = cast[r, 1]
         for f in range(K):
             s = s + X[r, f] * Y[i, f]
