@@ -166,7 +166,8 @@ def main():
     ap.add_argument("--sections", nargs="+", default=list(SECTIONS), choices=list(SECTIONS))
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--runs", type=int, default=3, help="fits per library and section (seeds 0, 1, ...)")
-    ap.add_argument("--backends", nargs="+", default=["cython"], help="our backends to time (first is the one compared)")
+    ap.add_argument("--backends", nargs="+", default=["cython"],
+                    help="our backends to time, each against implicit")
     ap.add_argument("--data", type=Path, default=DEFAULT_DATA, help="folder holding ml-1m-partial/")
     ap.add_argument("--plot", type=Path, default=HERE / "implicit_models.png")
     args = ap.parse_args()

@@ -15,7 +15,7 @@ from numba import cuda
 
 from ..reference.bpr import check_bpr_input
 from ..reference.sampling import user_key
-from ._counter_rng import GAMMA, ONE, S32, mix64, quiet_overflow
+from ._counter_rng import GAMMA, S32, mix64, quiet_overflow
 from ._device import blocks_for
 
 
