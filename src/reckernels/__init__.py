@@ -14,6 +14,7 @@ from .algorithms import NMF  # noqa: E402
 from .algorithms import ALS, ImplicitALS  # noqa: E402
 from .algorithms import CoClustering, NormalPredictor  # noqa: E402
 from .algorithms import SlopeOne  # noqa: E402
+from .algorithms import BPR, LogisticMF  # noqa: E402
 from .backends import available as available_backends  # noqa: E402
 from .data import Dataset  # noqa: E402
 from .persistence import load  # noqa: E402
@@ -42,3 +43,4 @@ __all__ += ["ALS", "ImplicitALS"]
 __all__ += ["CoClustering", "NormalPredictor"]
 __all__ += ["SlopeOne"]
 __all__ += ["NMF"]
+__all__ += ["BPR", "LogisticMF"]

@@ -11,6 +11,8 @@ from .coclustering import CoClustering
 from .knn import ItemKNN, UserKNN
 from .normal import NormalPredictor
 from .nmf import NMF
+from .bpr import BPR
+from .lmf import LogisticMF
 from .popular import Popular
 from .slopeone import SlopeOne
 from .svd import SVD, SVDpp
@@ -33,6 +35,8 @@ REGISTRY = {
     "coclustering": "reckernels.algorithms.coclustering:CoClustering",
     "normal": "reckernels.algorithms.normal:NormalPredictor",
     "slopeone": "reckernels.algorithms.slopeone:SlopeOne",
+    "bpr": "reckernels.algorithms.bpr:BPR",
+    "lmf": "reckernels.algorithms.lmf:LogisticMF",
 }
 
 
@@ -51,3 +55,4 @@ __all__ += ["ALS", "ImplicitALS"]
 __all__ += ["CoClustering", "NormalPredictor"]
 __all__ += ["SlopeOne"]
 __all__ += ["NMF"]
+__all__ += ["BPR", "LogisticMF"]

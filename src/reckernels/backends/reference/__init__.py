@@ -7,8 +7,10 @@ from .als import als_explicit_half, als_implicit_half
 from .coclustering import (centered_sum_squares, cocluster_assign_items, cocluster_assign_users,
                            cocluster_averages, cocluster_predict)
 from .baseline import baseline_als_epoch, baseline_sgd_epoch
+from .bpr import bpr_epoch
 from .knn import knn_predict, knn_score
 from .nmf import nmf_epoch
+from .lmf import lmf_half
 from .sgd import svd_epoch, svd_epoch_blocked, svdpp_epoch, svdpp_epoch_hogwild
 from .sampling import sample_negatives
 from .similarity import mirror_upper, similarity_topm, similarity_upper
@@ -25,3 +27,4 @@ __all__ += ["cocluster_averages", "cocluster_assign_users", "cocluster_assign_it
             "centered_sum_squares"]
 __all__ += ["slopeone_dense", "slopeone_mirror", "slopeone_count", "slopeone_sparse", "slopeone_predict_dense", "slopeone_predict_sparse"]
 __all__ += ["nmf_epoch"]
+__all__ += ["bpr_epoch", "lmf_half"]
