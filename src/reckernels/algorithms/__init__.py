@@ -7,6 +7,7 @@ import importlib
 from .als import ALS, ImplicitALS
 from .base import Estimator, NotFittedError, clone
 from .baseline import BaselineOnly
+from .itemitem import ItemItem
 from .knn import ItemKNN, UserKNN
 from .popular import Popular
 from .svd import SVD, SVDpp
@@ -25,6 +26,7 @@ REGISTRY = {
     "itemknn": "reckernels.algorithms.knn:ItemKNN",
     "als": "reckernels.algorithms.als:ALS",
     "implicit_als": "reckernels.algorithms.als:ImplicitALS",
+    "itemitem": "reckernels.algorithms.itemitem:ItemItem",
 }
 
 
@@ -40,3 +42,4 @@ __all__ = ["Estimator", "NotFittedError", "clone", "BaselineOnly", "Popular", "R
 __all__ += ["UserKNN", "ItemKNN"]
 __all__ += ["SVD", "SVDpp"]
 __all__ += ["ALS", "ImplicitALS"]
+__all__ += ["ItemItem"]

@@ -318,8 +318,10 @@ class ImplicitALS(_ALSModel):
         return scores
 
 
-def _implicit_input(data, user_ids, item_ids) -> tuple[CSR, np.ndarray, np.ndarray]:
-    """(by-user CSR with float64 strengths and no zeros, user raw ids, item raw ids) from a Dataset or a scipy matrix."""
+def _implicit_input(data, user_ids, item_ids, model="ImplicitALS") -> tuple[CSR, np.ndarray, np.ndarray]:
+    """(by-user CSR with float64 strengths and no zeros, user raw ids, item raw ids) from a Dataset or a scipy matrix.
+
+    ``model``: the estimator's name, for the error messages (ImplicitALS, ItemItem)."""
     import scipy.sparse as sp
 
     if isinstance(data, Dataset):
@@ -348,7 +350,7 @@ def _implicit_input(data, user_ids, item_ids) -> tuple[CSR, np.ndarray, np.ndarr
         indptr, indices, values = m.indptr, m.indices, m.data
         name = "user_items"
     else:
-        raise TypeError(f"ImplicitALS trains on a reckernels.Dataset or a scipy.sparse users x items matrix, "
+        raise TypeError(f"{model} trains on a reckernels.Dataset or a scipy.sparse users x items matrix, "
                         f"got {type(data).__name__}; for a dense array use scipy.sparse.csr_matrix(array).")
     values = np.asarray(values, dtype=np.float64)
     bad = ~np.isfinite(values)
@@ -357,7 +359,7 @@ def _implicit_input(data, user_ids, item_ids) -> tuple[CSR, np.ndarray, np.ndarr
                          "numbers >= 0. Drop or fill them first.")
     if (values < 0).any():
         raise ValueError(f"{name} hold {int((values < 0).sum())} negative value(s) (the first: "
-                         f"{values[values < 0][0]}); ImplicitALS needs interaction strengths >= 0.")
+                         f"{values[values < 0][0]}); {model} needs interaction strengths >= 0.")
     keep = values != 0  # a zero strength means no interaction, as in a sparse matrix
     row_of = np.repeat(np.arange(len(indptr) - 1), np.diff(indptr))[keep]
     new_indptr = np.zeros(len(indptr), dtype=np.int64)
