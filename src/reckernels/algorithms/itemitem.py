@@ -35,7 +35,7 @@ from .. import backends as _backends
 from .._validation import check_choice, check_positive_int
 from ..data import CSR, IdMap
 from ..persistence import register
-from .als import _implicit_input, _transpose
+from .als import _implicit_input
 from .base import Estimator
 
 WEIGHTINGS = ("none", "cosine", "tfidf", "bm25")
@@ -122,10 +122,10 @@ class ItemItem(Estimator):
         return self
 
     def _fit_similarity(self, by_user: CSR, n_users: int, n_items: int, bar) -> None:
-        from ..similarity import compute_similarity
+        from ..similarity import compute_similarity, transpose_csr
 
         self.user_items_ = by_user
-        by_item = _transpose(by_user, n_items)
+        by_item = transpose_csr(*by_user, n_items)  # compiled counting sort: users ascending per item
         self.item_popularity_ = by_item.row_lengths().astype(np.float64)
         w = item_weights(by_item, n_users, self.weighting, self.K1, self.B)
         bar.update()
@@ -229,18 +229,27 @@ class ItemItem(Estimator):
 
 def _merge_self(idx: np.ndarray, sim: np.ndarray, own: np.ndarray, K: int):
     """CSR (indptr, indices, data) of each row's K best among its top-K others (idx/sim, padded
-    -1) and itself (``own``; absent when 0): largest first, ties to the smaller index; each
-    row's kept indices ascending."""
-    n = len(own)
-    cand = np.concatenate([idx.astype(np.int64), np.arange(n)[:, None]], axis=1)
+    -1, sorted by index) and itself (``own``; absent when 0): largest first, ties to the smaller
+    index; each row's kept indices ascending.
+
+    The others already are the K best without the item, so the item enters a row when the row
+    has room or it beats the row's worst kept neighbour, which it then replaces."""
+    n, m = idx.shape
+    rows = np.arange(n)
+    valid = idx >= 0
+    count = valid.sum(axis=1)
+    # the worst kept neighbour: smallest value, ties to the larger index (the last one: sorted)
+    key = np.where(valid, sim, np.inf)
+    worst = m - 1 - np.argmin(key[:, ::-1], axis=1)
+    w_val, w_idx = sim[rows, worst], idx[rows, worst]
+    full = count >= K
+    beats = (own > w_val) | ((own == w_val) & (rows < w_idx))
+    enter = (own != 0) & (~full | beats)
+    drop = enter & full  # the worst makes room
+    valid[rows[drop], worst[drop]] = False
+    cand = np.concatenate([idx, rows[:, None].astype(idx.dtype)], axis=1)
     val = np.concatenate([sim.astype(np.float64), own[:, None]], axis=1)
-    valid = cand >= 0
-    valid[:, -1] = own != 0
-    key = np.where(valid, val, -np.inf)
-    order = np.lexsort((cand, -key))[:, :K]  # row by row: value descending, then index
-    cand = np.take_along_axis(cand, order, axis=1)
-    val = np.take_along_axis(val, order, axis=1)
-    valid = np.take_along_axis(valid, order, axis=1)
+    valid = np.concatenate([valid, enter[:, None]], axis=1)
     by_index = np.argsort(np.where(valid, cand, n), axis=1, kind="stable")
     cand = np.take_along_axis(cand, by_index, axis=1)
     val = np.take_along_axis(val, by_index, axis=1)
