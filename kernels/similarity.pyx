@@ -484,7 +484,8 @@ def similarity_topm(const i64[::1] indptr, const i32[::1] indices, const double[
     cdef i32 n_rows = out_idx.shape[0]
     cdef i32 m = out_idx.shape[1]
     cdef double[:, ::1] acc_all = np.zeros((n_threads, n_rows * MAX_STRIDE + 8))
-    cdef i32[:, ::1] touched_all = np.empty((n_threads, max(1, n_rows)), dtype=np.int32)
+    # + 1: the branch-free append writes one past the last row listed (all rows, x too, can be)
+    cdef i32[:, ::1] touched_all = np.empty((n_threads, n_rows + 1), dtype=np.int32)
     cdef double[:, ::1] hs_all = np.empty((n_threads, max(1, m)))
     cdef i32[:, ::1] hi_all = np.empty((n_threads, max(1, m)), dtype=np.int32)
     cdef double ms = <double>min_support

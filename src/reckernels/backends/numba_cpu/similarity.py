@@ -202,7 +202,7 @@ def _topm(indptr, indices, data, t_indptr, t_indices, t_data, row_start, row_sto
     stride = _stride(kind)
     for chunk in numba.prange(n_chunks):
         acc = np.zeros(n_rows * MAX_STRIDE)
-        touched = np.empty(n_rows, dtype=np.int32)
+        touched = np.empty(n_rows + 1, dtype=np.int32)  # + 1: the append may write one past the last
         hs = np.empty(m)
         hi = np.empty(m, dtype=np.int32)
         for x in range(row_start + chunk, row_stop, n_chunks):
