@@ -481,6 +481,8 @@ def similarity_topm(const i64[::1] indptr, const i32[::1] indices, const double[
     ``exact32`` as in similarity_upper. ``implicit_order`` (kind dot only): x itself is a
     candidate and the M kept are those implicit's all_pairs_knn keeps: every row touched,
     offered in reverse first-touch order to its TopK (see the reference's select_implicit)."""
+    if implicit_order and kind != DOT:
+        raise ValueError("implicit_order applies to kind dot only.")
     cdef i32 n_rows = out_idx.shape[0]
     cdef i32 m = out_idx.shape[1]
     cdef double[:, ::1] acc_all = np.zeros((n_threads, n_rows * MAX_STRIDE + 8))
@@ -511,10 +513,20 @@ def similarity_topm(const i64[::1] indptr, const i32[::1] indices, const double[
             else:
                 n_touched = rk_accumulate_dot64(x, 0, 1, &indptr[0], &indices[0], &data[0], &t_indptr[0],
                                                 &t_indices[0], &t_data[0], acc, touched)
+            # dot's two slots (n, Sxy) read and zeroed inline; a full heap rejects most rows with
+            # one comparison before any call (this loop runs once per row touched)
             for j in range(n_touched - 1, -1, -1):
                 y = touched[j]
-                s = _finish_slot(kind, exact32, ms, shrinkage, acc, stride, y)
-                size = _heap_push_implicit(hs, hi, size, m, s, y)
+                if exact32:
+                    s = (<float*>acc)[2 * y + 1] if (<float*>acc)[2 * y] >= ms else 0.0
+                    (<float*>acc)[2 * y] = 0
+                    (<float*>acc)[2 * y + 1] = 0
+                else:
+                    s = acc[2 * y + 1] if acc[2 * y] >= ms else 0.0
+                    acc[2 * y] = 0
+                    acc[2 * y + 1] = 0
+                if size < m or s > hs[0]:
+                    size = _heap_push_implicit(hs, hi, size, m, s, y)
         else:
             n_touched = _accumulate(x, False, kind, exact32, &indptr[0], &indices[0], &data[0],
                                     &t_indptr[0], &t_indices[0], &t_data[0], acc, touched)
