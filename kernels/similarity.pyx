@@ -3,7 +3,8 @@
 
 For each row x (rows in parallel, OpenMP) walk x's columns and, for each column, the rows that
 share it (the transposed matrix), adding the pair's co-rated sums into a per-thread slot per
-row (count, Sxy or the squared differences, Sxx, Syy, Sx, Sy: only those the kind needs),
+row (count, Sxy or the squared differences, Sxx, Syy, Sx, Sy: only those the kind needs;
+kind "dot", the unnormalised sum of products implicit's item-item models use: count, Sxy),
 updated as one or two vectors (C, AVX2 clones). The slots are float32 when that is exact for
 the data (reckernels.backends._exact), else float64. The dense kernel computes y > x only and
 leaves the lower triangle to mirror_upper; on a row with many co-rated entries it finishes every
@@ -34,6 +35,7 @@ cdef enum:
     PEARSON_BASELINE = 1
     COSINE = 2
     MSD = 3
+    DOT = 4  # the plain sum of x * y (implicit's item-item co-occurrence), not a surprise kind
     MAX_STRIDE = 8  # accumulator doubles per row at most (pearson: 6 used, padded to a cache line)
 
 
@@ -42,7 +44,7 @@ cdef inline i64 _stride(int kind) noexcept nogil:
     padded to 2, 4 or 8 doubles so that no row's slots straddle a 64-byte cache line."""
     if kind == PEARSON:
         return 8
-    if kind == MSD:
+    if kind == MSD or kind == DOT:
         return 2
     return 4
 
@@ -76,6 +78,8 @@ cdef inline double _pair(int kind, double min_support, double shrinkage, const d
         return 0.0
     if kind == MSD:
         return 1.0 / (s[1] / n + 1.0)
+    if kind == DOT:
+        return s[1]
     if kind == PEARSON_BASELINE and n < 2:
         return 0.0
     den = sqrt(s[2] * s[3])
@@ -122,7 +126,7 @@ cdef extern from *:
     RK_CLONES static int NAME(int x, int upper, int kind, const long long *indptr,              \
             const int *indices, const double *data, const long long *t_indptr,                  \
             const int *t_indices, const double *t_data, TA *acc, int *touched) {                 \
-        const long long stride = kind == 0 ? 8 : (kind == 3 ? 2 : 4);                           \
+        const long long stride = kind == 0 ? 8 : (kind >= 3 ? 2 : 4);                           \
         const int track = touched != 0;                                                          \
         int n_touched = 0;                                                                       \
         for (long long p = indptr[x]; p < indptr[x + 1]; p++) {                                  \
@@ -171,6 +175,44 @@ cdef extern from *:
         }                                                                                        \
         return n_touched;                                                                        \
     }
+    /* dot: slots n, Sxy (2 wide), the product added as its own rounded term, as the reference
+       and implicit's all_pairs_knn do: fp-contract=off keeps any clone from fusing it into the
+       running sum (a fused multiply-add rounds once and would differ in the last bit). */
+    #define RK_ACCUMULATE_DOT(NAME, TA, V2)                                                      \
+    RK_CLONES __attribute__((optimize("fp-contract=off"))) static int NAME(int x, int upper,     \
+            int with_self,                                                                       \
+            const long long *indptr, const int *indices, const double *data,                    \
+            const long long *t_indptr, const int *t_indices, const double *t_data, TA *acc,     \
+            int *touched) {                                                                      \
+        const int track = touched != 0;                                                          \
+        int n_touched = 0;                                                                       \
+        for (long long p = indptr[x]; p < indptr[x + 1]; p++) {                                  \
+            const int c = indices[p];                                                            \
+            const TA xv = (TA)data[p];                                                           \
+            long long q = t_indptr[c];                                                           \
+            const long long hi = t_indptr[c + 1];                                                \
+            if (upper) {                                                                         \
+                long long h = hi;                                                                \
+                while (q < h) {                                                                  \
+                    const long long mid = (q + h) / 2;                                           \
+                    if (t_indices[mid] <= x) q = mid + 1; else h = mid;                          \
+                }                                                                                \
+            }                                                                                    \
+            for (; q < hi; q++) {  /* x itself too when with_self (implicit's walk) */           \
+                const int y = t_indices[q];                                                      \
+                if (y == x && !with_self) continue;                                              \
+                const TA prod = xv * (TA)t_data[q];                                              \
+                V2 *a = (V2 *)(acc + y * 2);                                                     \
+                const V2 head = *a;                                                              \
+                RK_TOUCH(head[0])                                                                \
+                const V2 add = {1, prod};                                                        \
+                *a = head + add;                                                                 \
+            }                                                                                    \
+        }                                                                                        \
+        return n_touched;                                                                        \
+    }
+    RK_ACCUMULATE_DOT(rk_accumulate_dot64, double, rk_v2df)
+    RK_ACCUMULATE_DOT(rk_accumulate_dot32, float, rk_v2sf)
     /* float64 pearson's 64-byte slot: GCC splits the vector into two AVX (or four SSE) halves */
     typedef double rk_v8df __attribute__((vector_size(64), aligned(64)));
     RK_ACCUMULATE(rk_accumulate64, double, rk_v4df, rk_v2df, rk_v8df)
@@ -193,6 +235,12 @@ cdef extern from *:
                 const double v = (n * sxy - sx * sy) / den;                                      \
                 const int ok = n != 0 && !(n < min_support) && vx > 0 && vy > 0 && den > 0;      \
                 out[y] = (TO)(ok ? v : 0.0);                                                     \
+            }                                                                                    \
+        } else if (kind == 4) {                                                                  \
+            for (long long y = y0; y < y1; y++) {                                                \
+                const TA *a = acc + y * stride;                                                  \
+                const double n = a[0];                                                           \
+                out[y] = (TO)((n != 0 && !(n < min_support)) ? (double)a[1] : 0.0);              \
             }                                                                                    \
         } else if (kind == 3) {                                                                  \
             for (long long y = y0; y < y1; y++) {                                                \
@@ -235,6 +283,12 @@ cdef extern from *:
     int rk_accumulate32(i32 x, int upper, int kind, const i64* indptr, const i32* indices,
                         const double* data, const i64* t_indptr, const i32* t_indices, const double* t_data,
                         float* acc, i32* touched) noexcept nogil
+    int rk_accumulate_dot64(i32 x, int upper, int with_self, const i64* indptr, const i32* indices, const double* data,
+                            const i64* t_indptr, const i32* t_indices, const double* t_data,
+                            double* acc, i32* touched) noexcept nogil
+    int rk_accumulate_dot32(i32 x, int upper, int with_self, const i64* indptr, const i32* indices, const double* data,
+                            const i64* t_indptr, const i32* t_indices, const double* t_data,
+                            float* acc, i32* touched) noexcept nogil
 cdef inline i32 _accumulate(i32 x, bint upper, int kind, bint exact32,
                             const i64* indptr, const i32* indices, const double* data,
                             const i64* t_indptr, const i32* t_indices, const double* t_data,
@@ -245,6 +299,11 @@ cdef inline i32 _accumulate(i32 x, bint upper, int kind, bint exact32,
     search) instead of testing every y. Unless ``touched`` is NULL, the rows touched are listed
     there and their count returned. (C above: the slot updates are vector operations; with
     exact32 the slots are float32, see _finish_slot.)"""
+    if kind == DOT:
+        if exact32:
+            return rk_accumulate_dot32(x, upper, 0, indptr, indices, data, t_indptr, t_indices, t_data,
+                                       <float*>acc, touched)
+        return rk_accumulate_dot64(x, upper, 0, indptr, indices, data, t_indptr, t_indices, t_data, acc, touched)
     if exact32:
         return rk_accumulate32(x, upper, kind, indptr, indices, data, t_indptr, t_indices, t_data,
                                <float*>acc, touched)
@@ -369,17 +428,66 @@ def similarity_upper(const i64[::1] indptr, const i32[::1] indices, const double
             _finish_row(kind, exact32, ms, shrinkage, acc, stride, x + 1, n_rows, &out[x, 0])
 
 
+cdef inline bint _below(double s1, i32 i1, double s2, i32 i2) noexcept nogil:
+    """(s1, i1) < (s2, i2) lexicographically: implicit's TopK heap order (its root is evicted)."""
+    return s1 < s2 or (s1 == s2 and i1 < i2)
+
+
+cdef i32 _heap_push_implicit(double* hs, i32* hi, i32 size, i32 m, double s, i32 i) noexcept nogil:
+    """implicit 0.7.3's TopK: (s, i) enters while fewer than m are kept, or when s is strictly
+    larger than the root's value, replacing the root (the smallest (value, index))."""
+    cdef i32 pos, parent, child, least
+    cdef double ts
+    cdef i32 ti
+    if size < m:
+        pos = size
+        hs[pos] = s
+        hi[pos] = i
+        while pos > 0:
+            parent = (pos - 1) // 2
+            if not _below(hs[pos], hi[pos], hs[parent], hi[parent]):
+                break
+            hs[pos], hs[parent] = hs[parent], hs[pos]
+            hi[pos], hi[parent] = hi[parent], hi[pos]
+            pos = parent
+        return size + 1
+    if not s > hs[0]:
+        return size
+    hs[0] = s
+    hi[0] = i
+    pos = 0
+    while True:
+        least = pos
+        child = 2 * pos + 1
+        if child < size and _below(hs[child], hi[child], hs[least], hi[least]):
+            least = child
+        child += 1
+        if child < size and _below(hs[child], hi[child], hs[least], hi[least]):
+            least = child
+        if least == pos:
+            return size
+        ts = hs[pos]; hs[pos] = hs[least]; hs[least] = ts
+        ti = hi[pos]; hi[pos] = hi[least]; hi[least] = ti
+        pos = least
+
+
 def similarity_topm(const i64[::1] indptr, const i32[::1] indices, const double[::1] data,
                     const i64[::1] t_indptr, const i32[::1] t_indices, const double[::1] t_data,
                     i32 row_start, i32 row_stop, int kind, i64 min_support, double shrinkage,
-                    i32[:, ::1] out_idx, real[:, ::1] out_sim, int n_threads, bint exact32=False):
+                    i32[:, ::1] out_idx, real[:, ::1] out_sim, int n_threads, bint exact32=False,
+                    bint implicit_order=False):
     """For x in [row_start, row_stop): the M largest nonzero sim(x, y), y != x, sorted by y.
 
-    ``exact32`` as in similarity_upper."""
+    ``exact32`` as in similarity_upper. ``implicit_order`` (kind dot only): x itself is a
+    candidate and the M kept are those implicit's all_pairs_knn keeps: every row touched,
+    offered in reverse first-touch order to its TopK (see the reference's select_implicit)."""
+    if implicit_order and kind != DOT:
+        raise ValueError("implicit_order applies to kind dot only.")
     cdef i32 n_rows = out_idx.shape[0]
     cdef i32 m = out_idx.shape[1]
     cdef double[:, ::1] acc_all = np.zeros((n_threads, n_rows * MAX_STRIDE + 8))
-    cdef i32[:, ::1] touched_all = np.empty((n_threads, max(1, n_rows)), dtype=np.int32)
+    # + 1: the branch-free append writes one past the last row listed (all rows, x too, can be)
+    cdef i32[:, ::1] touched_all = np.empty((n_threads, n_rows + 1), dtype=np.int32)
     cdef double[:, ::1] hs_all = np.empty((n_threads, max(1, m)))
     cdef i32[:, ::1] hi_all = np.empty((n_threads, max(1, m)), dtype=np.int32)
     cdef double ms = <double>min_support
@@ -397,14 +505,36 @@ def similarity_topm(const i64[::1] indptr, const i32[::1] indices, const double[
         touched = &touched_all[t, 0]
         hs = &hs_all[t, 0]
         hi = &hi_all[t, 0]
-        n_touched = _accumulate(x, False, kind, exact32, &indptr[0], &indices[0], &data[0],
-                                &t_indptr[0], &t_indices[0], &t_data[0], acc, touched)
         size = 0
-        for j in range(n_touched):
-            y = touched[j]
-            s = _finish_slot(kind, exact32, ms, shrinkage, acc, stride, y)
-            if s != 0:
-                size = _heap_push(hs, hi, size, m, s, y)
+        if implicit_order:
+            if exact32:
+                n_touched = rk_accumulate_dot32(x, 0, 1, &indptr[0], &indices[0], &data[0], &t_indptr[0],
+                                                &t_indices[0], &t_data[0], <float*>acc, touched)
+            else:
+                n_touched = rk_accumulate_dot64(x, 0, 1, &indptr[0], &indices[0], &data[0], &t_indptr[0],
+                                                &t_indices[0], &t_data[0], acc, touched)
+            # dot's two slots (n, Sxy) read and zeroed inline; a full heap rejects most rows with
+            # one comparison before any call (this loop runs once per row touched)
+            for j in range(n_touched - 1, -1, -1):
+                y = touched[j]
+                if exact32:
+                    s = (<float*>acc)[2 * y + 1] if (<float*>acc)[2 * y] >= ms else 0.0
+                    (<float*>acc)[2 * y] = 0
+                    (<float*>acc)[2 * y + 1] = 0
+                else:
+                    s = acc[2 * y + 1] if acc[2 * y] >= ms else 0.0
+                    acc[2 * y] = 0
+                    acc[2 * y + 1] = 0
+                if size < m or s > hs[0]:
+                    size = _heap_push_implicit(hs, hi, size, m, s, y)
+        else:
+            n_touched = _accumulate(x, False, kind, exact32, &indptr[0], &indices[0], &data[0],
+                                    &t_indptr[0], &t_indices[0], &t_data[0], acc, touched)
+            for j in range(n_touched):
+                y = touched[j]
+                s = _finish_slot(kind, exact32, ms, shrinkage, acc, stride, y)
+                if s != 0:
+                    size = _heap_push(hs, hi, size, m, s, y)
         # insertion sort of the kept neighbours by row index (M is small)
         for j in range(1, size):
             ti = hi[j]

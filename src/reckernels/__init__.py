@@ -15,6 +15,7 @@ from .algorithms import ALS, ImplicitALS  # noqa: E402
 from .algorithms import CoClustering, NormalPredictor  # noqa: E402
 from .algorithms import SlopeOne  # noqa: E402
 from .algorithms import BPR, LogisticMF  # noqa: E402
+from .algorithms import ItemItem  # noqa: E402
 from .backends import available as available_backends  # noqa: E402
 from .data import Dataset  # noqa: E402
 from .persistence import load  # noqa: E402
@@ -44,3 +45,4 @@ __all__ += ["CoClustering", "NormalPredictor"]
 __all__ += ["SlopeOne"]
 __all__ += ["NMF"]
 __all__ += ["BPR", "LogisticMF"]
+__all__ += ["ItemItem"]

@@ -197,3 +197,142 @@ def test_dense_rows_sparse_and_dense(backend, signed):
     csr = _csr(values, mask)
     for kind in KINDS:
         _assert_same(*_both(name, csr, kind=kind, storage="dense"))
+
+
+# ---------------------------------------------------------------- kind="dot" (implicit's co-occurrence)
+
+@settings(max_examples=12, deadline=None)
+@given(seed=st.integers(0, 10_000), n_rows=st.integers(1, 10), n_cols=st.integers(1, 8),
+       density=st.floats(0.1, 1.0), signed=st.booleans(), min_support=st.integers(0, 3),
+       m=st.integers(1, 5), topm=st.booleans())
+def test_dot_equals_reference_on_random_data(backend, seed, n_rows, n_cols, density, signed, min_support, m, topm):
+    name, _ = backend
+    csr = _random_csr(seed, n_rows, n_cols, density, signed)
+    storage = dict(storage="topm", max_neighbors=m) if topm else dict(storage="dense")
+    got, want = _both(name, csr, kind="dot", min_support=min_support, **storage)
+    _assert_same(got, want)
+
+
+def _dense_of(csr):
+    indptr, indices, data, n_cols = csr
+    X = np.zeros((len(indptr) - 1, n_cols))
+    for r in range(len(indptr) - 1):
+        X[r, indices[indptr[r]:indptr[r + 1]]] = data[indptr[r]:indptr[r + 1]]
+    return X
+
+
+@pytest.mark.parametrize("signed", [False, True])
+def test_dot_is_the_plain_sum_of_products(backend, signed):
+    """Dense dot = X X^T (the diagonal too: each row's sum of squares); top-M = the M largest
+    nonzero off-diagonal products of each row, ties to the smaller index; float32 and blocks."""
+    name, _ = backend
+    n_rows = 10 if name == "cuda" else 40
+    csr = _random_csr(4, n_rows, 12, 0.4, signed=signed)
+    X = _dense_of(csr)
+    full = X @ X.T
+    for dtype in (np.float64, np.float32):
+        got, want = _both(name, csr, kind="dot", storage="dense", block_rows=7, dtype=dtype)
+        _assert_same(got, want, exact_cast=True)
+        np.testing.assert_allclose(got.dense, full.astype(dtype), rtol=1e-6 if dtype == np.float32 else 1e-12,
+                                   atol=1e-9)
+        got, want = _both(name, csr, kind="dot", storage="topm", max_neighbors=4, block_rows=7, dtype=dtype)
+        _assert_same(got, want, exact_cast=True)
+    top = compute_similarity(*csr, kind="dot", backend=name, storage="topm", max_neighbors=4)
+    for r in range(n_rows):
+        row = full[r].copy()
+        row[r] = 0
+        cand = np.flatnonzero(row)
+        keep = np.sort(cand[np.lexsort((cand, -row[cand]))[:4]])
+        np.testing.assert_array_equal(top.row(r)[0], keep)
+
+
+@pytest.mark.parametrize("case", ["empty_row", "single_rating", "all_equal", "one_common_column", "ties"])
+def test_dot_edge_cases(backend, case):
+    name, _ = backend
+    csr = _edge_csr(case)
+    n = len(csr[0]) - 1
+    X = _dense_of(csr)
+    dense, want = _both(name, csr, kind="dot", storage="dense")
+    _assert_same(dense, want)
+    np.testing.assert_allclose(dense.dense, X @ X.T, rtol=1e-12)
+    got, want = _both(name, csr, kind="dot", storage="topm", max_neighbors=n + 2)  # M > candidates: padded
+    _assert_same(got, want)
+    assert (got.idx[:, n - 1:] == -1).all() and (got.sim[:, n - 1:] == 0).all()
+    assert (got.to_dense().diagonal() == 0).all()  # top-M dot products keep no diagonal
+    if case == "empty_row":
+        assert (got.idx[1] == -1).all() and (dense.dense[1] == 0).all()
+    if case == "all_equal":
+        np.testing.assert_array_equal(dense.dense, np.full((n, n), 9.0 * 5))
+    if case == "ties":  # rows 1, 2, 3 tie for row 0: the smaller indices are kept
+        top = compute_similarity(*csr, kind="dot", backend=name, storage="topm", max_neighbors=2)
+        np.testing.assert_array_equal(top.idx[0], [1, 2])
+
+
+def test_dot_grid_and_real_values_take_both_accumulators(backend):
+    """Integer strengths take the compiled kernels' float32-exact path, real ones float64: both
+    equal the reference exactly."""
+    name, _ = backend
+    rng = np.random.default_rng(8)
+    mask = rng.random((14, 9)) < 0.6
+    for values in (rng.integers(1, 11, (14, 9)).astype(float), rng.exponential(1.0, (14, 9))):
+        csr = _csr(values, mask)
+        _assert_same(*_both(name, csr, kind="dot", storage="dense"))
+        _assert_same(*_both(name, csr, kind="dot", storage="topm", max_neighbors=3))
+
+
+# ------------------------------------- kind="dot", implicit_order=True (implicit's all_pairs_knn)
+
+def _sorted_columns_csr(values, mask):
+    """CSR with each row's columns ascending (implicit's input is canonical scipy CSR)."""
+    rows, cols = np.nonzero(mask)
+    indptr = np.zeros(mask.shape[0] + 1, dtype=np.int64)
+    np.cumsum(np.bincount(rows, minlength=mask.shape[0]), out=indptr[1:])
+    return indptr, cols.astype(np.int32), values[rows, cols].astype(np.float64), mask.shape[1]
+
+
+@settings(max_examples=12, deadline=None)
+@given(seed=st.integers(0, 10_000), n_rows=st.integers(1, 10), n_cols=st.integers(1, 8),
+       density=st.floats(0.1, 1.0), integer=st.booleans(), m=st.integers(1, 6), signed=st.booleans())
+def test_implicit_order_equals_reference_on_random_data(backend, seed, n_rows, n_cols, density, integer, m, signed):
+    name, _ = backend
+    rng = np.random.default_rng(seed)
+    mask = rng.random((n_rows, n_cols)) < density
+    values = rng.integers(1, 3, mask.shape).astype(float) if integer else rng.exponential(1.0, mask.shape)
+    if signed:  # sums that cancel to exactly 0 (still kept) and negative ones
+        values *= rng.choice([-1.0, 1.0], mask.shape)
+    csr = _sorted_columns_csr(values, mask)
+    got, want = _both(name, csr, kind="dot", storage="topm", max_neighbors=m, implicit_order=True)
+    _assert_same(got, want)
+
+
+@pytest.mark.parametrize("case", ["empty_row", "single_rating", "all_equal", "ties", "zero_product"])
+def test_implicit_order_edge_cases(backend, case):
+    name, _ = backend
+    if case == "zero_product":  # rows 0 and 1 co-occur with a product summing to exactly 0
+        csr = _sorted_columns_csr(np.array([[1.0, 1.0, 0], [1.0, -1.0, 0], [0, 0, 2.0]]),
+                                  np.array([[1, 1, 0], [1, 1, 0], [0, 0, 1]], dtype=bool))
+    else:
+        indptr, indices, data, n_cols = _edge_csr(case)
+        csr = _sorted_columns_csr(_dense_of((indptr, indices, data, n_cols)),
+                                  _dense_of((indptr, indices, np.ones_like(data), n_cols)) > 0)
+    n = len(csr[0]) - 1
+    for m in (1, 2, n + 3):  # M larger than the candidates: padded with -1 / 0
+        got, want = _both(name, csr, kind="dot", storage="topm", max_neighbors=m, implicit_order=True)
+        _assert_same(got, want)
+    X = _dense_of(csr)
+    full = compute_similarity(*csr, kind="dot", backend=name, storage="topm", max_neighbors=n + 3,
+                              implicit_order=True)
+    co = (X != 0).astype(float) @ (X != 0).T > 0  # the rows sharing a column, the row itself included
+    for r in range(n):
+        np.testing.assert_array_equal(full.idx[r][full.idx[r] >= 0], np.flatnonzero(co[r]))
+        np.testing.assert_allclose(full.sim[r][full.idx[r] >= 0], (X @ X.T)[r, co[r]], rtol=1e-12)
+    if case == "zero_product":
+        assert full.idx[0].tolist()[:2] == [0, 1] and full.sim[0, 1] == 0.0
+
+
+def test_implicit_order_is_checked():
+    csr = _random_csr(1, 5, 4, 0.6, signed=False)
+    with pytest.raises(ValueError, match="implicit_order applies to kind='dot'"):
+        compute_similarity(*csr, kind="cosine", storage="topm", implicit_order=True)
+    with pytest.raises(ValueError, match="implicit_order applies to kind='dot'"):
+        compute_similarity(*csr, kind="dot", storage="dense", implicit_order=True)

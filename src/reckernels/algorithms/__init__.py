@@ -8,6 +8,7 @@ from .als import ALS, ImplicitALS
 from .base import Estimator, NotFittedError, clone
 from .baseline import BaselineOnly
 from .coclustering import CoClustering
+from .itemitem import ItemItem
 from .knn import ItemKNN, UserKNN
 from .normal import NormalPredictor
 from .nmf import NMF
@@ -37,6 +38,7 @@ REGISTRY = {
     "slopeone": "reckernels.algorithms.slopeone:SlopeOne",
     "bpr": "reckernels.algorithms.bpr:BPR",
     "lmf": "reckernels.algorithms.lmf:LogisticMF",
+    "itemitem": "reckernels.algorithms.itemitem:ItemItem",
 }
 
 
@@ -56,3 +58,4 @@ __all__ += ["CoClustering", "NormalPredictor"]
 __all__ += ["SlopeOne"]
 __all__ += ["NMF"]
 __all__ += ["BPR", "LogisticMF"]
+__all__ += ["ItemItem"]
