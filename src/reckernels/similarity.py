@@ -181,8 +181,7 @@ class Similarity:
 def compute_similarity(indptr, indices, data, n_cols, *, kind="pearson", min_support=1, shrinkage=100.0,
                        storage="auto", max_neighbors=None, memory_limit=None, dtype=np.float64,
                        backend="auto", n_threads=None, block_rows=None, transposed=None,
-                       topm_runner=None) -> Similarity:
-                       implicit_order=False) -> Similarity:
+                       implicit_order=False, topm_runner=None) -> Similarity:
     """Similarities between the rows of the CSR (indptr, indices, data) over its ``n_cols`` columns.
 
     See the module docstring for the kinds and storages. ``min_support``: pairs with fewer
@@ -198,8 +197,8 @@ def compute_similarity(indptr, indices, data, n_cols, *, kind="pearson", min_sup
     rows in ascending order, else a sorted copy is built). ``topm_runner``: computes the top-M
     row blocks elsewhere (reckernels.distributed passes one that runs them on Dask workers):
     ``topm_runner(args, bounds, kind, min_support, shrinkage, max_neighbors, dtype, backend)``
-    returns the (n_rows, M) ``idx`` and ``sim`` arrays; unused for dense storage.
-    rows in ascending order, else a sorted copy is built).
+    returns the (n_rows, M) ``idx`` and ``sim`` arrays; unused for dense storage and with
+    ``implicit_order``.
     ``implicit_order`` (kind="dot", storage="topm" only): choose each row's M as implicit
     0.7.3's all_pairs_knn does: the row itself is a candidate (its own sum of squares), every
     row sharing a column counts (a zero product too), and ties at the M-th value go the way its
@@ -279,7 +278,7 @@ def compute_similarity(indptr, indices, data, n_cols, *, kind="pearson", min_sup
             np.fill_diagonal(out, np.bincount(rows, weights=data * data, minlength=n_rows))
         return Similarity(kind, "dense", n_rows, dense=out, memory_limit=memory_limit)
 
-    if topm_runner is not None:
+    if topm_runner is not None and not implicit_order:
         bounds = list(range(0, n_rows, block_rows)) + [n_rows]
         out_idx, out_sim = topm_runner(args, bounds, kind, min_support, shrinkage, max_neighbors, dtype, name)
         return Similarity(kind, "topm", n_rows, idx=out_idx, sim=out_sim, memory_limit=memory_limit)

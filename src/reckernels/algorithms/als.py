@@ -327,7 +327,6 @@ def _implicit_input(data, user_ids, item_ids, model="ImplicitALS") -> tuple[CSR,
 
     ``model`` is the estimator's name, for the error messages.
     """
-    ``model``: the estimator's name, for the error messages (ImplicitALS, ItemItem)."""
     import scipy.sparse as sp
 
     if isinstance(data, Dataset):
