@@ -321,7 +321,7 @@ def test_item_user_matrix_where_user_items_is_expected():
     model.fit(_likes(30, 40), show_progress=False)  # 30 users, 40 items
     with pytest.warns(ci.ParameterWarning, match="item x user"):
         model.recommend(0, short[:1])  # 30 columns = the number of users
-    with pytest.raises(IndexError, match="swapped"):
+    with pytest.raises(IndexError, match="swapped"), pytest.warns(ci.ParameterWarning):
         model.recommend(35, short[:1])  # userid beyond the 30 users: the hint says what may be swapped
 
 

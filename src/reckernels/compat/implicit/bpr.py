@@ -55,7 +55,7 @@ class BayesianPersonalizedRanking(MatrixFactorizationBase):
                     n_epochs=self.iterations, verify_negative_samples=self.verify_negative_samples,
                     dtype=self.dtype.name, backend=self._backend, n_threads=self._threads,
                     random_state=_seed(self.random_state), verbose=bool(show_progress))
-        model.fit(m, callback=_epoch_callback(callback, with_counts=True))
+        model.fit(m, callback=_epoch_callback(callback, with_counts=True, samples=m.nnz))
         self.user_factors = np.ascontiguousarray(model.user_factors_, dtype=self.dtype)
         self.item_factors = np.ascontiguousarray(model.item_factors_, dtype=self.dtype)
         self._check_fit_errors()
@@ -78,8 +78,11 @@ def _seed(random_state):
     return random_state
 
 
-def _epoch_callback(callback, with_counts: bool):
-    """The native callback(epoch, model) turned into implicit's (epoch, elapsed[, correct, skipped])."""
+def _epoch_callback(callback, with_counts: bool, samples: int = 0):
+    """The native callback(epoch, model) turned into implicit's (epoch, elapsed[, correct, skipped]).
+
+    BPR's counts come from the native ``history_`` record: its train_auc (correct / non-skipped
+    samples) and skipped (skipped / samples) fractions over the ``samples`` draws of an epoch."""
     if callback is None:
         return None
     if not callable(callback):
@@ -92,6 +95,9 @@ def _epoch_callback(callback, with_counts: bool):
         if not with_counts:
             return callback(epoch, elapsed)
         record = model.history_[-1] if getattr(model, "history_", None) else {}
-        return callback(epoch, elapsed, record.get("correct", 0), record.get("skipped", 0))
+        skipped = int(round(record.get("skipped", 0.0) * samples))
+        auc = record.get("train_auc", 0.0)
+        correct = int(round(auc * (samples - skipped))) if np.isfinite(auc) else 0
+        return callback(epoch, elapsed, correct, skipped)
 
     return adapter
