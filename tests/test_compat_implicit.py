@@ -371,3 +371,91 @@ def test_parameter_warning_is_implicits(peer):
     from implicit.utils import ParameterWarning
 
     assert issubclass(ci.ParameterWarning, ParameterWarning)
+
+
+# ------------------------------------------------------------------ BPR and LMF (native rk.BPR / rk.LogisticMF)
+@pytest.mark.parametrize("name,module,cls", [("bpr", "bpr", "BayesianPersonalizedRanking"),
+                                             ("lmf", "lmf", "LogisticMatrixFactorization")])
+def test_bpr_lmf_layout_callback_and_implicit_recommendations(peer, name, module, cls):
+    pytest.importorskip(f"reckernels.algorithms.{module}")
+    m = _likes(50, 30, density=0.2, seed=3)
+    calls = []
+    ours = getattr(ci, cls)(factors=4, iterations=3, random_state=0)
+    ours.fit(m, show_progress=False, callback=lambda *args: calls.append(args))
+    extra = 1 if name == "bpr" else 2
+    assert ours.user_factors.shape == (50, 4 + extra) and ours.item_factors.shape == (30, 4 + extra)
+    assert ours.user_factors.dtype == np.float32
+    assert len(calls) == 3 and len(calls[0]) == (4 if name == "bpr" else 2)
+    if name == "bpr":
+        assert np.all(ours.user_factors[np.diff(m.indptr) > 0, -1] == 1.0)
+        assert all(0 <= c[2] <= m.nnz and 0 <= c[3] <= m.nnz for c in calls)
+    # recommend / similar_* are implicit's given the same factors
+    theirs = getattr(getattr(peer, name), cls)(factors=4, iterations=3, random_state=0, use_gpu=False)
+    theirs.fit(m, show_progress=False)
+    _same_factors(theirs, ours)
+    a, b = theirs.recommend(np.arange(50), m, N=5), ours.recommend(np.arange(50), m, N=5)
+    np.testing.assert_array_equal(b[0], a[0])
+    np.testing.assert_array_equal(b[1], a[1])
+    np.testing.assert_array_equal(ours.similar_items(np.arange(30), N=4)[0], theirs.similar_items(np.arange(30), N=4)[0])
+
+
+@pytest.mark.parametrize("cls", ["BayesianPersonalizedRanking", "LogisticMatrixFactorization"])
+def test_bpr_lmf_zero_iterations_and_empty_input(cls):
+    m = _likes(20, 10)
+    model = getattr(ci, cls)(factors=3, iterations=0, random_state=1)
+    model.fit(m, show_progress=False)  # implicit's initial factors, no native needed
+    assert np.isfinite(model.user_factors).all() and model.user_factors.shape[0] == 20
+    if cls == "BayesianPersonalizedRanking":
+        ci.BayesianPersonalizedRanking(factors=2).fit(sp.csr_matrix((3, 3)), show_progress=False)  # implicit #264
+
+
+def test_bpr_ranks_like_implicit_on_planted_data():
+    pytest.importorskip("reckernels.algorithms.bpr")
+    m = _checkerboard(40)
+    model = ci.BayesianPersonalizedRanking(factors=3, regularization=0, random_state=42)
+    model.fit(m, show_progress=False)
+    ids, _ = model.recommend(np.arange(40), m, N=1)
+    assert (ids[:, 0] == np.arange(40)).mean() >= 0.9
+
+
+# ------------------------------------------------------------------ item-item (native rk.ItemItem)
+@pytest.mark.parametrize("cls", ["ItemItemRecommender", "CosineRecommender", "TFIDFRecommender", "BM25Recommender"])
+def test_item_item_equals_implicit(peer, cls):
+    pytest.importorskip("reckernels.algorithms.itemitem")
+    import implicit.nearest_neighbours as nn
+
+    m = sp.random(70, 45, density=0.15, format="csr", random_state=5)  # continuous values: no ties
+    m.data = 1 + 4 * m.data
+    theirs = getattr(nn, cls)(K=8)
+    theirs.fit(m, show_progress=False)
+    ours = getattr(ci, cls)(K=8)
+    ours.fit(m, show_progress=False)
+    assert abs(theirs.similarity - ours.similarity).max() < 1e-9
+    a, b = theirs.recommend(np.arange(70), m, N=6), ours.recommend(np.arange(70), m, N=6)
+    np.testing.assert_array_equal(b[0], a[0])
+    np.testing.assert_allclose(b[1], a[1], rtol=1e-9)
+    assert b[0].dtype == np.int32 and b[1].dtype == np.float64
+    for kw in ({}, {"filter_already_liked_items": False}, {"items": [1, 2, 3, 30, 31]}):
+        x, y = theirs.recommend(5, m[5], N=8, **kw), ours.recommend(5, m[5], N=8, **kw)
+        np.testing.assert_array_equal(y[0], x[0])
+    x, y = theirs.recommend(5, m[5], N=4, filter_items=[0, 1]), ours.recommend(5, m[5], N=4, filter_items=[0, 1])
+    np.testing.assert_array_equal(y[0], x[0][:4])  # implicit returns up to N + len(filter_items) here
+    np.testing.assert_array_equal(ours.similar_items(np.arange(45), N=5)[0], theirs.similar_items(np.arange(45), N=5)[0])
+
+
+def test_item_item_save_load_pickle_and_bad_input(tmp_path):
+    pytest.importorskip("reckernels.algorithms.itemitem")
+    m = _likes()
+    model = ci.BM25Recommender(K=5, K1=2.0, B=0.5)
+    model.fit(m, show_progress=False)
+    model.save(str(tmp_path / "knn"))
+    again = ci.BM25Recommender.load(str(tmp_path / "knn"))
+    assert (again.K, again.K1, again.B) == (5, 2.0, 0.5)
+    assert np.array_equal(again.recommend(np.arange(5), m[:5])[0], model.recommend(np.arange(5), m[:5])[0])
+    assert np.array_equal(pickle.loads(pickle.dumps(model)).similar_items(3)[0], model.similar_items(3)[0])
+    with pytest.raises(ValueError, match="item x user"):
+        model.recommend(0, m.T.tocsr()[0])
+    with pytest.raises(ValueError, match="N must be >= 1"):
+        model.recommend(0, m[0], N=0)
+    with pytest.raises(NotImplementedError):
+        model.fit(m, callback=print)
