@@ -11,6 +11,7 @@ from .algorithms import BaselineOnly, Estimator, NotFittedError, Popular, clone,
 from .algorithms import ItemKNN, UserKNN  # noqa: E402
 from .algorithms import SVD, SVDpp  # noqa: E402
 from .algorithms import ALS, ImplicitALS  # noqa: E402
+from .algorithms import BPR, LogisticMF  # noqa: E402
 from .backends import available as available_backends  # noqa: E402
 from .data import Dataset  # noqa: E402
 from .persistence import load  # noqa: E402
@@ -36,3 +37,4 @@ __all__ = [
 __all__ += ["UserKNN", "ItemKNN"]
 __all__ += ["SVD", "SVDpp"]
 __all__ += ["ALS", "ImplicitALS"]
+__all__ += ["BPR", "LogisticMF"]

@@ -7,7 +7,9 @@ import importlib
 from .als import ALS, ImplicitALS
 from .base import Estimator, NotFittedError, clone
 from .baseline import BaselineOnly
+from .bpr import BPR
 from .knn import ItemKNN, UserKNN
+from .lmf import LogisticMF
 from .popular import Popular
 from .svd import SVD, SVDpp
 
@@ -25,6 +27,8 @@ REGISTRY = {
     "itemknn": "reckernels.algorithms.knn:ItemKNN",
     "als": "reckernels.algorithms.als:ALS",
     "implicit_als": "reckernels.algorithms.als:ImplicitALS",
+    "bpr": "reckernels.algorithms.bpr:BPR",
+    "lmf": "reckernels.algorithms.lmf:LogisticMF",
 }
 
 
@@ -40,3 +44,4 @@ __all__ = ["Estimator", "NotFittedError", "clone", "BaselineOnly", "Popular", "R
 __all__ += ["UserKNN", "ItemKNN"]
 __all__ += ["SVD", "SVDpp"]
 __all__ += ["ALS", "ImplicitALS"]
+__all__ += ["BPR", "LogisticMF"]

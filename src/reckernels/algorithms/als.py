@@ -272,13 +272,7 @@ class ImplicitALS(_ALSModel):
         by_user, user_ids, item_ids = _implicit_input(data, user_ids, item_ids)
         if warm:
             self._check_same_ids(user_ids, item_ids)
-        # what Estimator.fit sets for a Dataset, for either kind of input
-        self.backend_ = _backends.resolve(self.backend)
-        self._kernels = _backends.get_backend(self.backend_)
-        self.user_map_, self.item_map_ = IdMap(user_ids), IdMap(item_ids)
-        self.rating_scale_ = (0.0, 1.0)  # predict estimates a preference in [0, 1]
-        self.global_mean_ = 0.0
-        self.seen_ = (by_user.indptr, by_user.indices)
+        _bind_implicit(self, by_user, user_ids, item_ids, (0.0, 1.0))  # predict estimates a preference in [0, 1]
         by_item = _transpose(by_user, len(item_ids))
         self.item_popularity_ = by_item.row_lengths().astype(np.float64)
         start = time.perf_counter()
@@ -318,8 +312,21 @@ class ImplicitALS(_ALSModel):
         return scores
 
 
-def _implicit_input(data, user_ids, item_ids) -> tuple[CSR, np.ndarray, np.ndarray]:
-    """(by-user CSR with float64 strengths and no zeros, user raw ids, item raw ids) from a Dataset or a scipy matrix."""
+def _bind_implicit(model, by_user: CSR, user_ids, item_ids, rating_scale) -> None:
+    """Set on ``model`` what Estimator.fit sets for a Dataset, for either kind of implicit input."""
+    model.backend_ = _backends.resolve(model.backend)
+    model._kernels = _backends.get_backend(model.backend_)
+    model.user_map_, model.item_map_ = IdMap(user_ids), IdMap(item_ids)
+    model.rating_scale_ = rating_scale
+    model.global_mean_ = 0.0
+    model.seen_ = (by_user.indptr, by_user.indices)
+
+
+def _implicit_input(data, user_ids, item_ids, model="ImplicitALS") -> tuple[CSR, np.ndarray, np.ndarray]:
+    """(by-user CSR with float64 strengths and no zeros, user raw ids, item raw ids) from a Dataset or a scipy matrix.
+
+    ``model`` is the estimator's name, for the error messages.
+    """
     import scipy.sparse as sp
 
     if isinstance(data, Dataset):
@@ -348,7 +355,7 @@ def _implicit_input(data, user_ids, item_ids) -> tuple[CSR, np.ndarray, np.ndarr
         indptr, indices, values = m.indptr, m.indices, m.data
         name = "user_items"
     else:
-        raise TypeError(f"ImplicitALS trains on a reckernels.Dataset or a scipy.sparse users x items matrix, "
+        raise TypeError(f"{model} trains on a reckernels.Dataset or a scipy.sparse users x items matrix, "
                         f"got {type(data).__name__}; for a dense array use scipy.sparse.csr_matrix(array).")
     values = np.asarray(values, dtype=np.float64)
     bad = ~np.isfinite(values)
@@ -357,7 +364,7 @@ def _implicit_input(data, user_ids, item_ids) -> tuple[CSR, np.ndarray, np.ndarr
                          "numbers >= 0. Drop or fill them first.")
     if (values < 0).any():
         raise ValueError(f"{name} hold {int((values < 0).sum())} negative value(s) (the first: "
-                         f"{values[values < 0][0]}); ImplicitALS needs interaction strengths >= 0.")
+                         f"{values[values < 0][0]}); {model} needs interaction strengths >= 0.")
     keep = values != 0  # a zero strength means no interaction, as in a sparse matrix
     row_of = np.repeat(np.arange(len(indptr) - 1), np.diff(indptr))[keep]
     new_indptr = np.zeros(len(indptr), dtype=np.int64)

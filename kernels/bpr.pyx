@@ -1,0 +1,117 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
+"""BPR epochs (implicit 0.7.3's update), Hogwild over OpenMP threads.
+
+Same samples, update and order as reckernels.backends.reference.bpr (read its docstring): the
+samples are cut into n_threads contiguous chunks, one per thread, each updating the shared
+factors without locks. Draws are counter based (splitmix64 at position k of the epoch's
+stream), so they do not depend on the thread making them; one thread is the serial order.
+
+Bounds checks are off: the Python entry point in reckernels.backends.cython.bpr checks shapes,
+dtypes and index ranges.
+"""
+
+from cython cimport floating
+from cython.parallel cimport prange
+from libc.math cimport exp
+from libc.stdlib cimport free, malloc
+
+ctypedef long long i64
+ctypedef int i32
+ctypedef unsigned long long u64
+
+cdef u64 GAMMA = 0x9E3779B97F4A7C15ULL
+
+
+cdef inline u64 _mix64(u64 z) noexcept nogil:
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL
+    return z ^ (z >> 31)
+
+
+cdef inline u64 _stream_key(u64 seed, u64 epoch, u64 stream) noexcept nogil:
+    cdef u64 key = _mix64(seed + GAMMA)
+    key = _mix64(key ^ ((epoch + 1) * GAMMA))
+    return _mix64(key ^ ((stream + 1) * GAMMA))
+
+
+cdef inline bint _liked(const i32[::1] indices, i64 lo, i64 hi, i32 item) noexcept nogil:
+    cdef i64 end = hi, mid
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if indices[mid] < item:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo < end and indices[lo] == item
+
+
+cdef void _chunk(const i64[::1] indptr, const i32[::1] indices, const i32* rows, floating[:, ::1] X,
+                 floating[:, ::1] Y, floating lr, floating reg, bint verify, u64 key, i64 start, i64 stop,
+                 i64* n_correct, i64* n_skipped) noexcept nogil:
+    """Samples start .. stop - 1, in order."""
+    cdef i64 nnz = indices.shape[0], s, li, di
+    cdef Py_ssize_t F = X.shape[1] - 1, f
+    cdef i32 u, i, j
+    cdef floating score, z, t
+    cdef floating* x
+    cdef floating* yi
+    cdef floating* yj
+    cdef i64 correct = 0, skipped = 0
+    for s in range(start, stop):
+        li = <i64>(_mix64(key + (<u64>(2 * s + 1)) * GAMMA) % <u64>nnz)
+        di = <i64>(_mix64(key + (<u64>(2 * s + 2)) * GAMMA) % <u64>nnz)
+        u = rows[li]
+        i = indices[li]
+        j = indices[di]
+        if verify and _liked(indices, indptr[u], indptr[u + 1], j):
+            skipped += 1
+            continue
+        x = &X[u, 0]
+        yi = &Y[i, 0]
+        yj = &Y[j, 0]
+        score = 0
+        for f in range(F + 1):
+            score = score + x[f] * (yi[f] - yj[f])
+        z = <floating>(1.0 / (1.0 + exp(<double>score)))
+        if z < 0.5:
+            correct += 1
+        for f in range(F):
+            t = x[f]
+            x[f] += lr * (z * (yi[f] - yj[f]) - reg * x[f])
+            yi[f] += lr * (z * t - reg * yi[f])
+            yj[f] += lr * (-z * t - reg * yj[f])
+        yi[F] += lr * (z - reg * yi[F])
+        yj[F] += lr * (-z - reg * yj[F])
+    n_correct[0] = correct
+    n_skipped[0] = skipped
+
+
+def bpr_epoch(const i64[::1] indptr, const i32[::1] indices, floating[:, ::1] X, floating[:, ::1] Y,
+              floating lr, floating reg, bint verify, u64 seed, u64 epoch, int n_threads):
+    """One epoch of len(indices) samples; returns (correct, skipped)."""
+    cdef i64 nnz = indices.shape[0], n_rows = indptr.shape[0] - 1, r, p
+    cdef u64 key = _stream_key(seed, epoch, 0)
+    cdef Py_ssize_t t, T = max(1, min(n_threads, nnz))
+    cdef i64 correct = 0, skipped = 0
+    if nnz == 0:
+        return 0, 0
+    cdef i32* rows = <i32*> malloc(nnz * sizeof(i32))
+    cdef i64* counts = <i64*> malloc(2 * T * sizeof(i64))
+    if rows == NULL or counts == NULL:
+        free(rows)
+        free(counts)
+        raise MemoryError()
+    try:
+        for r in prange(n_rows, nogil=True, schedule="static", num_threads=n_threads):
+            for p in range(indptr[r], indptr[r + 1]):
+                rows[p] = <i32>r
+        for t in prange(T, nogil=True, schedule="static", chunksize=1, num_threads=T):
+            _chunk(indptr, indices, rows, X, Y, lr, reg, verify, key, t * nnz // T, (t + 1) * nnz // T,
+                   &counts[2 * t], &counts[2 * t + 1])
+        for t in range(T):
+            correct += counts[2 * t]
+            skipped += counts[2 * t + 1]
+    finally:
+        free(rows)
+        free(counts)
+    return correct, skipped

@@ -1,0 +1,105 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
+"""Logistic MF half-epochs (implicit 0.7.3's AdaGrad update), rows in parallel over OpenMP.
+
+Same draws, arithmetic and order as reckernels.backends.reference.lmf (read its docstring).
+A row reads only the fixed other side and writes only its own factors and AdaGrad sums, so
+the result does not depend on the thread count.
+
+Bounds checks are off: the Python entry point in reckernels.backends.cython.lmf checks shapes,
+dtypes and index ranges.
+"""
+
+from cython cimport floating
+from cython.parallel cimport prange, threadid
+from libc.math cimport exp, sqrt
+
+ctypedef long long i64
+ctypedef int i32
+ctypedef unsigned long long u64
+
+cdef u64 GAMMA = 0x9E3779B97F4A7C15ULL
+
+
+cdef inline u64 _mix64(u64 z) noexcept nogil:
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL
+    return z ^ (z >> 31)
+
+
+cdef inline u64 _stream_key(u64 seed, u64 epoch, u64 stream) noexcept nogil:
+    cdef u64 key = _mix64(seed + GAMMA)
+    key = _mix64(key ^ ((epoch + 1) * GAMMA))
+    return _mix64(key ^ ((stream + 1) * GAMMA))
+
+
+cdef inline double _sigmoid(double s) noexcept nogil:
+    cdef double e
+    if s >= 0:
+        return 1.0 / (1.0 + exp(-s))
+    e = exp(s)
+    return e / (1.0 + e)
+
+
+cdef inline floating _dot(const floating* a, const floating* b, Py_ssize_t n) noexcept nogil:
+    cdef floating s = 0
+    cdef Py_ssize_t f
+    for f in range(n):
+        s = s + a[f] * b[f]
+    return s
+
+
+cdef void _row(Py_ssize_t r, const i64[::1] indptr, const i32[::1] indices, const floating[::1] data,
+               floating[:, ::1] X, const floating[:, ::1] Y, floating[:, ::1] G, double lr, floating reg,
+               i64 neg_prop, i64 max_negatives, Py_ssize_t fixed_col, u64 key, floating* d,
+               double* sums) noexcept nogil:
+    cdef Py_ssize_t K = X.shape[1], f
+    cdef i64 lo = indptr[r], hi = indptr[r + 1], p, k, n_neg, nnz = indices.shape[0]
+    cdef floating* x = &X[r, 0]
+    cdef floating* g = &G[r, 0]
+    cdef const floating* y
+    cdef floating w, z, step
+    cdef double s, pos = 0, neg = 0
+    for f in range(K):
+        d[f] = 0
+    for p in range(lo, hi):
+        y = &Y[indices[p], 0]
+        s = _sigmoid(<double>_dot(x, y, K))
+        pos += s
+        w = data[p] * (<floating>1 - <floating>s)
+        for f in range(K):
+            d[f] += w * y[f]
+    n_neg = (hi - lo) * neg_prop
+    if n_neg > max_negatives:
+        n_neg = max_negatives
+    for k in range(n_neg):
+        y = &Y[indices[<i64>(_mix64(key + (<u64>(k + 1)) * GAMMA) % <u64>nnz)], 0]
+        z = <floating>_sigmoid(<double>_dot(x, y, K))
+        neg += z
+        for f in range(K):
+            d[f] -= z * y[f]
+    for f in range(K):
+        if f == fixed_col:
+            continue
+        d[f] -= reg * x[f]
+        g[f] += d[f] * d[f]
+        step = <floating>(lr / sqrt(1e-6 + <double>g[f]))
+        x[f] += step * d[f]
+    sums[0] = pos
+    sums[1] = neg
+
+
+def lmf_half(const i64[::1] indptr, const i32[::1] indices, const floating[::1] data, floating[:, ::1] X,
+             const floating[:, ::1] Y, floating[:, ::1] G, double lr, floating reg, i64 neg_prop,
+             i64 max_negatives, Py_ssize_t fixed_col, u64 seed, u64 stream, floating[:, ::1] scratch,
+             double[:, ::1] row_sums):
+    """Update every row of X and G in place; row_sums[r] = (sum of sigma over r's positives, over its negatives).
+
+    scratch is (n_threads, K): one gradient buffer per thread.
+    """
+    cdef Py_ssize_t r, n_rows = X.shape[0]
+    cdef int n_threads = scratch.shape[0]
+    cdef u64 base = _mix64(_mix64(seed + GAMMA) ^ ((stream + 1) * GAMMA))
+    for r in prange(n_rows, nogil=True, schedule="guided", num_threads=n_threads):
+        if indptr[r] < indptr[r + 1]:
+            _row(r, indptr, indices, data, X, Y, G, lr, reg, neg_prop, max_negatives, fixed_col,
+                 _mix64(base ^ ((<u64>r + 1) * GAMMA)), &scratch[threadid(), 0], &row_sums[r, 0])

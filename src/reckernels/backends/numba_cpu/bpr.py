@@ -1,0 +1,92 @@
+"""BPR epochs, Numba CPU: the reference's samples and update, Hogwild over n_threads chunks.
+
+The samples are cut into n_threads contiguous chunks run in parallel without locks, as in the
+Cython kernel; one thread is the reference's serial order. uint64 arithmetic for the draws
+(see sampling.py). A value computed in float64 (the exponential) is brought back to the
+factors' dtype by storing it in a one-element array of that dtype.
+"""
+
+import math
+
+import numba
+import numpy as np
+
+from ..reference.bpr import check_bpr_input
+from ._threads import numba_threads
+from .sampling import _GAMMA, _ONE, _mix64
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _liked(indices, lo, hi, item):
+    end = hi
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if indices[mid] < item:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo < end and indices[lo] == item
+
+
+@numba.njit(cache=True, nogil=True)
+def _chunk(indptr, indices, rows, X, Y, lr, reg, verify, key, start, stop, counts):
+    nnz = np.uint64(len(indices))
+    F = X.shape[1] - 1
+    cast = np.zeros(2, X.dtype)  # cast[0]: a float64 value in the factors' dtype; cast[1] stays 0
+    correct = 0
+    skipped = 0
+    for s in range(start, stop):
+        li = np.int64(_mix64(key + np.uint64(2 * s + 1) * _GAMMA) % nnz)
+        di = np.int64(_mix64(key + np.uint64(2 * s + 2) * _GAMMA) % nnz)
+        u = rows[li]
+        i = indices[li]
+        j = indices[di]
+        if verify and _liked(indices, indptr[u], indptr[u + 1], j):
+            skipped += 1
+            continue
+        score = cast[1]
+        for f in range(F + 1):
+            score = score + X[u, f] * (Y[i, f] - Y[j, f])
+        cast[0] = 1.0 / (1.0 + math.exp(np.float64(score)))
+        z = cast[0]
+        if z < 0.5:
+            correct += 1
+        for f in range(F):
+            t = X[u, f]
+            X[u, f] += lr * (z * (Y[i, f] - Y[j, f]) - reg * X[u, f])
+            Y[i, f] += lr * (z * t - reg * Y[i, f])
+            Y[j, f] += lr * (-z * t - reg * Y[j, f])
+        Y[i, F] += lr * (z - reg * Y[i, F])
+        Y[j, F] += lr * (-z - reg * Y[j, F])
+    counts[0] = correct
+    counts[1] = skipped
+
+
+@numba.njit(parallel=True, cache=True, nogil=True)
+def _epoch(indptr, indices, X, Y, lr, reg, verify, seed, epoch, n_chunks):
+    nnz = len(indices)
+    rows = np.empty(nnz, np.int32)
+    for r in numba.prange(len(indptr) - 1):
+        for p in range(indptr[r], indptr[r + 1]):
+            rows[p] = r
+    key = _mix64(seed + _GAMMA)
+    key = _mix64(key ^ ((epoch + _ONE) * _GAMMA))
+    key = _mix64(key ^ _GAMMA)  # stream 0
+    counts = np.zeros((n_chunks, 2), np.int64)
+    for t in numba.prange(n_chunks):
+        _chunk(indptr, indices, rows, X, Y, lr, reg, verify, key, t * nnz // n_chunks, (t + 1) * nnz // n_chunks,
+               counts[t])
+    return counts[:, 0].sum(), counts[:, 1].sum()
+
+
+def bpr_epoch(indptr, indices, X, Y, learning_rate, reg, verify_negative, seed, epoch, n_threads=1):
+    """See reckernels.backends.reference.bpr (rows sorted when ``verify_negative``)."""
+    check_bpr_input(indptr, indices, X, Y, learning_rate, reg, seed, epoch)
+    if len(indices) == 0:
+        return 0, 0
+    t = X.dtype.type
+    n_chunks = max(1, min(int(n_threads), len(indices)))
+    with numba_threads(n_chunks):
+        correct, skipped = _epoch(indptr, indices, X, Y, t(learning_rate), t(reg), bool(verify_negative),
+                                  np.uint64(seed), np.uint64(epoch), n_chunks)
+    return int(correct), int(skipped)
