@@ -222,6 +222,15 @@ def test_to_gpu_runs_on_the_cuda_backend_and_back():
     assert not gpu.to_cpu().use_gpu
 
 
+def test_als_fit_on_the_cuda_backend_matches_the_cpu():
+    m = _likes(12, 10, density=0.3)
+    cpu = ci.AlternatingLeastSquares(factors=2, iterations=1, random_state=0)
+    cpu.fit(m, show_progress=False)
+    gpu = ci.AlternatingLeastSquares(factors=2, iterations=1, random_state=0, use_gpu=True)
+    gpu.fit(m, show_progress=False)  # CUDA simulator in the tests
+    np.testing.assert_allclose(gpu.user_factors, cpu.user_factors, rtol=1e-4, atol=1e-5)
+
+
 def test_to_gpu_without_gpu_says_why(monkeypatch):
     from reckernels import backends
 
@@ -234,6 +243,8 @@ def test_to_gpu_without_gpu_says_why(monkeypatch):
     monkeypatch.setattr(backends, "get_backend", no_gpu)
     with pytest.raises(backends.BackendUnavailable, match="GPU"):
         ci.AlternatingLeastSquares().to_gpu()
+    with pytest.raises(backends.BackendUnavailable, match="GPU"):
+        ci.BayesianPersonalizedRanking(use_gpu=True)
 
 
 # ------------------------------------------------------------------ evaluation

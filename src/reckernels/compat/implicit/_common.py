@@ -105,6 +105,13 @@ def kernels(backend: str):
     return _backends.get_backend(backend)
 
 
+def check_gpu_kernel(backend: str, kernel: str, model: str) -> None:
+    """A clear error where the cuda backend lacks a model's kernel (or there is no GPU at all)."""
+    if backend == "cuda" and not hasattr(kernels("cuda"), kernel):
+        raise _backends.BackendUnavailable(f"{model} has no CUDA kernel ({kernel}) in this reckernels build; "
+                                           "use use_gpu=False (or to_cpu()).")
+
+
 def topk(scores: np.ndarray, N: int, backend: str, threads: int):
     """implicit's top-k of every row of a dense score block: (int32 ids, scores in the block's dtype).
 

@@ -34,6 +34,8 @@ class MatrixFactorizationBase:
         self._user_norms, self._item_norms = None, None
         self.num_threads = num_threads
         self.use_gpu = bool(use_gpu)
+        if self.use_gpu:
+            C.kernels("cuda")  # says why right away where numba-cuda or a GPU is missing
 
     # ---------------------------------------------------------------- plumbing
     @property

@@ -50,6 +50,7 @@ class BayesianPersonalizedRanking(MatrixFactorizationBase):
         if m.nnz == 0 or self.iterations == 0:
             self._untrained(m)
             return
+        C.check_gpu_kernel(self._backend, "bpr_epoch", "BayesianPersonalizedRanking")
         BPR = native("bpr", "BPR")
         model = BPR(n_factors=self.factors, learning_rate=self.learning_rate, reg=self.regularization,
                     n_epochs=self.iterations, verify_negative_samples=self.verify_negative_samples,

@@ -46,6 +46,7 @@ class LogisticMatrixFactorization(MatrixFactorizationBase):
         if self.iterations == 0:
             self._untrained(m)
             return
+        C.check_gpu_kernel(self._backend, "lmf_half", "LogisticMatrixFactorization")
         LogisticMF = native("lmf", "LogisticMF")
         model = LogisticMF(n_factors=self.factors, learning_rate=self.learning_rate, reg=self.regularization,
                            n_epochs=self.iterations, neg_prop=self.neg_prop, dtype=self.dtype.name,
