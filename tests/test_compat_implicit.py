@@ -159,6 +159,20 @@ def test_als_recalculate_partial_fit_and_explain_match_implicit(peer):
     assert ours.explain(1, m, itemid=4, user_weights=w)[0] == pytest.approx(total_b)
 
 
+def test_deprecated_rank_items_and_recommend_all_as_implicit(peer):
+    m = _likes()
+    theirs = peer.cpu.als.AlternatingLeastSquares(factors=4, random_state=0)
+    theirs.fit(m, show_progress=False)
+    ours = ci.AlternatingLeastSquares(factors=4)
+    _same_factors(theirs, ours)
+    with pytest.warns(DeprecationWarning):
+        got = ours.rank_items(2, m[2], [5, 1, 9])
+    assert np.array_equal(got[0], theirs.rank_items(2, m[2], [5, 1, 9])[0])
+    with pytest.warns(DeprecationWarning):
+        got = ours.recommend_all(m, N=3)
+    assert np.array_equal(got, theirs.recommend_all(m, N=3))
+
+
 def test_als_training_loss_and_callback(peer):
     m = _likes()
     seen = []

@@ -119,6 +119,25 @@ class MatrixFactorizationBase:
             ids = items[ids].astype(np.int32)
         return ids, scores
 
+    def rank_items(self, userid, user_items, selected_items, recalculate_user=False):
+        """Deprecated in implicit: recommend(..., items=selected_items, filter_already_liked_items=False)."""
+        warnings.warn("rank_items is deprecated. Use recommend with the 'items' parameter instead",
+                      DeprecationWarning, stacklevel=2)
+        return self.recommend(userid, user_items, recalculate_user=recalculate_user, items=selected_items,
+                              filter_already_liked_items=False)
+
+    def recommend_all(self, user_items, N=10, recalculate_user=False, filter_already_liked_items=True,
+                      filter_items=None, users_items_offset=0):
+        """Deprecated in implicit: the ids of recommend(arange(n) + users_items_offset, user_items)."""
+        import scipy.sparse as sp
+
+        warnings.warn("recommend_all is deprecated. Use recommend with an array of userids instead", DeprecationWarning,
+                      stacklevel=2)
+        userids = np.arange(user_items.shape[0]) + users_items_offset
+        ids, _ = self.recommend(userids, sp.csr_matrix(user_items), N=N, recalculate_user=recalculate_user,
+                                filter_already_liked_items=filter_already_liked_items, filter_items=filter_items)
+        return ids
+
     def _check_filter(self, filter_ids, n):
         if filter_ids is None:
             return None

@@ -147,7 +147,8 @@ def ranking_metrics_at_k(model, train_user_items, test_user_items, K=10, show_pr
                 mean_auc += np.sum(auc / (n_pos * n_neg))
             bar.update(len(batch))
     total = len(to_score)
-    return {"precision": relevant / pr_div, "map": mean_ap / total, "ndcg": ndcg / total, "auc": mean_auc / total}
+    return {"precision": float(relevant / pr_div), "map": float(mean_ap / total), "ndcg": float(ndcg / total),
+            "auc": float(mean_auc / total)}
 
 
 def precision_at_k(model, train_user_items, test_user_items, K=10, show_progress=True, num_threads=1):

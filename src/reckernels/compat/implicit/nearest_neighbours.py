@@ -162,6 +162,15 @@ class ItemItemRecommender:
             return out_ids[0, :lengths[0]], out_scores[0, :lengths[0]]
         return out_ids, out_scores
 
+    def rank_items(self, userid, user_items, selected_items, recalculate_user=False):
+        """Deprecated in implicit: recommend(..., items=selected_items, filter_already_liked_items=False)."""
+        import warnings
+
+        warnings.warn("rank_items is deprecated. Use recommend with the 'items' parameter instead",
+                      DeprecationWarning, stacklevel=2)
+        return self.recommend(userid, user_items, recalculate_user=recalculate_user, items=selected_items,
+                              filter_already_liked_items=False)
+
     def similar_users(self, userid, N=10, filter_users=None, users=None):
         raise NotImplementedError("similar_users isn't implemented for item-item recommenders")
 
