@@ -3,7 +3,8 @@
 
 For each row x (rows in parallel, OpenMP) walk x's columns and, for each column, the rows that
 share it (the transposed matrix), adding the pair's co-rated sums into a per-thread slot per
-row (count, Sxy or the squared differences, Sxx, Syy, Sx, Sy: only those the kind needs),
+row (count, Sxy or the squared differences, Sxx, Syy, Sx, Sy: only those the kind needs;
+kind "dot", the unnormalised sum of products implicit's item-item models use: count, Sxy),
 updated as one or two vectors (C, AVX2 clones). The slots are float32 when that is exact for
 the data (reckernels.backends._exact), else float64. The dense kernel computes y > x only and
 leaves the lower triangle to mirror_upper; on a row with many co-rated entries it finishes every
@@ -34,6 +35,7 @@ cdef enum:
     PEARSON_BASELINE = 1
     COSINE = 2
     MSD = 3
+    DOT = 4  # the plain sum of x * y (implicit's item-item co-occurrence), not a surprise kind
     MAX_STRIDE = 8  # accumulator doubles per row at most (pearson: 6 used, padded to a cache line)
 
 
@@ -42,7 +44,7 @@ cdef inline i64 _stride(int kind) noexcept nogil:
     padded to 2, 4 or 8 doubles so that no row's slots straddle a 64-byte cache line."""
     if kind == PEARSON:
         return 8
-    if kind == MSD:
+    if kind == MSD or kind == DOT:
         return 2
     return 4
 
@@ -76,6 +78,8 @@ cdef inline double _pair(int kind, double min_support, double shrinkage, const d
         return 0.0
     if kind == MSD:
         return 1.0 / (s[1] / n + 1.0)
+    if kind == DOT:
+        return s[1]
     if kind == PEARSON_BASELINE and n < 2:
         return 0.0
     den = sqrt(s[2] * s[3])
@@ -122,7 +126,7 @@ cdef extern from *:
     RK_CLONES static int NAME(int x, int upper, int kind, const long long *indptr,              \
             const int *indices, const double *data, const long long *t_indptr,                  \
             const int *t_indices, const double *t_data, TA *acc, int *touched) {                 \
-        const long long stride = kind == 0 ? 8 : (kind == 3 ? 2 : 4);                           \
+        const long long stride = kind == 0 ? 8 : (kind >= 3 ? 2 : 4);                           \
         const int track = touched != 0;                                                          \
         int n_touched = 0;                                                                       \
         for (long long p = indptr[x]; p < indptr[x + 1]; p++) {                                  \
@@ -171,6 +175,41 @@ cdef extern from *:
         }                                                                                        \
         return n_touched;                                                                        \
     }
+    /* dot: slots n, Sxy (2 wide), the product added as its own rounded term, as the reference
+       and implicit's all_pairs_knn do: fp-contract=off keeps any clone from fusing it into the
+       running sum (a fused multiply-add rounds once and would differ in the last bit). */
+    #define RK_ACCUMULATE_DOT(NAME, TA, V2)                                                      \
+    RK_CLONES __attribute__((optimize("fp-contract=off"))) static int NAME(int x, int upper,     \
+            const long long *indptr, const int *indices, const double *data,                    \
+            const long long *t_indptr, const int *t_indices, const double *t_data, TA *acc,     \
+            int *touched) {                                                                      \
+        const int track = touched != 0;                                                          \
+        int n_touched = 0;                                                                       \
+        for (long long p = indptr[x]; p < indptr[x + 1]; p++) {                                  \
+            const int c = indices[p];                                                            \
+            const TA xv = (TA)data[p];                                                           \
+            long long q = t_indptr[c];                                                           \
+            const long long hi = t_indptr[c + 1];                                                \
+            if (upper) {                                                                         \
+                long long h = hi;                                                                \
+                while (q < h) {                                                                  \
+                    const long long mid = (q + h) / 2;                                           \
+                    if (t_indices[mid] <= x) q = mid + 1; else h = mid;                          \
+                }                                                                                \
+            }                                                                                    \
+            RK_WALK_COLUMN(                                                                      \
+                const TA prod = xv * (TA)t_data[q];                                              \
+                V2 *a = (V2 *)(acc + y * 2);                                                     \
+                const V2 head = *a;                                                              \
+                RK_TOUCH(head[0])                                                                \
+                const V2 add = {1, prod};                                                        \
+                *a = head + add;                                                                 \
+            )                                                                                    \
+        }                                                                                        \
+        return n_touched;                                                                        \
+    }
+    RK_ACCUMULATE_DOT(rk_accumulate_dot64, double, rk_v2df)
+    RK_ACCUMULATE_DOT(rk_accumulate_dot32, float, rk_v2sf)
     /* float64 pearson's 64-byte slot: GCC splits the vector into two AVX (or four SSE) halves */
     typedef double rk_v8df __attribute__((vector_size(64), aligned(64)));
     RK_ACCUMULATE(rk_accumulate64, double, rk_v4df, rk_v2df, rk_v8df)
@@ -193,6 +232,12 @@ cdef extern from *:
                 const double v = (n * sxy - sx * sy) / den;                                      \
                 const int ok = n != 0 && !(n < min_support) && vx > 0 && vy > 0 && den > 0;      \
                 out[y] = (TO)(ok ? v : 0.0);                                                     \
+            }                                                                                    \
+        } else if (kind == 4) {                                                                  \
+            for (long long y = y0; y < y1; y++) {                                                \
+                const TA *a = acc + y * stride;                                                  \
+                const double n = a[0];                                                           \
+                out[y] = (TO)((n != 0 && !(n < min_support)) ? (double)a[1] : 0.0);              \
             }                                                                                    \
         } else if (kind == 3) {                                                                  \
             for (long long y = y0; y < y1; y++) {                                                \
@@ -235,6 +280,12 @@ cdef extern from *:
     int rk_accumulate32(i32 x, int upper, int kind, const i64* indptr, const i32* indices,
                         const double* data, const i64* t_indptr, const i32* t_indices, const double* t_data,
                         float* acc, i32* touched) noexcept nogil
+    int rk_accumulate_dot64(i32 x, int upper, const i64* indptr, const i32* indices, const double* data,
+                            const i64* t_indptr, const i32* t_indices, const double* t_data,
+                            double* acc, i32* touched) noexcept nogil
+    int rk_accumulate_dot32(i32 x, int upper, const i64* indptr, const i32* indices, const double* data,
+                            const i64* t_indptr, const i32* t_indices, const double* t_data,
+                            float* acc, i32* touched) noexcept nogil
 cdef inline i32 _accumulate(i32 x, bint upper, int kind, bint exact32,
                             const i64* indptr, const i32* indices, const double* data,
                             const i64* t_indptr, const i32* t_indices, const double* t_data,
@@ -245,6 +296,11 @@ cdef inline i32 _accumulate(i32 x, bint upper, int kind, bint exact32,
     search) instead of testing every y. Unless ``touched`` is NULL, the rows touched are listed
     there and their count returned. (C above: the slot updates are vector operations; with
     exact32 the slots are float32, see _finish_slot.)"""
+    if kind == DOT:
+        if exact32:
+            return rk_accumulate_dot32(x, upper, indptr, indices, data, t_indptr, t_indices, t_data,
+                                       <float*>acc, touched)
+        return rk_accumulate_dot64(x, upper, indptr, indices, data, t_indptr, t_indices, t_data, acc, touched)
     if exact32:
         return rk_accumulate32(x, upper, kind, indptr, indices, data, t_indptr, t_indices, t_data,
                                <float*>acc, touched)

@@ -12,6 +12,7 @@ from .algorithms import ItemKNN, UserKNN  # noqa: E402
 from .algorithms import SVD, SVDpp  # noqa: E402
 from .algorithms import ALS, ImplicitALS  # noqa: E402
 from .algorithms import BPR, LogisticMF  # noqa: E402
+from .algorithms import ItemItem  # noqa: E402
 from .backends import available as available_backends  # noqa: E402
 from .data import Dataset  # noqa: E402
 from .persistence import load  # noqa: E402
@@ -38,3 +39,4 @@ __all__ += ["UserKNN", "ItemKNN"]
 __all__ += ["SVD", "SVDpp"]
 __all__ += ["ALS", "ImplicitALS"]
 __all__ += ["BPR", "LogisticMF"]
+__all__ += ["ItemItem"]

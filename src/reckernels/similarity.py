@@ -8,11 +8,15 @@
   r - ((mu + b_col) + b_row), see ``baseline_residuals``; they are not re-centred), times
   (n - 1) / (n - 1 + shrinkage), with an effective min_support of max(min_support, 2);
 - ``cosine``: Sxy / sqrt(Sxx * Syy) (safe on signed, e.g. mean-centred, data);
-- ``msd``: 1 / (sum of (x - y)^2 / n + 1).
+- ``msd``: 1 / (sum of (x - y)^2 / n + 1);
+- ``dot``: Sxy, the plain sum of products over the common columns, unnormalised (not a
+  scikit-surprise similarity: implicit's item-item co-occurrence, which reckernels.ItemItem
+  computes on its weighted item columns). Its dense diagonal is each row's Sxx, not 1.
 
 A pair with fewer than ``min_support`` common columns, with none, or whose formula has a zero
 denominator (zero variance, a single common column for Pearson) gets 0: never NaN or inf,
-where scikit-surprise would divide by zero. The diagonal is 1, as in scikit-surprise.
+where scikit-surprise would divide by zero. The diagonal is 1, as in scikit-surprise
+(``dot``: the row's own sum of squares; ``to_dense()`` of a top-M ``dot`` leaves it 0).
 
 Storage. ``"dense"``: the (n_rows, n_rows) matrix. ``"topm"``: for each row only the
 ``max_neighbors`` = M other rows with the largest NONZERO similarity (largest value first,
@@ -34,7 +38,7 @@ import numpy as np
 from . import backends as _backends
 from ._validation import check_choice, check_nonnegative_float, check_positive_int, check_ratings
 from .backends._checks import check_csr, validate_csr_indices
-from .backends.reference.similarity import KINDS
+from .backends.reference.similarity import ALL_KINDS, KINDS
 from .data import CSR
 
 STORAGES = ("auto", "dense", "topm")
@@ -46,7 +50,7 @@ _WORKSPACE_PER_ROW = 8 * 8 + 4
 _DEVICE_BLOCK_BYTES = 2**28
 _MIN_BLOCK_ROWS = 256
 
-__all__ = ["KINDS", "STORAGES", "DEFAULT_MAX_NEIGHBORS", "Similarity", "compute_similarity",
+__all__ = ["KINDS", "ALL_KINDS", "STORAGES", "DEFAULT_MAX_NEIGHBORS", "Similarity", "compute_similarity",
            "transpose_csr", "baseline_residuals", "default_memory_limit"]
 
 
@@ -165,7 +169,8 @@ class Similarity:
         rows = np.repeat(np.arange(self.n_rows), self.idx.shape[1])
         keep = self.idx.ravel() >= 0
         out[rows[keep], self.idx.ravel()[keep]] = self.sim.ravel()[keep]
-        np.fill_diagonal(out, 1)
+        if self.kind != "dot":  # top-M dot products keep no diagonal (it is not 1)
+            np.fill_diagonal(out, 1)
         return out
 
     def __repr__(self) -> str:
@@ -190,7 +195,7 @@ def compute_similarity(indptr, indices, data, n_cols, *, kind="pearson", min_sup
     save building that copy (for storage="dense" it is used only when each column lists its
     rows in ascending order, else a sorted copy is built).
     """
-    kind = check_choice("kind", kind, KINDS)
+    kind = check_choice("kind", kind, ALL_KINDS)
     storage = check_choice("storage", storage, STORAGES)
     min_support = check_positive_int("min_support", min_support, minimum=0)
     shrinkage = check_nonnegative_float("shrinkage", shrinkage)
@@ -254,6 +259,9 @@ def compute_similarity(indptr, indices, data, n_cols, *, kind="pearson", min_sup
             stop = min(n_rows, start + block_rows)
             module.similarity_upper(*args, start, stop, kind, min_support, shrinkage, out, n_threads)
         module.mirror_upper(out, n_threads)
+        if kind == "dot":  # a row's dot product with itself, summed in its stored order
+            rows = np.repeat(np.arange(n_rows), np.diff(indptr))
+            np.fill_diagonal(out, np.bincount(rows, weights=data * data, minlength=n_rows))
         return Similarity(kind, "dense", n_rows, dense=out, memory_limit=memory_limit)
 
     out_idx = np.empty((n_rows, max_neighbors), dtype=np.int32)

@@ -197,3 +197,84 @@ def test_dense_rows_sparse_and_dense(backend, signed):
     csr = _csr(values, mask)
     for kind in KINDS:
         _assert_same(*_both(name, csr, kind=kind, storage="dense"))
+
+
+# ---------------------------------------------------------------- kind="dot" (implicit's co-occurrence)
+
+@settings(max_examples=12, deadline=None)
+@given(seed=st.integers(0, 10_000), n_rows=st.integers(1, 10), n_cols=st.integers(1, 8),
+       density=st.floats(0.1, 1.0), signed=st.booleans(), min_support=st.integers(0, 3),
+       m=st.integers(1, 5), topm=st.booleans())
+def test_dot_equals_reference_on_random_data(backend, seed, n_rows, n_cols, density, signed, min_support, m, topm):
+    name, _ = backend
+    csr = _random_csr(seed, n_rows, n_cols, density, signed)
+    storage = dict(storage="topm", max_neighbors=m) if topm else dict(storage="dense")
+    got, want = _both(name, csr, kind="dot", min_support=min_support, **storage)
+    _assert_same(got, want)
+
+
+def _dense_of(csr):
+    indptr, indices, data, n_cols = csr
+    X = np.zeros((len(indptr) - 1, n_cols))
+    for r in range(len(indptr) - 1):
+        X[r, indices[indptr[r]:indptr[r + 1]]] = data[indptr[r]:indptr[r + 1]]
+    return X
+
+
+@pytest.mark.parametrize("signed", [False, True])
+def test_dot_is_the_plain_sum_of_products(backend, signed):
+    """Dense dot = X X^T (the diagonal too: each row's sum of squares); top-M = the M largest
+    nonzero off-diagonal products of each row, ties to the smaller index; float32 and blocks."""
+    name, _ = backend
+    n_rows = 10 if name == "cuda" else 40
+    csr = _random_csr(4, n_rows, 12, 0.4, signed=signed)
+    X = _dense_of(csr)
+    full = X @ X.T
+    for dtype in (np.float64, np.float32):
+        got, want = _both(name, csr, kind="dot", storage="dense", block_rows=7, dtype=dtype)
+        _assert_same(got, want, exact_cast=True)
+        np.testing.assert_allclose(got.dense, full.astype(dtype), rtol=1e-6 if dtype == np.float32 else 1e-12,
+                                   atol=1e-9)
+        got, want = _both(name, csr, kind="dot", storage="topm", max_neighbors=4, block_rows=7, dtype=dtype)
+        _assert_same(got, want, exact_cast=True)
+    top = compute_similarity(*csr, kind="dot", backend=name, storage="topm", max_neighbors=4)
+    for r in range(n_rows):
+        row = full[r].copy()
+        row[r] = 0
+        cand = np.flatnonzero(row)
+        keep = np.sort(cand[np.lexsort((cand, -row[cand]))[:4]])
+        np.testing.assert_array_equal(top.row(r)[0], keep)
+
+
+@pytest.mark.parametrize("case", ["empty_row", "single_rating", "all_equal", "one_common_column", "ties"])
+def test_dot_edge_cases(backend, case):
+    name, _ = backend
+    csr = _edge_csr(case)
+    n = len(csr[0]) - 1
+    X = _dense_of(csr)
+    dense, want = _both(name, csr, kind="dot", storage="dense")
+    _assert_same(dense, want)
+    np.testing.assert_allclose(dense.dense, X @ X.T, rtol=1e-12)
+    got, want = _both(name, csr, kind="dot", storage="topm", max_neighbors=n + 2)  # M > candidates: padded
+    _assert_same(got, want)
+    assert (got.idx[:, n - 1:] == -1).all() and (got.sim[:, n - 1:] == 0).all()
+    assert (got.to_dense().diagonal() == 0).all()  # top-M dot products keep no diagonal
+    if case == "empty_row":
+        assert (got.idx[1] == -1).all() and (dense.dense[1] == 0).all()
+    if case == "all_equal":
+        np.testing.assert_array_equal(dense.dense, np.full((n, n), 9.0 * 5))
+    if case == "ties":  # rows 1, 2, 3 tie for row 0: the smaller indices are kept
+        top = compute_similarity(*csr, kind="dot", backend=name, storage="topm", max_neighbors=2)
+        np.testing.assert_array_equal(top.idx[0], [1, 2])
+
+
+def test_dot_grid_and_real_values_take_both_accumulators(backend):
+    """Integer strengths take the compiled kernels' float32-exact path, real ones float64: both
+    equal the reference exactly."""
+    name, _ = backend
+    rng = np.random.default_rng(8)
+    mask = rng.random((14, 9)) < 0.6
+    for values in (rng.integers(1, 11, (14, 9)).astype(float), rng.exponential(1.0, (14, 9))):
+        csr = _csr(values, mask)
+        _assert_same(*_both(name, csr, kind="dot", storage="dense"))
+        _assert_same(*_both(name, csr, kind="dot", storage="topm", max_neighbors=3))

@@ -8,6 +8,7 @@ from .als import ALS, ImplicitALS
 from .base import Estimator, NotFittedError, clone
 from .baseline import BaselineOnly
 from .bpr import BPR
+from .itemitem import ItemItem
 from .knn import ItemKNN, UserKNN
 from .lmf import LogisticMF
 from .popular import Popular
@@ -29,6 +30,7 @@ REGISTRY = {
     "implicit_als": "reckernels.algorithms.als:ImplicitALS",
     "bpr": "reckernels.algorithms.bpr:BPR",
     "lmf": "reckernels.algorithms.lmf:LogisticMF",
+    "itemitem": "reckernels.algorithms.itemitem:ItemItem",
 }
 
 
@@ -45,3 +47,4 @@ __all__ += ["UserKNN", "ItemKNN"]
 __all__ += ["SVD", "SVDpp"]
 __all__ += ["ALS", "ImplicitALS"]
 __all__ += ["BPR", "LogisticMF"]
+__all__ += ["ItemItem"]

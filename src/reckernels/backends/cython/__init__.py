@@ -7,6 +7,7 @@ array lengths agree with each other. Index ranges are guaranteed by ``Dataset``.
 from .als import als_explicit_half, als_implicit_half
 from .baseline import baseline_als_epoch, baseline_sgd_epoch
 from .bpr import bpr_epoch
+from .itemitem import itemitem_scores
 from .knn import knn_predict, knn_score
 from .lmf import lmf_half
 from .sgd import svd_epoch, svd_epoch_blocked, svdpp_epoch, svdpp_epoch_hogwild
@@ -20,3 +21,4 @@ __all__ += ["similarity_upper", "similarity_topm", "mirror_upper"]
 __all__ += ["svd_epoch", "svd_epoch_blocked", "svdpp_epoch", "svdpp_epoch_hogwild"]
 __all__ += ["knn_predict", "knn_score", "topk_rows"]
 __all__ += ["bpr_epoch", "lmf_half"]
+__all__ += ["itemitem_scores"]

@@ -8,7 +8,7 @@ accumulator of up to eight doubles per row, a touched-row list and a size-M heap
 import numba
 import numpy as np
 
-from ..reference.similarity import COSINE, MSD, PEARSON, PEARSON_BASELINE, check_kernel_args, check_square, kind_code
+from ..reference.similarity import COSINE, DOT, MSD, PEARSON, PEARSON_BASELINE, check_kernel_args, check_square, kind_code
 from ._threads import numba_threads
 
 MAX_STRIDE = 8
@@ -20,7 +20,7 @@ def _stride(kind):
     padded to 2, 4 or 8 doubles (fewer cache lines touched per update)."""
     if kind == PEARSON:
         return 8
-    if kind == MSD:
+    if kind == MSD or kind == DOT:
         return 2
     return 4
 
@@ -40,6 +40,8 @@ def _pair(kind, min_support, shrinkage, acc, b):
         return 0.0
     if kind == MSD:
         return 1.0 / (acc[b + 1] / n + 1.0)
+    if kind == DOT:
+        return acc[b + 1]
     if kind == PEARSON_BASELINE and n < 2:
         return 0.0
     den = np.sqrt(acc[b + 2] * acc[b + 3])
@@ -74,6 +76,8 @@ def _accumulate(x, upper, kind, indptr, indices, data, t_indptr, t_indices, t_da
             if kind == MSD:
                 d = xv - yv
                 acc[b + 1] += d * d
+            elif kind == DOT:
+                acc[b + 1] += xv * yv
             else:
                 acc[b + 1] += xv * yv
                 acc[b + 2] += xv * xv

@@ -7,6 +7,7 @@ simulator (slow, small inputs only), which is how CI tests them.
 from ._device import ensure_available
 from .als import als_explicit_half, als_implicit_half
 from .baseline import baseline_als_epoch, baseline_sgd_epoch
+from .itemitem import itemitem_scores
 from .knn import knn_predict, knn_score
 from .sgd import svd_epoch, svd_epoch_blocked, svdpp_epoch, svdpp_epoch_hogwild
 from .similarity import mirror_upper, similarity_topm, similarity_upper
@@ -17,3 +18,4 @@ __all__ += ["als_explicit_half", "als_implicit_half"]
 __all__ += ["similarity_upper", "similarity_topm", "mirror_upper"]
 __all__ += ["svd_epoch", "svd_epoch_blocked", "svdpp_epoch", "svdpp_epoch_hogwild"]
 __all__ += ["knn_predict", "knn_score", "topk_rows"]
+__all__ += ["itemitem_scores"]

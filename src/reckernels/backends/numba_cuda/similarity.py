@@ -14,7 +14,7 @@ import math
 import numpy as np
 from numba import cuda
 
-from ..reference.similarity import COSINE, MSD, PEARSON, PEARSON_BASELINE, check_kernel_args, kind_code
+from ..reference.similarity import COSINE, DOT, MSD, PEARSON, PEARSON_BASELINE, check_kernel_args, kind_code
 from ..reference.similarity import mirror_upper  # noqa: F401  (the result is on the host: NumPy mirrors it)
 from ._device import blocks_for, simulated
 
@@ -40,6 +40,8 @@ def _pair(kind, min_support, shrinkage, acc, b, y):
         return 0.0
     if kind == MSD:
         return 1.0 / (acc[b, y, 1] / n + 1.0)
+    if kind == DOT:
+        return acc[b, y, 1]
     if kind == PEARSON_BASELINE and n < 2:
         return 0.0
     den = math.sqrt(acc[b, y, 2] * acc[b, y, 3])
@@ -69,6 +71,8 @@ def _rows(indptr, indices, data, t_indptr, t_indices, t_data, row_start, kind, m
                 cuda.atomic.add(acc, (b, y, 0), 1.0)
                 if kind == MSD:
                     cuda.atomic.add(acc, (b, y, 1), (xv - yv) * (xv - yv))
+                elif kind == DOT:
+                    cuda.atomic.add(acc, (b, y, 1), xv * yv)
                 else:
                     cuda.atomic.add(acc, (b, y, 1), xv * yv)
                     cuda.atomic.add(acc, (b, y, 2), xv * xv)

@@ -6,6 +6,7 @@ It is the oracle: every other backend is tested against it. Speed is not its job
 from .als import als_explicit_half, als_implicit_half
 from .baseline import baseline_als_epoch, baseline_sgd_epoch
 from .bpr import bpr_epoch
+from .itemitem import itemitem_scores
 from .knn import knn_predict, knn_score
 from .lmf import lmf_half
 from .sgd import svd_epoch, svd_epoch_blocked, svdpp_epoch, svdpp_epoch_hogwild
@@ -19,3 +20,4 @@ __all__ += ["als_explicit_half", "als_implicit_half"]
 __all__ += ["svd_epoch", "svd_epoch_blocked", "svdpp_epoch", "svdpp_epoch_hogwild"]
 __all__ += ["knn_predict", "knn_score", "topk_rows"]
 __all__ += ["bpr_epoch", "lmf_half"]
+__all__ += ["itemitem_scores"]

@@ -23,13 +23,16 @@ import math
 
 import numpy as np
 
-KINDS = ("pearson", "pearson_baseline", "cosine", "msd")
-PEARSON, PEARSON_BASELINE, COSINE, MSD = range(len(KINDS))
+KINDS = ("pearson", "pearson_baseline", "cosine", "msd")  # scikit-surprise's similarities
+#: plus "dot": the plain sum of x * y over the common columns, no normalisation (implicit's
+#: item-item co-occurrence, reckernels.algorithms.itemitem); not a scikit-surprise similarity
+ALL_KINDS = KINDS + ("dot",)
+PEARSON, PEARSON_BASELINE, COSINE, MSD, DOT = range(len(ALL_KINDS))
 
 
 def kind_code(kind: str) -> int:
     """The integer the compiled kernels use for ``kind`` (already validated by the caller)."""
-    return KINDS.index(kind)
+    return ALL_KINDS.index(kind)
 
 
 def pair_similarity(kind, min_support, shrinkage, n, sx, sy, sxx, syy, sxy, sdd):
@@ -51,6 +54,8 @@ def pair_similarity(kind, min_support, shrinkage, n, sx, sy, sxx, syy, sxy, sdd)
         return 0.0
     if kind == MSD:
         return 1.0 / (sdd / n + 1.0)
+    if kind == DOT:
+        return sxy
     if kind == PEARSON_BASELINE and n < 2:  # scikit-surprise's effective min_support >= 2
         return 0.0
     den = math.sqrt(sxx * syy)
@@ -161,5 +166,5 @@ def check_kernel_args(indptr, indices, data, t_indptr, t_indices, t_data, row_st
                          f"with {n_rows} rows (out_sim must have out_idx's shape).")
     if not 0 <= row_start <= row_stop <= n_rows:
         raise ValueError(f"need 0 <= row_start <= row_stop <= n_rows = {n_rows}, got {row_start}, {row_stop}.")
-    if kind not in KINDS:
-        raise ValueError(f"kind={kind!r} is not a known similarity; choose one of {', '.join(map(repr, KINDS))}.")
+    if kind not in ALL_KINDS:
+        raise ValueError(f"kind={kind!r} is not a known similarity; choose one of {', '.join(map(repr, ALL_KINDS))}.")

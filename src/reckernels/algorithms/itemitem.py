@@ -1,0 +1,253 @@
+"""Item-item nearest neighbours for implicit feedback (implicit 0.7.3's ItemItemRecommender family).
+
+Fit: weight the users x items strengths C, then keep for every item i its K largest dot
+products ``S[i, j] = sum_u W[u, i] W[u, j]`` (the item itself included, as implicit keeps it),
+with W given by ``weighting``:
+
+- ``"none"``: W = C (implicit's ItemItemRecommender);
+- ``"cosine"``: every item column of C scaled to unit L2 norm (CosineRecommender);
+- ``"tfidf"``: W[u, i] = sqrt(C[u, i]) * idf[u], item columns then L2-normalised, with
+  idf[u] = log(n_items) - log1p(number of items of u) (TFIDFRecommender);
+- ``"bm25"``: W[u, i] = C[u, i] (K1 + 1) / (K1 len[i] + C[u, i]) * idf[u], same idf, with
+  len[i] = (1 - B) + B * colsum[i] / mean(colsum) (BM25Recommender), not normalised.
+
+An item column whose norm is 0 (all its users have idf 0) stays 0 where implicit would divide
+by zero. The dot products come from ``reckernels.similarity.compute_similarity(kind="dot",
+storage="topm")``; the item's own product is added before the top K are taken (ties: the
+smaller item index; a pair whose product is exactly 0 is not kept, implicit keeps it when the
+two items co-occur: it cannot change a score).
+
+Score (``recommend``): ``C[u] @ S``, the user's row of the UN-weighted strengths times the
+top-K similarity, as implicit's recommend does, computed by the ``itemitem_scores`` kernel
+(users in parallel, no dense n_items x n_items array). Every product is summed in the same
+order as implicit, so similarities and scores equal implicit's to the bit in float64 (for
+input whose rows list their items in ascending order, as a scipy CSR does).
+"""
+
+from __future__ import annotations
+
+import numbers
+import time
+
+import numpy as np
+
+from .. import backends as _backends
+from .._validation import check_choice, check_positive_int
+from ..data import CSR, IdMap
+from ..persistence import register
+from .als import _implicit_input, _transpose
+from .base import Estimator
+
+WEIGHTINGS = ("none", "cosine", "tfidf", "bm25")
+
+
+def _check_k1(value) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not np.isfinite(value) or value <= 0:
+        raise ValueError(f"K1 must be a finite number > 0 (BM25's term-frequency saturation, implicit's default "
+                         f"1.2), got {value!r}.")
+    return float(value)
+
+
+def _check_b(value) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0.0 <= float(value) <= 1.0:
+        raise ValueError(f"B must be a number in [0, 1] (BM25's length normalisation, implicit's default 0.75), "
+                         f"got {value!r}.")
+    return float(value)
+
+
+def item_weights(by_item: CSR, n_users: int, weighting: str, K1: float = 1.2, B: float = 0.75) -> np.ndarray:
+    """W's values in by_item's order (each item's users ascending), with implicit's arithmetic.
+
+    ``by_item`` holds C by item; the sums (norms, column sums) run over each item's users in
+    ascending order, as scipy's and implicit's do for a CSR input, so W equals theirs exactly."""
+    data = by_item.data
+    if weighting == "none":
+        return data
+    n_items = by_item.n_rows
+    item_of = np.repeat(np.arange(n_items), by_item.row_lengths())
+    if weighting in ("tfidf", "bm25"):
+        # idf per user: log(N) - log1p(df), N the number of items, df the user's item count
+        df = np.bincount(by_item.indices, minlength=n_users)
+        idf = np.log(float(n_items)) - np.log1p(df)
+    if weighting == "bm25":
+        col_sums = np.bincount(item_of, weights=data, minlength=n_items)
+        length_norm = (1.0 - B) + B * col_sums / col_sums.mean()
+        return data * (K1 + 1.0) / (K1 * length_norm[item_of] + data) * idf[by_item.indices]
+    w = np.sqrt(data) * idf[by_item.indices] if weighting == "tfidf" else data
+    norms = np.sqrt(np.bincount(item_of, weights=w ** 2, minlength=n_items))
+    safe = np.where(norms > 0, norms, 1.0)  # an all-zero column stays zero (implicit: 0 / 0)
+    return w / safe[item_of]
+
+
+@register
+class ItemItem(Estimator):
+    """Item-item neighbourhood model on implicit feedback: see the module docstring.
+
+    ``K``: neighbours kept per item (the item itself counts, as in implicit). ``weighting``:
+    "none", "cosine", "tfidf" or "bm25"; ``K1`` and ``B`` are BM25's (used by "bm25" only).
+    Train on a :class:`reckernels.Dataset` (ratings = strengths) or a scipy.sparse users x items
+    matrix. The fitted similarity is ``sim_indptr_`` / ``sim_indices_`` / ``sim_data_`` (CSR,
+    item x item, float64; row i = item i's neighbours, ascending), see ``similarity_matrix()``.
+    """
+
+    predicts_ratings = False  # scores rank items; they are not ratings
+
+    def __init__(self, K=20, weighting="none", K1=1.2, B=0.75, *, backend="auto", n_threads=None,
+                 random_state=None, verbose=False):
+        self.K = check_positive_int("K", K)
+        self.weighting = check_choice("weighting", weighting, WEIGHTINGS)
+        self.K1 = _check_k1(K1)
+        self.B = _check_b(B)
+        self._init_common(backend, n_threads, random_state, verbose)
+
+    # ------------------------------------------------------------------ fitting
+    def fit(self, data, user_ids=None, item_ids=None) -> "ItemItem":
+        """Compute the top-K item-item similarity from ``data``.
+
+        ``data`` is a Dataset or a scipy.sparse users x items matrix of strengths >= 0 (zeros are
+        no interaction); for a matrix, row u is the user ``user_ids[u]`` (default u) and column
+        i the item ``item_ids[i]`` (default i), as :meth:`ImplicitALS.fit`.
+        """
+        by_user, user_ids, item_ids = _implicit_input(data, user_ids, item_ids, model="ItemItem")
+        self.backend_ = _backends.resolve(self.backend)
+        self._kernels = _backends.get_backend(self.backend_)
+        self.user_map_, self.item_map_ = IdMap(user_ids), IdMap(item_ids)
+        self.rating_scale_ = (-np.inf, np.inf)  # scores are not on a rating scale: never clipped
+        self.global_mean_ = 0.0
+        self.seen_ = (by_user.indptr, by_user.indices)
+        start = time.perf_counter()
+        with self._progress(3, "fit") as bar:
+            self._fit_similarity(by_user, len(user_ids), len(item_ids), bar)
+        self.fit_time_ = time.perf_counter() - start
+        return self
+
+    def _fit_similarity(self, by_user: CSR, n_users: int, n_items: int, bar) -> None:
+        from ..similarity import compute_similarity
+
+        self.user_items_ = by_user
+        by_item = _transpose(by_user, n_items)
+        self.item_popularity_ = by_item.row_lengths().astype(np.float64)
+        w = item_weights(by_item, n_users, self.weighting, self.K1, self.B)
+        bar.update()
+        top = compute_similarity(by_item.indptr, by_item.indices, w, n_users, kind="dot", storage="topm",
+                                 max_neighbors=min(self.K, max(1, n_items - 1)), backend=self.backend_, n_threads=self.n_threads_)
+        bar.update()
+        item_of = np.repeat(np.arange(n_items), by_item.row_lengths())
+        own = np.bincount(item_of, weights=w * w, minlength=n_items)  # each item's product with itself
+        self.sim_indptr_, self.sim_indices_, self.sim_data_ = _merge_self(top.idx, top.sim, own, self.K)
+        bar.update()
+
+    # ------------------------------------------------------------------ the similarity
+    def similarity_matrix(self):
+        """The fitted top-K similarity as a scipy.sparse.csr_matrix (n_items, n_items)."""
+        import scipy.sparse as sp
+
+        self._check_fitted()
+        n = len(self.item_map_)
+        return sp.csr_matrix((self.sim_data_, self.sim_indices_, self.sim_indptr_), shape=(n, n))
+
+    def similar_items(self, raw_ids, k: int = 10):
+        """Each item's k stored neighbours (itself included, as implicit's similar_items), most
+        similar first (ties: smaller inner id): (raw ids, similarities), both (n, k); slots left
+        over hold id -1 (or "") and similarity -inf. Unknown ids raise."""
+        self._check_fitted()
+        k = check_positive_int("k", k)
+        raw = np.atleast_1d(np.asarray(raw_ids))
+        inner = self.item_map_.to_inner(raw)
+        if (inner < 0).any():
+            raise ValueError(f"unknown id(s) {raw[inner < 0][:5].tolist()}: they are not in the training data.")
+        idx = np.full((len(inner), k), -1, dtype=np.int64)
+        sims = np.full((len(inner), k), -np.inf)
+        for row, x in enumerate(inner.tolist()):
+            lo, hi = self.sim_indptr_[x], self.sim_indptr_[x + 1]
+            cand, val = self.sim_indices_[lo:hi], self.sim_data_[lo:hi]
+            best = np.lexsort((cand, -val))[:k]
+            idx[row, :len(best)] = cand[best]
+            sims[row, :len(best)] = val[best]
+        ids = self.item_map_.raw_ids[np.maximum(idx, 0)]
+        if (idx < 0).any():
+            ids = ids.copy()
+            ids[idx < 0] = "" if ids.dtype.kind == "U" else -1
+        return ids, sims
+
+    # ------------------------------------------------------------------ scoring
+    def _score(self, users):
+        """C[u] @ S for every item (the kernel); an unknown user (-1) gets the items' popularity."""
+        users = np.ascontiguousarray(users, dtype=np.int32)
+        out = np.empty((len(users), len(self.item_map_)))
+        ui = self.user_items_
+        self._kernels.itemitem_scores(ui.indptr, ui.indices, ui.data, users, self.sim_indptr_, self.sim_indices_,
+                                      self.sim_data_, out, self.n_threads_)
+        out[users < 0] = self.item_popularity_
+        return out
+
+    def score_rows(self, user_items):
+        """Scores (n_rows, n_items) of the rows of a scipy.sparse matrix of strengths over the
+        fitted items (e.g. users not seen in training): each row times the similarity."""
+        import scipy.sparse as sp
+
+        self._check_fitted()
+        m = sp.csr_matrix(user_items)
+        n_items = len(self.item_map_)
+        if m.ndim != 2 or m.shape[1] != n_items:
+            raise ValueError(f"user_items must have one column per fitted item ({n_items}), got shape {m.shape}.")
+        data = np.asarray(m.data, dtype=np.float64)
+        if not np.isfinite(data).all():
+            raise ValueError("user_items hold NaN or infinite values; strengths must be finite.")
+        out = np.empty(m.shape)
+        self._kernels.itemitem_scores(m.indptr.astype(np.int64), m.indices.astype(np.int32), data,
+                                      np.arange(m.shape[0], dtype=np.int32), self.sim_indptr_, self.sim_indices_,
+                                      self.sim_data_, out, self.n_threads_)
+        return out
+
+    def _estimate(self, users, items):
+        """The score of each (user, item) pair; 0 and impossible when either is unknown."""
+        both = (users >= 0) & (items >= 0)
+        est = np.zeros(len(users))
+        uniq, where = np.unique(users[both], return_inverse=True)
+        pos = np.flatnonzero(both)
+        rows = max(1, self.recommend_block_bytes // max(1, 8 * len(self.item_map_)))
+        for lo in range(0, len(uniq), rows):
+            block = self._score(uniq[lo:lo + rows])
+            take = (where >= lo) & (where < lo + rows)
+            est[pos[take]] = block[where[take] - lo, items[pos[take]]]
+        return est, ~both
+
+    # ------------------------------------------------------------------ saving
+    def _state(self):
+        ui = self.user_items_
+        return {}, {"sim_indptr": self.sim_indptr_, "sim_indices": self.sim_indices_, "sim_data": self.sim_data_,
+                    "ui_indptr": ui.indptr, "ui_indices": ui.indices, "ui_data": ui.data,
+                    "item_popularity": self.item_popularity_}
+
+    def _restore(self, meta, arrays):
+        self.sim_indptr_, self.sim_indices_, self.sim_data_ = (arrays["sim_indptr"], arrays["sim_indices"],
+                                                               arrays["sim_data"])
+        self.user_items_ = CSR(arrays["ui_indptr"], arrays["ui_indices"], arrays["ui_data"])
+        self.item_popularity_ = arrays["item_popularity"]
+
+
+def _merge_self(idx: np.ndarray, sim: np.ndarray, own: np.ndarray, K: int):
+    """CSR (indptr, indices, data) of each row's K best among its top-K others (idx/sim, padded
+    -1) and itself (``own``; absent when 0): largest first, ties to the smaller index; each
+    row's kept indices ascending."""
+    n = len(own)
+    cand = np.concatenate([idx.astype(np.int64), np.arange(n)[:, None]], axis=1)
+    val = np.concatenate([sim.astype(np.float64), own[:, None]], axis=1)
+    valid = cand >= 0
+    valid[:, -1] = own != 0
+    key = np.where(valid, val, -np.inf)
+    order = np.lexsort((cand, -key))[:, :K]  # row by row: value descending, then index
+    cand = np.take_along_axis(cand, order, axis=1)
+    val = np.take_along_axis(val, order, axis=1)
+    valid = np.take_along_axis(valid, order, axis=1)
+    by_index = np.argsort(np.where(valid, cand, n), axis=1, kind="stable")
+    cand = np.take_along_axis(cand, by_index, axis=1)
+    val = np.take_along_axis(val, by_index, axis=1)
+    valid = np.take_along_axis(valid, by_index, axis=1)
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(valid.sum(axis=1), out=indptr[1:])
+    return indptr, np.ascontiguousarray(cand[valid], dtype=np.int32), np.ascontiguousarray(val[valid])
+
+
+__all__ = ["ItemItem", "WEIGHTINGS", "item_weights"]
