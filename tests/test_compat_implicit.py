@@ -484,3 +484,13 @@ def test_item_item_save_load_pickle_and_bad_input(tmp_path):
         model.recommend(0, m[0], N=0)
     with pytest.raises(NotImplementedError):
         model.fit(m, callback=print)
+
+
+def test_weighting_helpers_equal_implicit(peer):
+    import implicit.nearest_neighbours as nn
+
+    m = sp.random(30, 20, density=0.3, format="csr", random_state=1)
+    m.data = 1 + 4 * m.data
+    for ours, theirs in ((ci.normalize(m), nn.normalize(m)), (ci.tfidf_weight(m), nn.tfidf_weight(m)),
+                         (ci.bm25_weight(m, 1.2, 0.75), nn.bm25_weight(m, 1.2, 0.75)), (ci.bm25_weight(m), nn.bm25_weight(m))):
+        assert abs(ours.tocsr() - theirs.tocsr()).max() < 1e-12

@@ -1,10 +1,11 @@
 """implicit's item-item k-NN recommenders: ItemItemRecommender, Cosine, TF-IDF and BM25.
 
-fit() weighs the users x items matrix as implicit does (``normalize`` / ``tfidf_weight`` /
-``bm25_weight`` below, same formulas) and hands the weighted matrix to
-reckernels.algorithms.itemitem.ItemItem (no further weighting), whose compiled kernel keeps the K
-largest dot products of every item column with the others (itself included): ``similarity`` is
-that items x items CSR, as in implicit.
+fit() hands the users x items matrix to reckernels.algorithms.itemitem.ItemItem with the
+class's weighting ("none", "cosine", "tfidf", "bm25": implicit's formulas, see that module), whose
+compiled kernels keep the K largest dot products of every weighted item column with the others
+(itself included): ``similarity`` is that items x items CSR, as in implicit. The weighting helpers
+implicit exports (``normalize``, ``tfidf_weight``, ``bm25_weight``) are here too, same formulas.
+Values must be >= 0 (the weightings take square roots and logarithms of counts).
 
 recommend() scores a user as implicit's scorer does, sum_j w_uj * S[j, :] over the user's row
 (the raw values w_uj), for a block of users at once with sparse products; only items reached
@@ -58,8 +59,8 @@ def bm25_weight(X, K1=100, B=0.8):
 class ItemItemRecommender:
     """implicit.nearest_neighbours.ItemItemRecommender on reckernels' ItemItem (module docstring)."""
 
-    #: whether the weighting below needs values >= 0
-    _non_negative = False
+    #: ItemItem's weighting for this class
+    _weighting = "none"
 
     def __init__(self, K=20, num_threads=0):
         if isinstance(K, (bool, np.bool_)) or not isinstance(K, (int, np.integer)) or K < 1:
@@ -69,8 +70,10 @@ class ItemItemRecommender:
         self.num_threads = num_threads
 
     # ---------------------------------------------------------------- fitting
-    def _weight(self, user_items):
-        return user_items
+    def _native(self, show_progress):
+        ItemItem = native("itemitem", "ItemItem")
+        return ItemItem(K=self.K, weighting=self._weighting, backend="auto", n_threads=C.n_threads(self.num_threads),
+                        verbose=bool(show_progress))
 
     def fit(self, user_items, show_progress=True, callback=None):
         """Compute and store the item-item similarity of a users x items matrix."""
@@ -79,14 +82,10 @@ class ItemItemRecommender:
         if callback:
             raise NotImplementedError("callback isn't support on ItemItemRecommender.fit")
         m = C.check_csr(user_items)
-        C.check_values(m, allow_negative=not self._non_negative,
-                       why=f"{type(self).__name__}'s weighting needs counts or confidences >= 0.")
-        weighted = sp.csr_matrix(self._weight(m), dtype=np.float64)
-        weighted.eliminate_zeros()
-        ItemItem = native("itemitem", "ItemItem")
-        model = ItemItem(K=self.K, weighting="none", backend="auto", n_threads=C.n_threads(self.num_threads),
-                         verbose=bool(show_progress))
-        model.fit(weighted)
+        C.check_values(m, allow_negative=False, why=f"{type(self).__name__} needs counts or confidences >= 0.")
+        if not (m.data != 0).any():
+            raise ValueError("user_items holds no interaction; there is nothing to learn from.")
+        model = self._native(show_progress).fit(m)
         self.similarity = sp.csr_matrix(model.similarity_matrix(), dtype=np.float64)
 
     # ---------------------------------------------------------------- recommend
@@ -242,28 +241,26 @@ class ItemItemRecommender:
 class CosineRecommender(ItemItemRecommender):
     """Item-item on cosine similarity (each item column normalised)."""
 
-    def _weight(self, user_items):
-        return normalize(user_items.T).T
+    _weighting = "cosine"
 
 
 class TFIDFRecommender(ItemItemRecommender):
     """Item-item on TF-IDF weights (items as documents, users as terms), then normalised."""
 
-    _non_negative = True
-
-    def _weight(self, user_items):
-        return normalize(tfidf_weight(user_items.T)).T
+    _weighting = "tfidf"
 
 
 class BM25Recommender(ItemItemRecommender):
     """Item-item on BM25 weights (items as documents, users as terms)."""
 
-    _non_negative = True
+    _weighting = "bm25"
 
     def __init__(self, K=20, K1=1.2, B=0.75, num_threads=0):
         super().__init__(K, num_threads)
         self.K1 = K1
         self.B = B
 
-    def _weight(self, user_items):
-        return bm25_weight(user_items.T, self.K1, self.B).T
+    def _native(self, show_progress):
+        ItemItem = native("itemitem", "ItemItem")
+        return ItemItem(K=self.K, weighting="bm25", K1=self.K1, B=self.B, backend="auto",
+                        n_threads=C.n_threads(self.num_threads), verbose=bool(show_progress))
