@@ -45,21 +45,57 @@ cdef inline bint _liked(const i32[::1] indices, i64 lo, i64 hi, i32 item) noexce
     return lo < end and indices[lo] == item
 
 
+cdef extern from "rk_simd.h" nogil:
+    void RK_PREFETCH_W(const void* addr)
+
+
+cdef inline i64 _draw(u64 key, i64 k, i64 nnz) noexcept nogil:
+    # draw k of the stream: splitmix64's high 32 bits scaled to [0, nnz) (see reference._counter_rng)
+    return <i64>(((_mix64(key + (<u64>(k + 1)) * GAMMA) >> 32) * <u64>nnz) >> 32)
+
+
+cdef inline void _prefetch_row(const void* row, Py_ssize_t nbytes) noexcept nogil:
+    cdef Py_ssize_t off
+    for off in range(0, nbytes, 64):
+        RK_PREFETCH_W(<const char*>row + off)
+
+
 cdef void _chunk(const i64[::1] indptr, const i32[::1] indices, const i32* rows, floating[:, ::1] X,
                  floating[:, ::1] Y, floating lr, floating reg, bint verify, u64 key, i64 start, i64 stop,
                  i64* n_correct, i64* n_skipped) noexcept nogil:
-    """Samples start .. stop - 1, in order."""
-    cdef i64 nnz = indices.shape[0], s, li, di
-    cdef Py_ssize_t F = X.shape[1] - 1, f
+    """Samples start .. stop - 1, in order.
+
+    The rows a sample touches are random, so the loop is bound by memory latency. The draws are
+    a function of the sample number, so they are known ahead: sample s + 4's positions are drawn
+    (into a ring) and their CSR entries prefetched, and sample s + 1's factor rows prefetched,
+    while sample s is computed. Prefetches change no result.
+    """
+    cdef i64 nnz = indices.shape[0], s, li, di, q
+    cdef Py_ssize_t F = X.shape[1] - 1, f, row_bytes = X.shape[1] * sizeof(floating)
     cdef i32 u, i, j
     cdef floating score, z, t
     cdef floating* x
     cdef floating* yi
     cdef floating* yj
     cdef i64 correct = 0, skipped = 0
+    cdef i64 ring[16]  # (liked, disliked) positions of samples s .. s + 4, slot 2 (k % 8)
+    for q in range(start, start + 4):
+        ring[2 * (q & 7)] = _draw(key, 2 * q, nnz)
+        ring[2 * (q & 7) + 1] = _draw(key, 2 * q + 1, nnz)
     for s in range(start, stop):
-        li = <i64>(_mix64(key + (<u64>(2 * s + 1)) * GAMMA) % <u64>nnz)
-        di = <i64>(_mix64(key + (<u64>(2 * s + 2)) * GAMMA) % <u64>nnz)
+        q = s + 4
+        ring[2 * (q & 7)] = _draw(key, 2 * q, nnz)
+        ring[2 * (q & 7) + 1] = _draw(key, 2 * q + 1, nnz)
+        RK_PREFETCH_W(&rows[ring[2 * (q & 7)]])
+        RK_PREFETCH_W(&indices[ring[2 * (q & 7)]])
+        RK_PREFETCH_W(&indices[ring[2 * (q & 7) + 1]])
+        q = s + 1
+        if q < stop:
+            _prefetch_row(&X[rows[ring[2 * (q & 7)]], 0], row_bytes)
+            _prefetch_row(&Y[indices[ring[2 * (q & 7)]], 0], row_bytes)
+            _prefetch_row(&Y[indices[ring[2 * (q & 7) + 1]], 0], row_bytes)
+        li = ring[2 * (s & 7)]
+        di = ring[2 * (s & 7) + 1]
         u = rows[li]
         i = indices[li]
         j = indices[di]

@@ -18,6 +18,7 @@ ctypedef int i32
 ctypedef unsigned long long u64
 
 cdef u64 GAMMA = 0x9E3779B97F4A7C15ULL
+cdef i64 AHEAD = 4  # rows prefetched ahead
 
 
 cdef inline u64 _mix64(u64 z) noexcept nogil:
@@ -30,6 +31,21 @@ cdef inline u64 _stream_key(u64 seed, u64 epoch, u64 stream) noexcept nogil:
     cdef u64 key = _mix64(seed + GAMMA)
     key = _mix64(key ^ ((epoch + 1) * GAMMA))
     return _mix64(key ^ ((stream + 1) * GAMMA))
+
+
+cdef extern from "rk_simd.h" nogil:
+    void RK_PREFETCH_W(const void* addr)
+
+
+cdef inline i64 _draw(u64 key, i64 k, i64 nnz) noexcept nogil:
+    # draw k of the stream: splitmix64's high 32 bits scaled to [0, nnz) (see reference._counter_rng)
+    return <i64>(((_mix64(key + (<u64>(k + 1)) * GAMMA) >> 32) * <u64>nnz) >> 32)
+
+
+cdef inline void _prefetch_row(const void* row, Py_ssize_t nbytes) noexcept nogil:
+    cdef Py_ssize_t off
+    for off in range(0, nbytes, 64):
+        RK_PREFETCH_W(<const char*>row + off)
 
 
 cdef inline double _sigmoid(double s) noexcept nogil:
@@ -52,7 +68,7 @@ cdef void _row(Py_ssize_t r, const i64[::1] indptr, const i32[::1] indices, cons
                floating[:, ::1] X, const floating[:, ::1] Y, floating[:, ::1] G, double lr, floating reg,
                i64 neg_prop, i64 max_negatives, Py_ssize_t fixed_col, u64 key, floating* d,
                double* sums) noexcept nogil:
-    cdef Py_ssize_t K = X.shape[1], f
+    cdef Py_ssize_t K = X.shape[1], f, row_bytes = X.shape[1] * sizeof(floating)
     cdef i64 lo = indptr[r], hi = indptr[r + 1], p, k, n_neg, nnz = indices.shape[0]
     cdef floating* x = &X[r, 0]
     cdef floating* g = &G[r, 0]
@@ -61,7 +77,10 @@ cdef void _row(Py_ssize_t r, const i64[::1] indptr, const i32[::1] indices, cons
     cdef double s, pos = 0, neg = 0
     for f in range(K):
         d[f] = 0
+    # the other side's rows are read in random order: fetch the row needed AHEAD steps later
     for p in range(lo, hi):
+        if p + AHEAD < hi:
+            _prefetch_row(&Y[indices[p + AHEAD], 0], row_bytes)
         y = &Y[indices[p], 0]
         s = _sigmoid(<double>_dot(x, y, K))
         pos += s
@@ -71,8 +90,12 @@ cdef void _row(Py_ssize_t r, const i64[::1] indptr, const i32[::1] indices, cons
     n_neg = (hi - lo) * neg_prop
     if n_neg > max_negatives:
         n_neg = max_negatives
+    for k in range(min(AHEAD, n_neg)):
+        _prefetch_row(&Y[indices[_draw(key, k, nnz)], 0], row_bytes)
     for k in range(n_neg):
-        y = &Y[indices[<i64>(_mix64(key + (<u64>(k + 1)) * GAMMA) % <u64>nnz)], 0]
+        if k + AHEAD < n_neg:
+            _prefetch_row(&Y[indices[_draw(key, k + AHEAD, nnz)], 0], row_bytes)
+        y = &Y[indices[_draw(key, k, nnz)], 0]
         z = <floating>_sigmoid(<double>_dot(x, y, K))
         neg += z
         for f in range(K):

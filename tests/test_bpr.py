@@ -172,3 +172,21 @@ def test_ranking_quality_matches_implicit():
         theirs.append(precision_at_10(peer.user_factors, peer.item_factors, train, test))
     assert np.mean(ours) >= 0.95 * np.mean(theirs), (ours, theirs)
     assert np.mean(ours) > 0.15  # popularity alone gets about 0.1 here
+
+
+@pytest.mark.parametrize("backend", ["numba", "cuda"])
+def test_other_backends_fit(backend):
+    """numba on one thread is the serial order; cuda races its updaters (one per sample here) but draws the same."""
+    from reckernels import backends
+
+    try:
+        backends.get_backend(backend)
+    except backends.BackendUnavailable as exc:
+        pytest.skip(str(exc))
+    m = _likes(3, 20, 15)
+    base = BPR(**SMALL).fit(m)
+    other = BPR(**{**SMALL, "backend": backend}).fit(m)
+    assert [h["skipped"] for h in other.history_] == [h["skipped"] for h in base.history_]
+    if backend == "numba":
+        np.testing.assert_allclose(other.item_factors_, base.item_factors_, rtol=1e-5, atol=1e-6)
+    assert np.isfinite(other.item_factors_).all() and other.backend_ == backend

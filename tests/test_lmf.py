@@ -132,3 +132,18 @@ def test_ranking_quality_matches_implicit():
         theirs.append(precision_at_10(peer.user_factors, peer.item_factors, train, test))
     assert np.mean(ours) >= 0.95 * np.mean(theirs), (ours, theirs)
     assert np.mean(ours) > 0.15
+
+
+@pytest.mark.parametrize("backend", ["numba", "cuda"])
+def test_other_backends_give_the_same_fit(backend):
+    from reckernels import backends
+
+    try:
+        backends.get_backend(backend)
+    except backends.BackendUnavailable as exc:
+        pytest.skip(str(exc))
+    m = _likes(3, 20, 15)
+    base = LogisticMF(**SMALL).fit(m)
+    other = LogisticMF(**{**SMALL, "backend": backend}).fit(m)
+    np.testing.assert_allclose(other.user_factors_, base.user_factors_, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(other.item_factors_, base.item_factors_, rtol=1e-5, atol=1e-5)

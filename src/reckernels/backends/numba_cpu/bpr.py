@@ -15,6 +15,8 @@ from ..reference.bpr import check_bpr_input
 from ._threads import numba_threads
 from .sampling import _GAMMA, _ONE, _mix64
 
+_S32 = np.uint64(32)
+
 
 @numba.njit(cache=True, nogil=True, inline="always")
 def _liked(indices, lo, hi, item):
@@ -36,8 +38,8 @@ def _chunk(indptr, indices, rows, X, Y, lr, reg, verify, key, start, stop, count
     correct = 0
     skipped = 0
     for s in range(start, stop):
-        li = np.int64(_mix64(key + np.uint64(2 * s + 1) * _GAMMA) % nnz)
-        di = np.int64(_mix64(key + np.uint64(2 * s + 2) * _GAMMA) % nnz)
+        li = np.int64(((_mix64(key + np.uint64(2 * s + 1) * _GAMMA) >> _S32) * nnz) >> _S32)
+        di = np.int64(((_mix64(key + np.uint64(2 * s + 2) * _GAMMA) >> _S32) * nnz) >> _S32)
         u = rows[li]
         i = indices[li]
         j = indices[di]

@@ -14,6 +14,8 @@ from ..reference.lmf import check_lmf_input
 from ._threads import numba_threads
 from .sampling import _GAMMA, _ONE, _mix64
 
+_S32 = np.uint64(32)
+
 _BLOCK = 64  # rows per parallel task: one gradient buffer each
 
 
@@ -48,7 +50,7 @@ def _row(r, indptr, indices, data, X, Y, G, lr, reg, neg_prop, max_negatives, fi
     n_neg = min(max_negatives, (hi - lo) * neg_prop)
     neg = 0.0
     for k in range(n_neg):
-        i = indices[np.int64(_mix64(key + (np.uint64(k) + _ONE) * _GAMMA) % nnz)]
+        i = indices[np.int64(((_mix64(key + (np.uint64(k) + _ONE) * _GAMMA) >> _S32) * nnz) >> _S32)]
         s = cast[1]
         for f in range(K):
             s = s + X[r, f] * Y[i, f]

@@ -8,7 +8,9 @@ from ._device import ensure_available
 from .als import als_explicit_half, als_implicit_half
 from .baseline import baseline_als_epoch, baseline_sgd_epoch
 from .itemitem import itemitem_scores
+from .bpr import bpr_epoch
 from .knn import knn_predict, knn_score
+from .lmf import lmf_half
 from .sgd import svd_epoch, svd_epoch_blocked, svdpp_epoch, svdpp_epoch_hogwild
 from .similarity import mirror_upper, similarity_topm, similarity_upper
 from .topn import topk_rows
@@ -19,3 +21,4 @@ __all__ += ["similarity_upper", "similarity_topm", "mirror_upper"]
 __all__ += ["svd_epoch", "svd_epoch_blocked", "svdpp_epoch", "svdpp_epoch_hogwild"]
 __all__ += ["knn_predict", "knn_score", "topk_rows"]
 __all__ += ["itemitem_scores"]
+__all__ += ["bpr_epoch", "lmf_half"]

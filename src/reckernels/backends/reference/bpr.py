@@ -51,6 +51,8 @@ def check_bpr_input(indptr, indices, X, Y, learning_rate, reg, seed, epoch):
     if len(indptr) != X.shape[0] + 1 or indptr[0] != 0 or indptr[-1] != len(indices) or np.any(np.diff(indptr) < 0):
         raise ValueError(f"indptr must have length n_users + 1 = {X.shape[0] + 1}, start at 0, never decrease "
                          "and end at len(indices).")
+    if len(indices) >= 2**32:
+        raise ValueError(f"at most 2**32 - 1 interactions per call, got {len(indices)}.")
     if len(indices) and (indices.min() < 0 or indices.max() >= Y.shape[0]):
         raise ValueError(f"item indices must lie in [0, n_items={Y.shape[0]}).")
     for name, v in (("learning_rate", learning_rate), ("reg", reg)):

@@ -12,7 +12,7 @@ drawn). In X's dtype, with sigma computed in float64:
     G[r] += d * d;   X[r] += lr / sqrt(1e-6 + G[r]) * d                  (every column but fixed_col)
 
 Dot products are summed left to right. The k-th draw of row r is position
-``draw(user_key(seed, stream, r), k) % nnz`` (``_counter_rng``), so a row's draws do not
+``draw(user_key(seed, stream, r), k)`` in [0, nnz) (``_counter_rng``), so a row's draws do not
 depend on threads. Rows only read Y and write their own X and G rows: the compiled kernels run
 rows in parallel and give the same result for any thread count. Returns the sums of sigma
 over the positives and over the negatives (a cheap progress measure).
@@ -46,6 +46,8 @@ def check_lmf_input(indptr, indices, data, X, Y, G, learning_rate, reg, neg_prop
     if len(indptr) != X.shape[0] + 1 or indptr[0] != 0 or indptr[-1] != len(indices) or np.any(np.diff(indptr) < 0):
         raise ValueError(f"indptr must have length n_rows + 1 = {X.shape[0] + 1}, start at 0, never decrease "
                          "and end at len(indices).")
+    if len(indices) >= 2**32:
+        raise ValueError(f"at most 2**32 - 1 interactions per call, got {len(indices)}.")
     if len(data) != len(indices):
         raise ValueError(f"indices ({len(indices)}) and data ({len(data)}) must have the same length.")
     if len(indices) and (indices.min() < 0 or indices.max() >= Y.shape[0]):
