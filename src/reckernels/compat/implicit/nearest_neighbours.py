@@ -129,11 +129,19 @@ class ItemItemRecommender:
         lengths = np.zeros(count, dtype=np.int64)
         rows = max(1, min(1024, (32 << 20) // max(1, 8 * n_items)))
         S = self.similarity
-        S_ones = sp.csr_matrix((np.ones(S.nnz), S.indices, S.indptr), shape=S.shape)
+        sim = (S.indptr.astype(np.int64), S.indices.astype(np.int32), S.data.astype(np.float64))
+        sim_ones = (sim[0], sim[1], np.ones(S.nnz))
+        kernel = C.kernels("auto").itemitem_scores
+        threads = C.n_threads(self.num_threads)
         for lo in range(0, count, rows):
             U = user_items[lo:lo + rows]
-            scores = (U @ S).toarray()
-            reached = (sp.csr_matrix((np.ones(U.nnz), U.indices, U.indptr), shape=U.shape) @ S_ones).toarray() > 0
+            block = (U.indptr.astype(np.int64), U.indices.astype(np.int32), U.data.astype(np.float64))
+            rows_here = np.arange(U.shape[0], dtype=np.int32)
+            scores = np.empty((U.shape[0], n_items))
+            kernel(*block, rows_here, *sim, scores, threads)  # sum_j w_uj S[j, :], in implicit's order
+            reached = np.empty((U.shape[0], n_items))
+            kernel(block[0], block[1], np.ones(U.nnz), rows_here, *sim_ones, reached, threads)
+            reached = reached > 0  # the items some neighbour of a liked item reaches: implicit's candidates
             if filter_already_liked_items:
                 C.set_rows_to(scores, U.indptr, U.indices, 0.0)
             scores[~reached] = -np.inf
