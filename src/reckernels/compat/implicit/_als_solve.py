@@ -32,7 +32,10 @@ def _groups(lengths: np.ndarray, k: int):
     while start < len(rows):
         count = np.arange(1, len(rows) - start + 1)
         sizes = count * sorted_len[start:] * k  # padded size if the group ended there (non-decreasing)
-        stop = start + max(1, int(np.searchsorted(sizes, _GROUP_ELEMENTS, side="right")))
+        fits = int(np.searchsorted(sizes, _GROUP_ELEMENTS, side="right"))
+        # and little padding: the longest row at most 1.25 x the shortest (+ 8)
+        close = int(np.searchsorted(sorted_len[start:], 1.25 * sorted_len[start] + 8, side="right"))
+        stop = start + max(1, min(fits, close))
         yield rows[start:stop], int(sorted_len[stop - 1])
         start = stop
 
@@ -48,7 +51,7 @@ def _padded(rows, longest, indptr, indices, conf, Y):
     cols[valid] = indices[flat]
     c = np.zeros((len(rows), longest))
     c[valid] = conf[flat]
-    Yp = Y[cols].astype(np.float64)
+    Yp = Y[cols]  # Y is float64 already: the gather is the copy
     Yp[~valid] = 0.0
     return Yp, c, valid
 
@@ -69,7 +72,7 @@ def solve_rows(indptr, indices, conf, X, Y, reg, *, cg: bool, cg_steps: int = 3,
     for rows, longest in _groups(lengths, k):
         Yp, c, valid = _padded(rows, longest, indptr, indices, conf, Y64)
         w = np.where(valid, np.abs(c) - 1.0, 0.0)  # a stored 0: a dislike with confidence 0, as implicit
-        b = np.einsum("blk,bl->bk", Yp, np.where(c > 0, c, 0.0))
+        b = np.matmul(Yp.transpose(0, 2, 1), np.where(c > 0, c, 0.0)[:, :, None])[:, :, 0]
         if cg:
             X[rows] = _cg(Yp, w, b, base, X[rows].astype(np.float64), cg_steps)
         else:
@@ -83,8 +86,11 @@ def solve_rows(indptr, indices, conf, X, Y, reg, *, cg: bool, cg_steps: int = 3,
 
 
 def _cg(Yp, w, b, base, x, steps):
-    def matvec(v):
-        return v @ base + np.einsum("blk,bl->bk", Yp, w * np.einsum("blk,bk->bl", Yp, v))
+    Ypt = Yp.transpose(0, 2, 1)
+
+    def matvec(v):  # A v = base v + Y_u^T (w * (Y_u v)), as batched BLAS products
+        s = np.matmul(Yp, v[:, :, None])[:, :, 0]
+        return v @ base + np.matmul(Ypt, (w * s)[:, :, None])[:, :, 0]
 
     r = b - matvec(x)
     p = r.copy()
