@@ -8,10 +8,13 @@ implicit exports (``normalize``, ``tfidf_weight``, ``bm25_weight``) are here too
 Values must be >= 0 (the weightings take square roots and logarithms of counts).
 
 recommend() scores a user as implicit's scorer does, sum_j w_uj * S[j, :] over the user's row
-(the raw values w_uj), for a block of users at once with sparse products; only items reached
-through some neighbour are candidates; already liked items get score 0 (and stay candidates), as
-in implicit. One id gives arrays as long as the candidates (at most N); an array of ids gives
-(n, N) arrays padded with id -1 and score -finfo(float32).max, as implicit's batch mode.
+(the raw values w_uj), for a block of users at once with ItemItem's compiled ``itemitem_scores``
+kernel (same summation order as implicit); only items reached through some neighbour are
+candidates; already liked items get score 0 (and stay candidates), as in implicit. One id gives
+arrays as long as the candidates (at most N); an array of ids gives (n, N) arrays padded with id
+-1 and score -finfo(float32).max, as implicit's batch mode. One difference: with ``filter_items``
+and one id, implicit can return up to N + len(filter_items) results; here at most N (the same
+first N). The userid itself is not used (implicit scores the given row), only checked to be >= 0.
 """
 
 from __future__ import annotations
