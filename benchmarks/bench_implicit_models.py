@@ -133,7 +133,7 @@ def run_section(name, train, test, args):
         hr = float(np.mean(a[:, 2]))
         summary[label] = (wall, cpu, hr)
         print(f"{label:24s} {wall:8.3f} {cpu:8.2f} {wall / base[0]:9.2f} {cpu / base[1]:9.2f} {hr:7.4f} "
-              f"{hr / base_hr:7.3f}  {[round(x, 2) for x in a[:, 0]]}", flush=True)
+              f"{hr / base_hr:7.3f}  {[round(float(x), 2) for x in a[:, 0]]}", flush=True)
     return summary
 
 

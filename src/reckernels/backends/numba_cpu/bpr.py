@@ -3,7 +3,8 @@
 The samples are cut into n_threads contiguous chunks run in parallel without locks, as in the
 Cython kernel; one thread is the reference's serial order. uint64 arithmetic for the draws
 (see sampling.py). A value computed in float64 (the exponential) is brought back to the
-factors' dtype by storing it in a one-element array of that dtype.
+factors' dtype by storing it in a one-element array of that dtype. The next samples' memory
+is prefetched as in the Cython kernel (_prefetch.py).
 """
 
 import math
@@ -12,6 +13,7 @@ import numba
 import numpy as np
 
 from ..reference.bpr import check_bpr_input
+from ._prefetch import prefetch_item, prefetch_row
 from ._threads import numba_threads
 from .sampling import _GAMMA, _ONE, _mix64
 
@@ -30,16 +32,40 @@ def _liked(indices, lo, hi, item):
     return lo < end and indices[lo] == item
 
 
+@numba.njit(cache=True, nogil=True, inline="always")
+def _draw(key, k, nnz):
+    return np.int64(((_mix64(key + (np.uint64(k) + _ONE) * _GAMMA) >> _S32) * nnz) >> _S32)
+
+
 @numba.njit(cache=True, nogil=True)
 def _chunk(indptr, indices, rows, X, Y, lr, reg, verify, key, start, stop, counts):
+    # as the Cython kernel: sample s + 4's CSR entries and sample s + 1's factor rows are
+    # prefetched while sample s is computed (the draws are known ahead; prefetches change nothing)
     nnz = np.uint64(len(indices))
     F = X.shape[1] - 1
     cast = np.zeros(2, X.dtype)  # cast[0]: a float64 value in the factors' dtype; cast[1] stays 0
+    ring = np.empty(16, np.int64)  # (liked, disliked) positions of sample q in slots 2 (q % 8), 2 (q % 8) + 1
+    for q in range(start, start + 4):
+        ring[2 * (q & 7)] = _draw(key, 2 * q, nnz)
+        ring[2 * (q & 7) + 1] = _draw(key, 2 * q + 1, nnz)
     correct = 0
     skipped = 0
     for s in range(start, stop):
-        li = np.int64(((_mix64(key + np.uint64(2 * s + 1) * _GAMMA) >> _S32) * nnz) >> _S32)
-        di = np.int64(((_mix64(key + np.uint64(2 * s + 2) * _GAMMA) >> _S32) * nnz) >> _S32)
+        q = s + 4
+        a = _draw(key, 2 * q, nnz)
+        b = _draw(key, 2 * q + 1, nnz)
+        ring[2 * (q & 7)] = a
+        ring[2 * (q & 7) + 1] = b
+        prefetch_item(rows, a)
+        prefetch_item(indices, a)
+        prefetch_item(indices, b)
+        q = s + 1
+        if q < stop:
+            prefetch_row(X, rows[ring[2 * (q & 7)]])
+            prefetch_row(Y, indices[ring[2 * (q & 7)]])
+            prefetch_row(Y, indices[ring[2 * (q & 7) + 1]])
+        li = ring[2 * (s & 7)]
+        di = ring[2 * (s & 7) + 1]
         u = rows[li]
         i = indices[li]
         j = indices[di]

@@ -11,12 +11,19 @@ import numba
 import numpy as np
 
 from ..reference.lmf import check_lmf_input
+from ._prefetch import prefetch_row
 from ._threads import numba_threads
 from .sampling import _GAMMA, _ONE, _mix64
 
 _S32 = np.uint64(32)
 
 _BLOCK = 64  # rows per parallel task: one gradient buffer each
+_AHEAD = 4  # rows prefetched ahead
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _draw(key, k, nnz):
+    return np.int64(((_mix64(key + (np.uint64(k) + _ONE) * _GAMMA) >> _S32) * nnz) >> _S32)
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
@@ -36,7 +43,9 @@ def _row(r, indptr, indices, data, X, Y, G, lr, reg, neg_prop, max_negatives, fi
     for f in range(K):
         d[f] = cast[1]
     pos = 0.0
-    for p in range(lo, hi):
+    for p in range(lo, hi):  # the other side's rows come in random order: prefetch _AHEAD ahead
+        if p + _AHEAD < hi:
+            prefetch_row(Y, indices[p + _AHEAD])
         i = indices[p]
         s = cast[1]
         for f in range(K):
@@ -49,8 +58,12 @@ def _row(r, indptr, indices, data, X, Y, G, lr, reg, neg_prop, max_negatives, fi
             d[f] += w * Y[i, f]
     n_neg = min(max_negatives, (hi - lo) * neg_prop)
     neg = 0.0
+    for k in range(min(_AHEAD, n_neg)):
+        prefetch_row(Y, indices[_draw(key, k, nnz)])
     for k in range(n_neg):
-        i = indices[np.int64(((_mix64(key + (np.uint64(k) + _ONE) * _GAMMA) >> _S32) * nnz) >> _S32)]
+        if k + _AHEAD < n_neg:
+            prefetch_row(Y, indices[_draw(key, k + _AHEAD, nnz)])
+        i = indices[_draw(key, k, nnz)]
         s = cast[1]
         for f in range(K):
             s = s + X[r, f] * Y[i, f]
