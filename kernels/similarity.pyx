@@ -180,6 +180,7 @@ cdef extern from *:
        running sum (a fused multiply-add rounds once and would differ in the last bit). */
     #define RK_ACCUMULATE_DOT(NAME, TA, V2)                                                      \
     RK_CLONES __attribute__((optimize("fp-contract=off"))) static int NAME(int x, int upper,     \
+            int with_self,                                                                       \
             const long long *indptr, const int *indices, const double *data,                    \
             const long long *t_indptr, const int *t_indices, const double *t_data, TA *acc,     \
             int *touched) {                                                                      \
@@ -197,14 +198,16 @@ cdef extern from *:
                     if (t_indices[mid] <= x) q = mid + 1; else h = mid;                          \
                 }                                                                                \
             }                                                                                    \
-            RK_WALK_COLUMN(                                                                      \
+            for (; q < hi; q++) {  /* x itself too when with_self (implicit's walk) */           \
+                const int y = t_indices[q];                                                      \
+                if (y == x && !with_self) continue;                                              \
                 const TA prod = xv * (TA)t_data[q];                                              \
                 V2 *a = (V2 *)(acc + y * 2);                                                     \
                 const V2 head = *a;                                                              \
                 RK_TOUCH(head[0])                                                                \
                 const V2 add = {1, prod};                                                        \
                 *a = head + add;                                                                 \
-            )                                                                                    \
+            }                                                                                    \
         }                                                                                        \
         return n_touched;                                                                        \
     }
@@ -280,10 +283,10 @@ cdef extern from *:
     int rk_accumulate32(i32 x, int upper, int kind, const i64* indptr, const i32* indices,
                         const double* data, const i64* t_indptr, const i32* t_indices, const double* t_data,
                         float* acc, i32* touched) noexcept nogil
-    int rk_accumulate_dot64(i32 x, int upper, const i64* indptr, const i32* indices, const double* data,
+    int rk_accumulate_dot64(i32 x, int upper, int with_self, const i64* indptr, const i32* indices, const double* data,
                             const i64* t_indptr, const i32* t_indices, const double* t_data,
                             double* acc, i32* touched) noexcept nogil
-    int rk_accumulate_dot32(i32 x, int upper, const i64* indptr, const i32* indices, const double* data,
+    int rk_accumulate_dot32(i32 x, int upper, int with_self, const i64* indptr, const i32* indices, const double* data,
                             const i64* t_indptr, const i32* t_indices, const double* t_data,
                             float* acc, i32* touched) noexcept nogil
 cdef inline i32 _accumulate(i32 x, bint upper, int kind, bint exact32,
@@ -298,9 +301,9 @@ cdef inline i32 _accumulate(i32 x, bint upper, int kind, bint exact32,
     exact32 the slots are float32, see _finish_slot.)"""
     if kind == DOT:
         if exact32:
-            return rk_accumulate_dot32(x, upper, indptr, indices, data, t_indptr, t_indices, t_data,
+            return rk_accumulate_dot32(x, upper, 0, indptr, indices, data, t_indptr, t_indices, t_data,
                                        <float*>acc, touched)
-        return rk_accumulate_dot64(x, upper, indptr, indices, data, t_indptr, t_indices, t_data, acc, touched)
+        return rk_accumulate_dot64(x, upper, 0, indptr, indices, data, t_indptr, t_indices, t_data, acc, touched)
     if exact32:
         return rk_accumulate32(x, upper, kind, indptr, indices, data, t_indptr, t_indices, t_data,
                                <float*>acc, touched)
@@ -425,17 +428,64 @@ def similarity_upper(const i64[::1] indptr, const i32[::1] indices, const double
             _finish_row(kind, exact32, ms, shrinkage, acc, stride, x + 1, n_rows, &out[x, 0])
 
 
+cdef inline bint _below(double s1, i32 i1, double s2, i32 i2) noexcept nogil:
+    """(s1, i1) < (s2, i2) lexicographically: implicit's TopK heap order (its root is evicted)."""
+    return s1 < s2 or (s1 == s2 and i1 < i2)
+
+
+cdef i32 _heap_push_implicit(double* hs, i32* hi, i32 size, i32 m, double s, i32 i) noexcept nogil:
+    """implicit 0.7.3's TopK: (s, i) enters while fewer than m are kept, or when s is strictly
+    larger than the root's value, replacing the root (the smallest (value, index))."""
+    cdef i32 pos, parent, child, least
+    cdef double ts
+    cdef i32 ti
+    if size < m:
+        pos = size
+        hs[pos] = s
+        hi[pos] = i
+        while pos > 0:
+            parent = (pos - 1) // 2
+            if not _below(hs[pos], hi[pos], hs[parent], hi[parent]):
+                break
+            hs[pos], hs[parent] = hs[parent], hs[pos]
+            hi[pos], hi[parent] = hi[parent], hi[pos]
+            pos = parent
+        return size + 1
+    if not s > hs[0]:
+        return size
+    hs[0] = s
+    hi[0] = i
+    pos = 0
+    while True:
+        least = pos
+        child = 2 * pos + 1
+        if child < size and _below(hs[child], hi[child], hs[least], hi[least]):
+            least = child
+        child += 1
+        if child < size and _below(hs[child], hi[child], hs[least], hi[least]):
+            least = child
+        if least == pos:
+            return size
+        ts = hs[pos]; hs[pos] = hs[least]; hs[least] = ts
+        ti = hi[pos]; hi[pos] = hi[least]; hi[least] = ti
+        pos = least
+
+
 def similarity_topm(const i64[::1] indptr, const i32[::1] indices, const double[::1] data,
                     const i64[::1] t_indptr, const i32[::1] t_indices, const double[::1] t_data,
                     i32 row_start, i32 row_stop, int kind, i64 min_support, double shrinkage,
-                    i32[:, ::1] out_idx, real[:, ::1] out_sim, int n_threads, bint exact32=False):
+                    i32[:, ::1] out_idx, real[:, ::1] out_sim, int n_threads, bint exact32=False,
+                    bint implicit_order=False):
     """For x in [row_start, row_stop): the M largest nonzero sim(x, y), y != x, sorted by y.
 
-    ``exact32`` as in similarity_upper."""
+    ``exact32`` as in similarity_upper. ``implicit_order`` (kind dot only): x itself is a
+    candidate and the M kept are those implicit's all_pairs_knn keeps: every row touched,
+    offered in reverse first-touch order to its TopK (see the reference's select_implicit)."""
     cdef i32 n_rows = out_idx.shape[0]
     cdef i32 m = out_idx.shape[1]
     cdef double[:, ::1] acc_all = np.zeros((n_threads, n_rows * MAX_STRIDE + 8))
-    cdef i32[:, ::1] touched_all = np.empty((n_threads, max(1, n_rows)), dtype=np.int32)
+    # + 1: the branch-free append writes one past the last row listed (all rows, x too, can be)
+    cdef i32[:, ::1] touched_all = np.empty((n_threads, n_rows + 1), dtype=np.int32)
     cdef double[:, ::1] hs_all = np.empty((n_threads, max(1, m)))
     cdef i32[:, ::1] hi_all = np.empty((n_threads, max(1, m)), dtype=np.int32)
     cdef double ms = <double>min_support
@@ -453,14 +503,26 @@ def similarity_topm(const i64[::1] indptr, const i32[::1] indices, const double[
         touched = &touched_all[t, 0]
         hs = &hs_all[t, 0]
         hi = &hi_all[t, 0]
-        n_touched = _accumulate(x, False, kind, exact32, &indptr[0], &indices[0], &data[0],
-                                &t_indptr[0], &t_indices[0], &t_data[0], acc, touched)
         size = 0
-        for j in range(n_touched):
-            y = touched[j]
-            s = _finish_slot(kind, exact32, ms, shrinkage, acc, stride, y)
-            if s != 0:
-                size = _heap_push(hs, hi, size, m, s, y)
+        if implicit_order:
+            if exact32:
+                n_touched = rk_accumulate_dot32(x, 0, 1, &indptr[0], &indices[0], &data[0], &t_indptr[0],
+                                                &t_indices[0], &t_data[0], <float*>acc, touched)
+            else:
+                n_touched = rk_accumulate_dot64(x, 0, 1, &indptr[0], &indices[0], &data[0], &t_indptr[0],
+                                                &t_indices[0], &t_data[0], acc, touched)
+            for j in range(n_touched - 1, -1, -1):
+                y = touched[j]
+                s = _finish_slot(kind, exact32, ms, shrinkage, acc, stride, y)
+                size = _heap_push_implicit(hs, hi, size, m, s, y)
+        else:
+            n_touched = _accumulate(x, False, kind, exact32, &indptr[0], &indices[0], &data[0],
+                                    &t_indptr[0], &t_indices[0], &t_data[0], acc, touched)
+            for j in range(n_touched):
+                y = touched[j]
+                s = _finish_slot(kind, exact32, ms, shrinkage, acc, stride, y)
+                if s != 0:
+                    size = _heap_push(hs, hi, size, m, s, y)
         # insertion sort of the kept neighbours by row index (M is small)
         for j in range(1, size):
             ti = hi[j]

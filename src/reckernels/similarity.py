@@ -180,7 +180,8 @@ class Similarity:
 
 def compute_similarity(indptr, indices, data, n_cols, *, kind="pearson", min_support=1, shrinkage=100.0,
                        storage="auto", max_neighbors=None, memory_limit=None, dtype=np.float64,
-                       backend="auto", n_threads=None, block_rows=None, transposed=None) -> Similarity:
+                       backend="auto", n_threads=None, block_rows=None, transposed=None,
+                       implicit_order=False) -> Similarity:
     """Similarities between the rows of the CSR (indptr, indices, data) over its ``n_cols`` columns.
 
     See the module docstring for the kinds and storages. ``min_support``: pairs with fewer
@@ -194,6 +195,11 @@ def compute_similarity(indptr, indices, data, n_cols, *, kind="pearson", min_sup
     ``transposed``: the same matrix by column (e.g. ``Dataset.csc`` when rows are users), to
     save building that copy (for storage="dense" it is used only when each column lists its
     rows in ascending order, else a sorted copy is built).
+    ``implicit_order`` (kind="dot", storage="topm" only): choose each row's M as implicit
+    0.7.3's all_pairs_knn does: the row itself is a candidate (its own sum of squares), every
+    row sharing a column counts (a zero product too), and ties at the M-th value go the way its
+    walk goes (rows offered in reverse order of first meeting them, each column's rows in the
+    transposed matrix's order, which must then be ascending as transpose_csr builds it).
     """
     kind = check_choice("kind", kind, ALL_KINDS)
     storage = check_choice("storage", storage, STORAGES)
@@ -214,6 +220,10 @@ def compute_similarity(indptr, indices, data, n_cols, *, kind="pearson", min_sup
     n_threads = _backends.default_threads(n_threads)
     if block_rows is not None:
         block_rows = check_positive_int("block_rows", block_rows)
+    if implicit_order and (kind != "dot" or storage == "dense"):
+        raise ValueError("implicit_order applies to kind='dot' with storage='topm' only.")
+    if implicit_order:
+        storage = "topm"
 
     n_cols = check_positive_int("n_cols", n_cols, minimum=0)
     indptr, indices, data = _checked_csr(indptr, indices, data, n_cols, "")
@@ -268,7 +278,8 @@ def compute_similarity(indptr, indices, data, n_cols, *, kind="pearson", min_sup
     out_sim = np.empty((n_rows, max_neighbors), dtype=dtype)
     for start in range(0, n_rows, block_rows):
         stop = min(n_rows, start + block_rows)
-        module.similarity_topm(*args, start, stop, kind, min_support, shrinkage, out_idx, out_sim, n_threads)
+        module.similarity_topm(*args, start, stop, kind, min_support, shrinkage, out_idx, out_sim, n_threads,
+                               implicit_order=bool(implicit_order))
     return Similarity(kind, "topm", n_rows, idx=out_idx, sim=out_sim, memory_limit=memory_limit)
 
 

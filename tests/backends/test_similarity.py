@@ -278,3 +278,61 @@ def test_dot_grid_and_real_values_take_both_accumulators(backend):
         csr = _csr(values, mask)
         _assert_same(*_both(name, csr, kind="dot", storage="dense"))
         _assert_same(*_both(name, csr, kind="dot", storage="topm", max_neighbors=3))
+
+
+# ------------------------------------- kind="dot", implicit_order=True (implicit's all_pairs_knn)
+
+def _sorted_columns_csr(values, mask):
+    """CSR with each row's columns ascending (implicit's input is canonical scipy CSR)."""
+    rows, cols = np.nonzero(mask)
+    indptr = np.zeros(mask.shape[0] + 1, dtype=np.int64)
+    np.cumsum(np.bincount(rows, minlength=mask.shape[0]), out=indptr[1:])
+    return indptr, cols.astype(np.int32), values[rows, cols].astype(np.float64), mask.shape[1]
+
+
+@settings(max_examples=12, deadline=None)
+@given(seed=st.integers(0, 10_000), n_rows=st.integers(1, 10), n_cols=st.integers(1, 8),
+       density=st.floats(0.1, 1.0), integer=st.booleans(), m=st.integers(1, 6), signed=st.booleans())
+def test_implicit_order_equals_reference_on_random_data(backend, seed, n_rows, n_cols, density, integer, m, signed):
+    name, _ = backend
+    rng = np.random.default_rng(seed)
+    mask = rng.random((n_rows, n_cols)) < density
+    values = rng.integers(1, 3, mask.shape).astype(float) if integer else rng.exponential(1.0, mask.shape)
+    if signed:  # sums that cancel to exactly 0 (still kept) and negative ones
+        values *= rng.choice([-1.0, 1.0], mask.shape)
+    csr = _sorted_columns_csr(values, mask)
+    got, want = _both(name, csr, kind="dot", storage="topm", max_neighbors=m, implicit_order=True)
+    _assert_same(got, want)
+
+
+@pytest.mark.parametrize("case", ["empty_row", "single_rating", "all_equal", "ties", "zero_product"])
+def test_implicit_order_edge_cases(backend, case):
+    name, _ = backend
+    if case == "zero_product":  # rows 0 and 1 co-occur with a product summing to exactly 0
+        csr = _sorted_columns_csr(np.array([[1.0, 1.0, 0], [1.0, -1.0, 0], [0, 0, 2.0]]),
+                                  np.array([[1, 1, 0], [1, 1, 0], [0, 0, 1]], dtype=bool))
+    else:
+        indptr, indices, data, n_cols = _edge_csr(case)
+        csr = _sorted_columns_csr(_dense_of((indptr, indices, data, n_cols)),
+                                  _dense_of((indptr, indices, np.ones_like(data), n_cols)) > 0)
+    n = len(csr[0]) - 1
+    for m in (1, 2, n + 3):  # M larger than the candidates: padded with -1 / 0
+        got, want = _both(name, csr, kind="dot", storage="topm", max_neighbors=m, implicit_order=True)
+        _assert_same(got, want)
+    X = _dense_of(csr)
+    full = compute_similarity(*csr, kind="dot", backend=name, storage="topm", max_neighbors=n + 3,
+                              implicit_order=True)
+    co = (X != 0).astype(float) @ (X != 0).T > 0  # the rows sharing a column, the row itself included
+    for r in range(n):
+        np.testing.assert_array_equal(full.idx[r][full.idx[r] >= 0], np.flatnonzero(co[r]))
+        np.testing.assert_allclose(full.sim[r][full.idx[r] >= 0], (X @ X.T)[r, co[r]], rtol=1e-12)
+    if case == "zero_product":
+        assert full.idx[0].tolist()[:2] == [0, 1] and full.sim[0, 1] == 0.0
+
+
+def test_implicit_order_is_checked():
+    csr = _random_csr(1, 5, 4, 0.6, signed=False)
+    with pytest.raises(ValueError, match="implicit_order applies to kind='dot'"):
+        compute_similarity(*csr, kind="cosine", storage="topm", implicit_order=True)
+    with pytest.raises(ValueError, match="implicit_order applies to kind='dot'"):
+        compute_similarity(*csr, kind="dot", storage="dense", implicit_order=True)

@@ -13,15 +13,18 @@ with W given by ``weighting``:
 
 An item column whose norm is 0 (all its users have idf 0) stays 0 where implicit would divide
 by zero. The dot products come from ``reckernels.similarity.compute_similarity(kind="dot",
-storage="topm")``; the item's own product is added before the top K are taken (ties: the
-smaller item index; a pair whose product is exactly 0 is not kept, implicit keeps it when the
-two items co-occur: it cannot change a score).
+storage="topm", implicit_order=True)``: the item itself is a candidate, every item sharing a
+user counts (a zero product too), and ties at the K-th value are broken as implicit's walk
+breaks them, so the kept neighbours are implicit's, not just their values.
 
 Score (``recommend``): ``C[u] @ S``, the user's row of the UN-weighted strengths times the
 top-K similarity, as implicit's recommend does, computed by the ``itemitem_scores`` kernel
 (users in parallel, no dense n_items x n_items array). Every product is summed in the same
 order as implicit, so similarities and scores equal implicit's to the bit in float64 (for
-input whose rows list their items in ascending order, as a scipy CSR does).
+input whose rows list their items in ascending order, as a scipy CSR does). Recommendations
+then differ only in the order of equal scores (ours: smaller item id first) and where a user
+has fewer than N candidate items (implicit returns untouched and already-liked items at score
+0 then; ours excludes the liked ones and ranks the rest by score).
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ from .. import backends as _backends
 from .._validation import check_choice, check_positive_int
 from ..data import CSR, IdMap
 from ..persistence import register
-from .als import _implicit_input, _transpose
+from .als import _implicit_input
 from .base import Estimator
 
 WEIGHTINGS = ("none", "cosine", "tfidf", "bm25")
@@ -122,19 +125,23 @@ class ItemItem(Estimator):
         return self
 
     def _fit_similarity(self, by_user: CSR, n_users: int, n_items: int, bar) -> None:
-        from ..similarity import compute_similarity
+        from ..similarity import compute_similarity, transpose_csr
 
         self.user_items_ = by_user
-        by_item = _transpose(by_user, n_items)
+        by_item = transpose_csr(*by_user, n_items)  # compiled counting sort: users ascending per item
         self.item_popularity_ = by_item.row_lengths().astype(np.float64)
         w = item_weights(by_item, n_users, self.weighting, self.K1, self.B)
         bar.update()
+        # implicit_order: the item itself is a candidate and ties go as in implicit's all_pairs_knn
         top = compute_similarity(by_item.indptr, by_item.indices, w, n_users, kind="dot", storage="topm",
-                                 max_neighbors=min(self.K, max(1, n_items - 1)), backend=self.backend_, n_threads=self.n_threads_)
+                                 max_neighbors=min(self.K, max(1, n_items)), backend=self.backend_,
+                                 n_threads=self.n_threads_, implicit_order=True)
         bar.update()
-        item_of = np.repeat(np.arange(n_items), by_item.row_lengths())
-        own = np.bincount(item_of, weights=w * w, minlength=n_items)  # each item's product with itself
-        self.sim_indptr_, self.sim_indices_, self.sim_data_ = _merge_self(top.idx, top.sim, own, self.K)
+        keep = top.idx >= 0  # each row's kept neighbours, ascending, then -1 padding
+        self.sim_indptr_ = np.zeros(n_items + 1, dtype=np.int64)
+        np.cumsum(keep.sum(axis=1), out=self.sim_indptr_[1:])
+        self.sim_indices_ = np.ascontiguousarray(top.idx[keep], dtype=np.int32)
+        self.sim_data_ = np.ascontiguousarray(top.sim[keep], dtype=np.float64)
         bar.update()
 
     # ------------------------------------------------------------------ the similarity
@@ -225,29 +232,6 @@ class ItemItem(Estimator):
                                                                arrays["sim_data"])
         self.user_items_ = CSR(arrays["ui_indptr"], arrays["ui_indices"], arrays["ui_data"])
         self.item_popularity_ = arrays["item_popularity"]
-
-
-def _merge_self(idx: np.ndarray, sim: np.ndarray, own: np.ndarray, K: int):
-    """CSR (indptr, indices, data) of each row's K best among its top-K others (idx/sim, padded
-    -1) and itself (``own``; absent when 0): largest first, ties to the smaller index; each
-    row's kept indices ascending."""
-    n = len(own)
-    cand = np.concatenate([idx.astype(np.int64), np.arange(n)[:, None]], axis=1)
-    val = np.concatenate([sim.astype(np.float64), own[:, None]], axis=1)
-    valid = cand >= 0
-    valid[:, -1] = own != 0
-    key = np.where(valid, val, -np.inf)
-    order = np.lexsort((cand, -key))[:, :K]  # row by row: value descending, then index
-    cand = np.take_along_axis(cand, order, axis=1)
-    val = np.take_along_axis(val, order, axis=1)
-    valid = np.take_along_axis(valid, order, axis=1)
-    by_index = np.argsort(np.where(valid, cand, n), axis=1, kind="stable")
-    cand = np.take_along_axis(cand, by_index, axis=1)
-    val = np.take_along_axis(val, by_index, axis=1)
-    valid = np.take_along_axis(valid, by_index, axis=1)
-    indptr = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(valid.sum(axis=1), out=indptr[1:])
-    return indptr, np.ascontiguousarray(cand[valid], dtype=np.int32), np.ascontiguousarray(val[valid])
 
 
 __all__ = ["ItemItem", "WEIGHTINGS", "item_weights"]

@@ -16,12 +16,12 @@ def similarity_upper(indptr, indices, data, t_indptr, t_indices, t_data, row_sta
 
 
 def similarity_topm(indptr, indices, data, t_indptr, t_indices, t_data, row_start, row_stop,
-                    kind, min_support, shrinkage, out_idx, out_sim, n_threads=1):
+                    kind, min_support, shrinkage, out_idx, out_sim, n_threads=1, implicit_order=False):
     check_kernel_args(indptr, indices, data, t_indptr, t_indices, t_data, row_start, row_stop, kind,
-                      out_sim.shape, out_idx.shape)
+                      out_sim.shape, out_idx.shape, implicit_order)
     _cy.similarity_topm(indptr, indices, data, t_indptr, t_indices, t_data, int(row_start), int(row_stop),
                         kind_code(kind), int(min_support), float(shrinkage), out_idx, out_sim,
-                        max(1, int(n_threads)), float32_exact_sums(indptr, data, kind))
+                        max(1, int(n_threads)), float32_exact_sums(indptr, data, kind), bool(implicit_order))
 
 
 def mirror_upper(out, n_threads=1):

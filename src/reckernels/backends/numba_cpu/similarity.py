@@ -53,9 +53,11 @@ def _pair(kind, min_support, shrinkage, acc, b):
 
 
 @numba.njit(cache=True, nogil=True)
-def _accumulate(x, upper, kind, indptr, indices, data, t_indptr, t_indices, t_data, acc, touched):
+def _accumulate(x, upper, kind, indptr, indices, data, t_indptr, t_indices, t_data, acc, touched,
+                with_self=False):
     """Co-rated sums of x with every row sharing a column (rows > x only when upper, which needs
-    ascending row lists: the walk starts past x). Returns the number of rows touched."""
+    ascending row lists: the walk starts past x; x itself too when with_self). Returns the
+    number of rows touched, listed in ``touched`` in the order first met."""
     stride = _stride(kind)
     n_touched = 0
     for p in range(indptr[x], indptr[x + 1]):
@@ -66,7 +68,7 @@ def _accumulate(x, upper, kind, indptr, indices, data, t_indptr, t_indices, t_da
             lo += np.searchsorted(t_indices[lo:hi], x, side="right")
         for q in range(lo, hi):
             y = t_indices[q]
-            if y == x:
+            if y == x and not with_self:
                 continue
             yv = t_data[q]
             b = y * stride
@@ -150,27 +152,78 @@ def _upper(indptr, indices, data, t_indptr, t_indices, t_data, row_start, row_st
                 acc[b:b + stride] = 0.0
 
 
+@numba.njit(cache=True, nogil=True, inline="always")
+def _below(s1, i1, s2, i2):
+    return s1 < s2 or (s1 == s2 and i1 < i2)
+
+
+@numba.njit(cache=True, nogil=True)
+def _heap_push_implicit(hs, hi, size, s, i):
+    """implicit 0.7.3's TopK (see kernels/similarity.pyx): enter while not full, else only when
+    s is strictly larger than the root's value, replacing the root (smallest (value, index))."""
+    m = hs.shape[0]
+    if size < m:
+        pos = size
+        hs[pos] = s
+        hi[pos] = i
+        while pos > 0:
+            parent = (pos - 1) // 2
+            if not _below(hs[pos], hi[pos], hs[parent], hi[parent]):
+                break
+            hs[pos], hs[parent] = hs[parent], hs[pos]
+            hi[pos], hi[parent] = hi[parent], hi[pos]
+            pos = parent
+        return size + 1
+    if not s > hs[0]:
+        return size
+    hs[0] = s
+    hi[0] = i
+    pos = 0
+    while True:
+        least = pos
+        child = 2 * pos + 1
+        if child < size and _below(hs[child], hi[child], hs[least], hi[least]):
+            least = child
+        child += 1
+        if child < size and _below(hs[child], hi[child], hs[least], hi[least]):
+            least = child
+        if least == pos:
+            break
+        hs[pos], hs[least] = hs[least], hs[pos]
+        hi[pos], hi[least] = hi[least], hi[pos]
+        pos = least
+    return size
+
+
 @numba.njit(parallel=True, cache=True, nogil=True)
 def _topm(indptr, indices, data, t_indptr, t_indices, t_data, row_start, row_stop,
-          kind, min_support, shrinkage, out_idx, out_sim, n_chunks):
+          kind, min_support, shrinkage, out_idx, out_sim, n_chunks, implicit_order):
     n_rows, m = out_idx.shape
     stride = _stride(kind)
     for chunk in numba.prange(n_chunks):
         acc = np.zeros(n_rows * MAX_STRIDE)
-        touched = np.empty(n_rows, dtype=np.int32)
+        touched = np.empty(n_rows + 1, dtype=np.int32)  # + 1: the append may write one past the last
         hs = np.empty(m)
         hi = np.empty(m, dtype=np.int32)
         for x in range(row_start + chunk, row_stop, n_chunks):
             n_touched = _accumulate(x, False, kind, indptr, indices, data, t_indptr, t_indices, t_data,
-                                    acc, touched)
+                                    acc, touched, implicit_order)
             size = 0
-            for j in range(n_touched):
-                y = touched[j]
-                b = y * stride
-                s = _pair(kind, min_support, shrinkage, acc, b)
-                acc[b:b + stride] = 0.0
-                if s != 0:
-                    size = _heap_push(hs, hi, size, s, y)
+            if implicit_order:  # every touched row, x too, in reverse first-touch order
+                for j in range(n_touched - 1, -1, -1):
+                    y = touched[j]
+                    b = y * stride
+                    s = _pair(kind, min_support, shrinkage, acc, b)
+                    acc[b:b + stride] = 0.0
+                    size = _heap_push_implicit(hs, hi, size, s, y)
+            else:
+                for j in range(n_touched):
+                    y = touched[j]
+                    b = y * stride
+                    s = _pair(kind, min_support, shrinkage, acc, b)
+                    acc[b:b + stride] = 0.0
+                    if s != 0:
+                        size = _heap_push(hs, hi, size, s, y)
             order = np.argsort(hi[:size])  # kept neighbours by row index
             for j in range(m):
                 if j < size:
@@ -196,13 +249,14 @@ def similarity_upper(indptr, indices, data, t_indptr, t_indices, t_data, row_sta
 
 
 def similarity_topm(indptr, indices, data, t_indptr, t_indices, t_data, row_start, row_stop,
-                    kind, min_support, shrinkage, out_idx, out_sim, n_threads=1):
+                    kind, min_support, shrinkage, out_idx, out_sim, n_threads=1, implicit_order=False):
     check_kernel_args(indptr, indices, data, t_indptr, t_indices, t_data, row_start, row_stop, kind,
-                      out_sim.shape, out_idx.shape)
+                      out_sim.shape, out_idx.shape, implicit_order)
     n_chunks = _chunks(n_threads, row_stop - row_start)
     with numba_threads(n_chunks):
         _topm(indptr, indices, data, t_indptr, t_indices, t_data, np.int64(row_start), np.int64(row_stop),
-              kind_code(kind), np.float64(min_support), np.float64(shrinkage), out_idx, out_sim, n_chunks)
+              kind_code(kind), np.float64(min_support), np.float64(shrinkage), out_idx, out_sim, n_chunks,
+              bool(implicit_order))
 
 
 @numba.njit(cache=True, nogil=True, parallel=True)

@@ -156,6 +156,88 @@ def _select(sims, row_start, hs, hi, out_idx, out_sim):
             out_sim[b, j] = 0.0
 
 
+@cuda.jit(device=True)
+def _below(s1, i1, s2, i2):
+    return s1 < s2 or (s1 == s2 and i1 < i2)
+
+
+@cuda.jit
+def _select_implicit(indptr, indices, data, t_indptr, t_indices, sims, row_start, min_support, first, hs, hi,
+                     out_idx, out_sim):
+    """implicit's TopK for row b (kind dot): every row sharing a column with x, x itself too,
+    offered in reverse first-touch order (see the reference's select_implicit). ``first[b, y]``
+    (-1 on entry) records the position in x's columns where y is first met."""
+    b = cuda.grid(1)
+    if b >= sims.shape[0]:
+        return
+    x = row_start + b
+    m = out_idx.shape[1]
+    own = 0.0
+    n_own = 0
+    for p in range(indptr[x], indptr[x + 1]):
+        c = indices[p]
+        own += data[p] * data[p]  # x's product with itself, in its stored order
+        n_own += 1
+        for q in range(t_indptr[c], t_indptr[c + 1]):
+            y = t_indices[q]
+            if first[b, y] < 0:
+                first[b, y] = p
+    if n_own < min_support:
+        own = 0.0
+    size = 0
+    for p in range(indptr[x + 1] - 1, indptr[x] - 1, -1):
+        c = indices[p]
+        for q in range(t_indptr[c + 1] - 1, t_indptr[c] - 1, -1):
+            y = t_indices[q]
+            if first[b, y] != p:
+                continue
+            s = own if y == x else sims[b, y]
+            if size < m:
+                pos = size
+                size += 1
+                while pos > 0:  # sift (s, y) up from the new leaf
+                    parent = (pos - 1) // 2
+                    if not _below(s, y, hs[b, parent], hi[b, parent]):
+                        break
+                    hs[b, pos] = hs[b, parent]
+                    hi[b, pos] = hi[b, parent]
+                    pos = parent
+                hs[b, pos] = s
+                hi[b, pos] = y
+            elif s > hs[b, 0]:
+                pos = 0  # replace the root, sift down
+                while True:
+                    child = 2 * pos + 1
+                    if child >= size:
+                        break
+                    if child + 1 < size and _below(hs[b, child + 1], hi[b, child + 1], hs[b, child], hi[b, child]):
+                        child += 1
+                    if not _below(hs[b, child], hi[b, child], s, y):
+                        break
+                    hs[b, pos] = hs[b, child]
+                    hi[b, pos] = hi[b, child]
+                    pos = child
+                hs[b, pos] = s
+                hi[b, pos] = y
+    for j in range(1, size):  # insertion sort by row index
+        ts = hs[b, j]
+        ti = hi[b, j]
+        k = j - 1
+        while k >= 0 and hi[b, k] > ti:
+            hs[b, k + 1] = hs[b, k]
+            hi[b, k + 1] = hi[b, k]
+            k -= 1
+        hs[b, k + 1] = ts
+        hi[b, k + 1] = ti
+    for j in range(m):
+        if j < size:
+            out_idx[b, j] = hi[b, j]
+            out_sim[b, j] = hs[b, j]
+        else:
+            out_idx[b, j] = -1
+            out_sim[b, j] = 0.0
+
+
 def _row_block(indptr, indices, data, t_indptr, t_indices, t_data, row_start, row_stop, kind,
                min_support, shrinkage):
     """Device array (row_stop - row_start, n_rows) of float64 similarities."""
@@ -182,9 +264,9 @@ def similarity_upper(indptr, indices, data, t_indptr, t_indices, t_data, row_sta
 
 
 def similarity_topm(indptr, indices, data, t_indptr, t_indices, t_data, row_start, row_stop,
-                    kind, min_support, shrinkage, out_idx, out_sim, n_threads=1):
+                    kind, min_support, shrinkage, out_idx, out_sim, n_threads=1, implicit_order=False):
     check_kernel_args(indptr, indices, data, t_indptr, t_indices, t_data, row_start, row_stop, kind,
-                      out_sim.shape, out_idx.shape)
+                      out_sim.shape, out_idx.shape, implicit_order)
     n, m = row_stop - row_start, out_idx.shape[1]
     if n == 0:
         return
@@ -192,6 +274,12 @@ def similarity_topm(indptr, indices, data, t_indptr, t_indices, t_data, row_star
                       min_support, shrinkage)
     hs, hi = cuda.device_array((n, max(1, m))), cuda.device_array((n, max(1, m)), dtype=np.int32)
     d_idx, d_sim = cuda.device_array((n, m), dtype=np.int32), cuda.device_array((n, m))
-    _select[blocks_for(n, _threads_per_block())](sims, np.int64(row_start), hs, hi, d_idx, d_sim)
+    if implicit_order:
+        d = [cuda.to_device(np.ascontiguousarray(a)) for a in (indptr, indices, data, t_indptr, t_indices)]
+        first = cuda.to_device(np.full((n, len(indptr) - 1), -1, dtype=np.int64))
+        _select_implicit[blocks_for(n, _threads_per_block())](*d, sims, np.int64(row_start), np.float64(min_support),
+                                                              first, hs, hi, d_idx, d_sim)
+    else:
+        _select[blocks_for(n, _threads_per_block())](sims, np.int64(row_start), hs, hi, d_idx, d_sim)
     out_idx[row_start:row_stop] = d_idx.copy_to_host()
     out_sim[row_start:row_stop] = d_sim.copy_to_host()

@@ -115,16 +115,61 @@ def similarity_upper(indptr, indices, data, t_indptr, t_indices, t_data, row_sta
         out[x, x:] = sims[x:]
 
 
+def touch_order(x, indptr, indices, t_indptr, t_indices):
+    """The rows sharing a column with x (x included) in the order a walk first meets them: x's
+    columns in stored order, each column's rows in the transposed matrix's order."""
+    seen, order = set(), []
+    for p in range(indptr[x], indptr[x + 1]):
+        c = indices[p]
+        for y in t_indices[t_indptr[c]:t_indptr[c + 1]].tolist():
+            if y not in seen:
+                seen.add(y)
+                order.append(y)
+    return order
+
+
+def select_implicit(sims, order, m):
+    """implicit 0.7.3's TopK over the rows in REVERSE first-touch order (its SparseMatrixMultiplier
+    lists them so): a row enters while fewer than m are kept or when its value is strictly larger
+    than the smallest kept, which leaves (smallest value, then smallest index) first. Zero values
+    count. Returns the kept indices ascending."""
+    kept = {}
+    for y in reversed(order):
+        s = sims[y]
+        if len(kept) < m:
+            kept[y] = s
+        else:
+            worst = min(kept, key=lambda i: (kept[i], i))
+            if s > kept[worst]:
+                del kept[worst]
+                kept[y] = s
+    return np.array(sorted(kept), dtype=np.int64)
+
+
 def similarity_topm(indptr, indices, data, t_indptr, t_indices, t_data, row_start, row_stop,
-                    kind, min_support, shrinkage, out_idx, out_sim, n_threads=1):
+                    kind, min_support, shrinkage, out_idx, out_sim, n_threads=1, implicit_order=False):
+    """``implicit_order`` (kind "dot" only): x itself is a candidate (its own sum of squares) and
+    the M kept are chosen as implicit's all_pairs_knn chooses them (select_implicit)."""
     check_kernel_args(indptr, indices, data, t_indptr, t_indices, t_data, row_start, row_stop, kind,
-                      out_sim.shape, out_idx.shape)
+                      out_sim.shape, out_idx.shape, implicit_order)
     rows = _rows(indptr, indices, data)
     code = kind_code(kind)
     m = out_idx.shape[1]
     for x in range(row_start, row_stop):
         sims = _row_similarities(rows, x, code, min_support, shrinkage)
-        keep = select_top(sims, x, m)
+        if implicit_order:
+            # x's product with itself, every pair of its entries on one column (as for any y)
+            cols, vals = rows[x][0].tolist(), rows[x][1].tolist()
+            own, n = 0.0, 0
+            for c, xv in zip(cols, vals):
+                for cy, yv in zip(cols, vals):
+                    if cy == c:
+                        own += xv * yv
+                        n += 1
+            sims[x] = pair_similarity(code, min_support, shrinkage, n, 0, 0, 0, 0, own, 0)
+            keep = select_implicit(sims, touch_order(x, indptr, indices, t_indptr, t_indices), m)
+        else:
+            keep = select_top(sims, x, m)
         out_idx[x] = -1
         out_sim[x] = 0
         out_idx[x, :len(keep)] = keep
@@ -150,7 +195,7 @@ def check_square(out):
 
 
 def check_kernel_args(indptr, indices, data, t_indptr, t_indices, t_data, row_start, row_stop, kind,
-                      out_shape, expected_shape):
+                      out_shape, expected_shape, implicit_order=False):
     """O(1) shape checks every backend's entry points run before a kernel without bounds checks.
 
     ``out_shape`` is the similarity output's shape; it must equal ``expected_shape``: (n_rows,
@@ -168,3 +213,5 @@ def check_kernel_args(indptr, indices, data, t_indptr, t_indices, t_data, row_st
         raise ValueError(f"need 0 <= row_start <= row_stop <= n_rows = {n_rows}, got {row_start}, {row_stop}.")
     if kind not in ALL_KINDS:
         raise ValueError(f"kind={kind!r} is not a known similarity; choose one of {', '.join(map(repr, ALL_KINDS))}.")
+    if implicit_order and kind != "dot":
+        raise ValueError(f"implicit_order applies to kind='dot' only, got kind={kind!r}.")
