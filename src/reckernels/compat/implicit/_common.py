@@ -112,20 +112,23 @@ def check_gpu_kernel(backend: str, kernel: str, model: str) -> None:
                                            "use use_gpu=False (or to_cpu()).")
 
 
-def topk(scores: np.ndarray, N: int, backend: str, threads: int):
+def topk(scores: np.ndarray, N: int, backend: str, threads: int, larger_first: bool = False):
     """implicit's top-k of every row of a dense score block: (int32 ids, scores in the block's dtype).
 
     Filtered entries are expected to hold ``-finfo(dtype).max`` already (they stay selectable, as in
-    implicit, when N reaches them). N is at most the number of columns. Ties: smaller id first.
+    implicit, when N reaches them). N is at most the number of columns. Ties: smaller id first, or
+    larger id first with ``larger_first`` (implicit's order wherever all the tied items are kept).
     """
     n_rows, n_cols = scores.shape
     N = min(N, n_cols)
     if n_rows == 0 or N == 0:
         return np.zeros((n_rows, N), np.int32), np.zeros((n_rows, N), scores.dtype)
-    block = np.ascontiguousarray(scores, dtype=np.float64)
+    block = np.ascontiguousarray(scores[:, ::-1] if larger_first else scores, dtype=np.float64)
     dummy_users = np.zeros(n_rows, dtype=np.int32)
     no_seen = (np.zeros(2, dtype=np.int64), np.zeros(0, dtype=np.int32))
     idx, val = kernels(backend).topk_rows(block, dummy_users, *no_seen, N, False, threads)
+    if larger_first:
+        idx = n_cols - 1 - idx
     return idx.astype(np.int32), val.astype(scores.dtype)
 
 

@@ -4,7 +4,8 @@ matrices, save / load as .npz without pickle, to_gpu / to_cpu.
 Scores are computed as implicit does (``user_factors @ item_factors.T`` in the factors' dtype,
 cosine for the similar_* calls), block by block; filtered items get ``-finfo(dtype).max`` and stay
 selectable when N reaches them, as in implicit; each block's top N comes from the backend's
-compiled ``topk_rows`` (ties: smaller id first). Returned ids are int32, scores the factors' dtype;
+compiled ``topk_rows`` (equal scores: larger id first, as implicit's heap
+returns them). Returned ids are int32, scores the factors' dtype;
 one id in gives 1-d arrays, an array of ids gives 2-d arrays. N larger than the candidates is
 cut to the number of candidates (implicit pads with id 0 and score 0 there).
 """
@@ -164,7 +165,7 @@ class MatrixFactorizationBase:
                 C.set_rows_to(block, liked.indptr[lo:hi + 1], liked.indices, neg)
             if filter_ids is not None and filter_ids.size:
                 block[:, filter_ids] = neg
-            out_ids[lo:hi], out_scores[lo:hi] = C.topk(block, N, self._backend, self._threads)
+            out_ids[lo:hi], out_scores[lo:hi] = C.topk(block, N, self._backend, self._threads, larger_first=True)
         return out_ids, out_scores
 
     def recalculate_user(self, userid, user_items):

@@ -154,7 +154,7 @@ class ItemItemRecommender:
                 keep = np.full(n_items, -np.inf)
                 keep[items] = 0.0
                 scores += keep  # only the selected items are candidates
-            ids, vals = C.topk(scores, width, "auto", C.n_threads(self.num_threads))
+            ids, vals = C.topk(scores, width, "auto", threads, larger_first=True)  # implicit's tie order
             found = np.isfinite(vals)
             if items is not None:  # the selected items no neighbour reached come last, as in implicit
                 for r in range(len(ids)):
