@@ -8,6 +8,7 @@ from .als import ALS, ImplicitALS
 from .base import Estimator, NotFittedError, clone
 from .baseline import BaselineOnly
 from .coclustering import CoClustering
+from .bpr import BPR
 from .itemitem import ItemItem
 from .knn import ItemKNN, UserKNN
 from .normal import NormalPredictor
