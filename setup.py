@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 from Cython.Build import cythonize
 from setuptools import Extension, setup
+from setuptools.command.build_ext import build_ext
 
 
 def openmp_flags():
@@ -17,6 +18,9 @@ def openmp_flags():
     (e.g. "$(brew --prefix libomp)"; cibuildwheel sets it) or Homebrew's usual prefixes.
     """
     if sys.platform == "win32":
+        if os.environ.get("RECKERNELS_WINDOWS_CC"):  # clang-cl: /openmp means LLVM's libomp
+            llvm = Path(os.environ.get("RECKERNELS_LLVM", r"C:\Program Files\LLVM"))
+            return ["/openmp"], [f"/LIBPATH:{llvm / 'lib'}", "libomp.lib"]
         return ["/openmp"], []
     if sys.platform == "darwin":
         prefixes = [os.environ.get("RECKERNELS_LIBOMP", ""), "/opt/homebrew/opt/libomp", "/usr/local/opt/libomp"]
@@ -51,4 +55,19 @@ extensions = [
     if not only or pyx.stem in only
 ]
 
-setup(ext_modules=cythonize(extensions, language_level=3, compiler_directives={"embedsignature": True}))
+class BuildExt(build_ext):
+    """On Windows, RECKERNELS_WINDOWS_CC=clang-cl swaps cl.exe for clang-cl inside the MSVC
+    toolchain (same flags, same linker and runtime): the kernels' C helpers use GCC vector
+    extensions (kernels/rk_simd.h), which cl.exe does not compile."""
+
+    def build_extensions(self):
+        cc = os.environ.get("RECKERNELS_WINDOWS_CC")
+        if cc and self.compiler.compiler_type == "msvc":
+            if not getattr(self.compiler, "initialized", False):
+                self.compiler.initialize()  # finds link.exe and the SDK; then keep them, with clang-cl
+            self.compiler.cc = cc
+        super().build_extensions()
+
+
+setup(ext_modules=cythonize(extensions, language_level=3, compiler_directives={"embedsignature": True}),
+      cmdclass={"build_ext": BuildExt})
