@@ -139,17 +139,22 @@ def cross_validate(algo: Estimator, data: Dataset, cv=5, *, measures=("rmse", "m
         runs = [_run_fold(algo, train, test, names, return_train_measures) for train, test in folds]
     else:
         runs = _run_folds_in_processes(algo, list(folds), names, return_train_measures, n_jobs)
+    result = _collect_runs(runs, names, return_train_measures)
+    if verbose:
+        print(format_summary(type(algo).__name__, names, result))
+    return result
+
+
+def _collect_runs(runs, names, train_measures: bool) -> dict:
+    """cross_validate's result dict from the ``_run_fold`` results of every fold."""
     if not runs:
         raise ValueError("cv produced no fold; give at least one (train, test) pair.")
     test_scores, train_scores, fit_times, test_times = zip(*runs)
-
     result = {f"test_{m}": np.array([s[m] for s in test_scores]) for m in names}
-    if return_train_measures:
+    if train_measures:
         result.update({f"train_{m}": np.array([s[m] for s in train_scores]) for m in names})
     result["fit_time"] = np.array(fit_times)
     result["test_time"] = np.array(test_times)
-    if verbose:
-        print(format_summary(type(algo).__name__, names, result))
     return result
 
 

@@ -169,7 +169,7 @@ def _half_sweep(model, client, spec, side, blocks, bounds, max_retries):
                        for blk, lo, hi in zip(blocks, bounds[:-1], bounds[1:])]
             results = client.gather(futures)
             break
-        except _LOST as exc:
+        except _LOST:
             if attempt == max_retries:
                 raise RuntimeError(f"{type(model).__name__}: the {side} half-sweep lost a worker {max_retries + 1} "
                                    "times in a row; check the cluster's health (memory, restarts) and fit again.")

@@ -12,31 +12,22 @@ from __future__ import annotations
 
 import itertools
 import numbers
-import time
 
 import numpy as np
 
 from .._validation import check_positive_int
 from ..algorithms.base import Estimator
 from ..data import Dataset
-from ..evaluation import _check_fold, _check_measures, _folds, _scores
+from ..evaluation import _check_fold, _check_measures, _collect_runs, _folds, _run_fold
 from ..split import KFold
 from ._cluster import resolve_client
 
 
-def _fold_task(algo_cls, params, data, train_rows, test_rows, fold, names, return_train):
-    """One fit and its scores (runs on a worker). ``data`` is the scattered Dataset, or with
+def _fold_task(algo, data, train_rows, test_rows, fold, names, return_train):
+    """One fold's fit and scores (runs on a worker). ``data`` is the scattered Dataset, or with
     ``train_rows is None`` ``fold`` is the (train, test) pair itself."""
     train, test = fold if train_rows is None else (data.subset(train_rows), data.subset(test_rows))
-    est = algo_cls(**params)
-    start = time.perf_counter()
-    est.fit(train)
-    fit_time = time.perf_counter() - start
-    start = time.perf_counter()
-    test_scores = _scores(est, test, names)
-    test_time = time.perf_counter() - start
-    train_scores = _scores(est, train, names) if return_train else None
-    return test_scores, train_scores, fit_time, test_time
+    return _run_fold(algo, train, test, names, return_train)
 
 
 def _fold_specs(cv, data, random_state):
@@ -67,21 +58,8 @@ def _check_inputs(algo, data, measures):
 def _submit_folds(client, algo, params_list, data, specs, names, return_train):
     """Futures [[fold results] per candidate], the data scattered once for all of them."""
     data_f = client.scatter(data, broadcast=True) if any(s[0] is not None for s in specs) else None
-    cls = type(algo)
-    return [[client.submit(_fold_task, cls, params, data_f, tr, te, fold, names, return_train, pure=False)
+    return [[client.submit(_fold_task, type(algo)(**params), data_f, tr, te, fold, names, return_train, pure=False)
              for tr, te, fold in specs] for params in params_list]
-
-
-def _collect(results, names, return_train) -> dict:
-    if not results:
-        raise ValueError("cv produced no fold; give at least one (train, test) pair.")
-    test_scores, train_scores, fit_times, test_times = zip(*results)
-    out = {f"test_{m}": np.array([s[m] for s in test_scores]) for m in names}
-    if return_train:
-        out.update({f"train_{m}": np.array([s[m] for s in train_scores]) for m in names})
-    out["fit_time"] = np.array(fit_times)
-    out["test_time"] = np.array(test_times)
-    return out
 
 
 def cross_validate(algo: Estimator, data: Dataset, cv=5, *, client=None, measures=("rmse", "mae"),
@@ -96,7 +74,7 @@ def cross_validate(algo: Estimator, data: Dataset, cv=5, *, client=None, measure
     client = resolve_client(client)
     specs = _fold_specs(cv, data, random_state)
     futures = _submit_folds(client, algo, [algo.get_params()], data, specs, names, return_train_measures)[0]
-    return _collect(client.gather(futures), names, return_train_measures)
+    return _collect_runs(client.gather(futures), names, return_train_measures)
 
 
 def grid_search(algo: Estimator, param_grid: dict, data: Dataset, cv=5, *, client=None, measures=("rmse", "mae"),
@@ -133,7 +111,7 @@ def grid_search(algo: Estimator, param_grid: dict, data: Dataset, cv=5, *, clien
     client = resolve_client(client)
     specs = _fold_specs(cv, data, random_state)
     futures = _submit_folds(client, algo, params_list, data, specs, names, return_train_measures)
-    per_candidate = [_collect(client.gather(row), names, return_train_measures) for row in futures]
+    per_candidate = [_collect_runs(client.gather(row), names, return_train_measures) for row in futures]
 
     cv_results: dict = {"params": candidates}
     best_index, best_params, best_score = {}, {}, {}
