@@ -36,3 +36,13 @@ def small_data():
     items = np.array([f"i{k % n_items}" for k in keys])
     ratings = r.integers(1, 6, size=n).astype(float)
     return Dataset(users, items, ratings, rating_scale=(1, 5))
+
+
+@pytest.fixture(scope="session")
+def u1():
+    """scikit-surprise's (Trainset, testset) of MovieLens 100K u1.base / u1.test, read once."""
+    surprise = pytest.importorskip("surprise")
+    reader = surprise.Reader(line_format="user item rating timestamp", sep="\t")
+    train = surprise.Dataset.load_from_file(str(ML100K / "u1.base"), reader).build_full_trainset()
+    test = surprise.Dataset.load_from_file(str(ML100K / "u1.test"), reader).build_full_trainset().build_testset()
+    return train, test

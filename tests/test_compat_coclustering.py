@@ -16,16 +16,15 @@ from surprise.model_selection import KFold, cross_validate  # noqa: E402
 
 from reckernels.compat import surprise as compat  # noqa: E402
 
-from .conftest import ML100K, needs_ml100k  # noqa: E402
+from .conftest import needs_ml100k  # noqa: E402
 
 ATTRS = ("cltr_u", "cltr_i", "user_mean", "item_mean", "avg_cltr_u", "avg_cltr_i", "avg_cocltr")
 
 
 @pytest.fixture(scope="module")
-def u1():
-    reader = surprise.Reader(line_format="user item rating timestamp", sep="\t")
-    train = surprise.Dataset.load_from_file(str(ML100K / "u1.base"), reader).build_full_trainset()
-    test = surprise.Dataset.load_from_file(str(ML100K / "u1.test"), reader).build_full_trainset().build_testset()
+def u1_unknowns(u1):
+    """u1 (tests/conftest.py) with test pairs of an unknown user, an unknown item and both."""
+    train, test = u1
     return train, test + [("1", "nothing", 3.0), ("nobody", "1", 3.0), ("nobody", "nothing", 3.0)]
 
 
@@ -46,8 +45,8 @@ def _same_predictions(ours, theirs, testset):
 @needs_ml100k()
 @pytest.mark.parametrize("kwargs", [{"random_state": 0}, {"random_state": 5, "n_cltr_u": 4, "n_cltr_i": 2,
                                                           "n_epochs": 7}])
-def test_coclustering_matches_scikit_surprise_on_u1(u1, kwargs):
-    train, test = u1
+def test_coclustering_matches_scikit_surprise_on_u1(u1_unknowns, kwargs):
+    train, test = u1_unknowns
     theirs = surprise.CoClustering(**kwargs).fit(train)
     ours = compat.CoClustering(**kwargs).fit(train)
     _same_fit(ours, theirs)
@@ -117,8 +116,8 @@ def test_bad_arguments_are_refused_at_fit(half_stars, kwargs, match):
 
 # ---------------------------------------------------------------- NormalPredictor
 @needs_ml100k()
-def test_normal_predictor_same_mu_sigma_and_draws_on_u1(u1):
-    train, test = u1
+def test_normal_predictor_same_mu_sigma_and_draws_on_u1(u1_unknowns):
+    train, test = u1_unknowns
     np.random.seed(123)
     theirs = surprise.NormalPredictor().fit(train)
     b = theirs.test(test)

@@ -5,7 +5,6 @@ exactly; the estimates differ only by the rounding of the user means (summed lef
 here, pairwise by NumPy there), asserted to 1e-9 as the issue asks.
 """
 
-import pickle
 
 import numpy as np
 import pandas as pd
@@ -17,15 +16,7 @@ from surprise.model_selection import KFold, cross_validate  # noqa: E402
 
 from reckernels.compat import surprise as compat  # noqa: E402
 
-from .conftest import ML100K, needs_ml100k  # noqa: E402
-
-
-@pytest.fixture(scope="module")
-def u1():
-    reader = surprise.Reader(line_format="user item rating timestamp", sep="\t")
-    train = surprise.Dataset.load_from_file(str(ML100K / "u1.base"), reader).build_full_trainset()
-    test = surprise.Dataset.load_from_file(str(ML100K / "u1.test"), reader).build_full_trainset().build_testset()
-    return train, test
+from .conftest import needs_ml100k  # noqa: E402
 
 
 @needs_ml100k()

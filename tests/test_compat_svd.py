@@ -16,15 +16,7 @@ from surprise.model_selection import GridSearchCV, KFold, cross_validate  # noqa
 
 from reckernels.compat import surprise as compat  # noqa: E402
 
-from .conftest import ML100K, needs_ml100k  # noqa: E402
-
-
-@pytest.fixture(scope="module")
-def u1():
-    reader = surprise.Reader(line_format="user item rating timestamp", sep="\t")
-    train = surprise.Dataset.load_from_file(str(ML100K / "u1.base"), reader).build_full_trainset()
-    test = surprise.Dataset.load_from_file(str(ML100K / "u1.test"), reader).build_full_trainset().build_testset()
-    return train, test
+from .conftest import needs_ml100k  # noqa: E402
 
 
 def estimates(algo, testset):
