@@ -38,6 +38,8 @@ def _short(cls, **extra):
         kwargs["random_state"] = 0
     if "verbose" in params:
         kwargs["verbose"] = False
+    if "n_threads" in params and cls.__module__ != "reckernels.algorithms.ncf":
+        kwargs["n_threads"] = 1  # Hogwild defaults (SVD++, BPR) race on shared rows with more threads
     return {**kwargs, **extra}
 
 
