@@ -43,6 +43,7 @@ from .. import backends as _backends
 from .._validation import check_choice, check_nonnegative_float, check_positive_int
 from ..data import CSR, Dataset, IdMap, _as_id_array
 from ..persistence import register
+from ..persistence import Arr
 from .base import Estimator, IterativeModel
 from .baseline import baseline_estimate
 
@@ -80,6 +81,13 @@ class _ALSModel(IterativeModel):
         self.solver = check_choice("solver", solver, SOLVERS)
         self.cg_steps = check_positive_int("cg_steps", cg_steps)
         self.dtype = check_choice("dtype", dtype, DTYPES)
+
+    @staticmethod
+    def _file_spec(self, meta):
+        spec = {name: Arr("dtype", a.shape) for name, a in super()._file_spec(meta).items()}
+        if "item_popularity_" in self._arrays:
+            spec["item_popularity_"] = Arr("float64", ("n_items",))
+        return spec
 
     @staticmethod
     def _check_callback(callback):

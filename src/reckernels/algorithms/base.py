@@ -35,7 +35,7 @@ from .. import __version__
 from .. import backends as _backends
 from .._validation import check_choice, check_positive_int, check_unknown_params
 from ..data import Dataset, IdMap
-from ..persistence import FORMAT_VERSION, load as _load_any, write_model
+from ..persistence import CSR, FORMAT_VERSION, Arr, _Dims as _FileDims, check_arrays, check_ids, load as _load_any, write_model
 
 
 class NotFittedError(RuntimeError):
@@ -252,20 +252,57 @@ class Estimator:
 
     @classmethod
     def _from_saved(cls, path, meta: dict, arrays: dict):
+        """Rebuild a model from a file's metadata and arrays, checking every array first (see
+        ``_file_spec``): a damaged or tampered file raises ValueError naming the file and the part."""
+        where = f"model file {str(path)!r}"
         try:
-            est = cls(**meta["params"])
+            params = meta["params"]
+            if not isinstance(params, dict):
+                raise ValueError(f"{where}: its 'params' record is not a JSON object; the file is damaged.")
+            est = cls(**params)
+            check_ids(path, "user_ids", arrays["user_ids"])
+            check_ids(path, "item_ids", arrays["item_ids"])
+            scale, mean = meta["rating_scale"], meta["global_mean"]
+            if (not isinstance(scale, list) or len(scale) != 2 or not all(_finite_number(v) for v in scale)
+                    or scale[0] > scale[1] or not _finite_number(mean)):
+                raise ValueError(f"{where}: its rating_scale {scale!r} or global_mean {mean!r} is not valid "
+                                 "(two finite numbers lo <= hi, and a finite number); the file is damaged.")
+            model = {k[2:]: v for k, v in arrays.items() if k.startswith("m_")}
+            dims = _FileDims({"n_users": len(arrays["user_ids"]), "n_items": len(arrays["item_ids"])}, est)
+            check_arrays(path, {"seen": CSR("n_users", "n_items")}, arrays, dims)
             est.user_map_ = IdMap(arrays["user_ids"])
             est.item_map_ = IdMap(arrays["item_ids"])
+            check_arrays(path, est._file_spec(meta), model, dims)
             est.seen_ = (arrays["seen_indptr"], arrays["seen_indices"])
-            est.rating_scale_ = tuple(meta["rating_scale"])
-            est.global_mean_ = float(meta["global_mean"])
+            est.rating_scale_ = tuple(float(v) for v in scale)
+            est.global_mean_ = float(mean)
             est.backend_ = _backends.resolve(est.backend)
             est._kernels = est._kernels_for_loaded_model()
-            est._restore(meta, {k[2:]: v for k, v in arrays.items() if k.startswith("m_")})
+            try:
+                est._restore(meta, model)
+            except (KeyError, ValueError, TypeError):
+                raise
+            except Exception as exc:  # an opaque payload (a Keras archive) that its own reader refused
+                raise ValueError(f"{where}: its {cls.__name__} payload could not be restored "
+                                 f"({type(exc).__name__}: {exc}); the file is damaged.") from exc
         except KeyError as exc:
-            raise ValueError(f"model file {str(path)!r} lacks the entry {exc}; it is damaged or was not "
+            raise ValueError(f"{where} lacks the entry {exc}; it is damaged or was not "
                              f"written by {cls.__name__}.save().") from None
+        except ValueError as exc:
+            if where in str(exc):
+                raise
+            raise ValueError(f"{where} is inconsistent: {exc}") from exc
+        except (TypeError, AttributeError, IndexError, OverflowError) as exc:
+            # the metadata is JSON anyone can edit: a wrong type anywhere is a damaged file, not a bug to crash on
+            raise ValueError(f"{where} is inconsistent ({type(exc).__name__}: {exc}); it is damaged or was not "
+                             f"written by {cls.__name__}.save().") from exc
         return est
+
+    def _file_spec(self, meta: dict) -> dict:
+        """name -> :class:`reckernels.persistence.Arr` / ``CSR`` of the arrays ``_state`` saves, checked
+        by ``load`` before ``_restore`` sees them. The default asks only that every float array be
+        finite; model classes declare their shapes (in n_users, n_items and their parameters)."""
+        return {}
 
     def _state(self) -> tuple[dict, dict]:
         """(JSON-able metadata, name -> array) of the fitted model beyond what the base saves."""
@@ -285,6 +322,19 @@ class IterativeModel(Estimator):
         return ({"epochs_done": self.epochs_done_, "history": self.history_},
                 {name: getattr(self, name) for name in self._arrays})
 
+    def _file_spec(self, meta):
+        """By naming convention, unless a class declares more: ``user_*`` rows are users, ``item_*`` and
+        ``implicit_*`` rows are items; ``*factors*`` are 2-d with ``n_factors`` columns, ``*bias*`` 1-d."""
+        spec = {}
+        for name in self._arrays:
+            rows = ("n_users" if name.startswith("user_") else
+                    "n_items" if name.startswith(("item_", "implicit_")) else f"__{name}_rows")
+            if "factors" in name:
+                spec[name] = Arr("float", (rows, "n_factors" if hasattr(self, "n_factors") else f"__{name}_cols"))
+            elif "bias" in name:
+                spec[name] = Arr("float", (rows,))
+        return spec
+
     def _restore(self, meta, arrays):
         for name in self._arrays:
             setattr(self, name, arrays[name])
@@ -298,6 +348,10 @@ class _NoBar:
 
     def set_postfix(self, *args, **kwargs):
         pass
+
+
+def _finite_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and bool(np.isfinite(value))
 
 
 def _jsonable(value):

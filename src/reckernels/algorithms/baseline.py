@@ -7,6 +7,7 @@ import numpy as np
 from .._validation import check_choice, check_nonnegative_float, check_positive_int
 from ..backends import threads_for
 from ..persistence import register
+from ..persistence import Arr
 from .base import Estimator
 
 _DEFAULT_EPOCHS = {"als": 10, "sgd": 20}
@@ -52,6 +53,9 @@ class BaselineOnly(Estimator):
 
     def _state(self):
         return {}, {"bu": self.bu_, "bi": self.bi_}
+
+    def _file_spec(self, meta):
+        return {"bu": Arr("float64", ("n_users",)), "bi": Arr("float64", ("n_items",))}
 
     def _restore(self, meta, arrays):
         self.bu_, self.bi_ = arrays["bu"], arrays["bi"]

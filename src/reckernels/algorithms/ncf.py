@@ -42,6 +42,7 @@ from .._validation import check_choice, check_nonnegative_float, check_positive_
 from ..data import Dataset
 from ..persistence import register
 from ._tf import gpu_present, import_keras
+from ..persistence import Arr
 from .base import Estimator, NotFittedError
 
 ARCHS = ("gmf", "mlp", "neumf")
@@ -332,6 +333,9 @@ class NeuMF(Estimator):
         if hasattr(self, "best_epoch_"):
             meta["best_epoch_"] = self.best_epoch_
         return meta, {"keras": np.frombuffer(_keras_bytes(self.model_), dtype=np.uint8)}
+
+    def _file_spec(self, meta):
+        return {"keras": Arr("uint8", ("__keras_bytes",))}
 
     def _restore(self, meta, arrays):
         self.model_ = _keras_model(arrays["keras"].tobytes())

@@ -46,6 +46,7 @@ import numpy as np
 from .._validation import check_choice, check_nonnegative_float, check_positive_int
 from ..data import Dataset
 from ..persistence import register
+from ..persistence import Arr
 from .base import Estimator, IterativeModel
 from .baseline import baseline_estimate
 
@@ -195,6 +196,12 @@ class _SGDModel(IterativeModel):
 
     # ------------------------------------------------------------------ saving
     _arrays = ("user_bias_", "item_bias_", "user_factors_", "item_factors_")
+
+    def _file_spec(self, meta):
+        spec = {name: Arr("dtype", a.shape) for name, a in super()._file_spec(meta).items()}
+        if "implicit_factors_" in self._arrays:
+            spec["user_implicit_"] = Arr("dtype", ("n_users", "n_factors"))
+        return spec
 
 
 @register
