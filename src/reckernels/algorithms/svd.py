@@ -45,8 +45,8 @@ import numpy as np
 
 from .._validation import check_choice, check_nonnegative_float, check_positive_int
 from ..data import Dataset
-from ..persistence import register
-from ..persistence import Arr
+from .. import backends as _backends
+from ..persistence import Arr, register
 from .base import Estimator, IterativeModel
 from .baseline import baseline_estimate
 
@@ -244,7 +244,8 @@ class SVD(_SGDModel):
         if self.schedule == "exact":
             c = dataset.csr
             return lambda: k.svd_epoch(c.indptr, c.indices, c.data, mu, *model, lr, reg, self.biased)
-        grid = build_grid(dataset.csr, self._grid_blocks(), dtype)
+        grid = build_grid(dataset.csr, _backends.bound_blocks(self._grid_blocks(), dataset.n_users, dataset.n_items),
+                          dtype)
         return lambda: k.svd_epoch_blocked(*grid, dtype.type(mu), *model, lr.astype(dtype), reg.astype(dtype),
                                            self.biased, self.n_threads_)
 
