@@ -147,7 +147,12 @@ def _write(path, arrays):
 @pytest.mark.parametrize("label,cls,params", CASES, ids=IDS)
 def test_rewritten_arrays_raise_value_error_or_load_consistently(label, cls, params, tmp_path):
     data = tiny_data()
-    path = fit(cls, params, data).save(tmp_path / "m.npz")
+    model = fit(cls, params, data)
+    path = model.save(tmp_path / "m.npz")
+    clean = rk.load(path)  # the untampered file loads and predicts exactly as the model does
+    np.testing.assert_array_equal(clean.predict(data.users[:20], data.items[:20]),
+                                  model.predict(data.users[:20], data.items[:20]))
+    _use(clean, data)
     arrays = _npz_arrays(path)
     rng = np.random.default_rng(0)
     for what, bad in _tampered_arrays(arrays, rng):
@@ -168,6 +173,7 @@ def test_rewritten_arrays_raise_value_error_or_load_consistently(label, cls, par
 def test_fuzzed_bytes_raise_only_value_or_os_error(label, cls, params, tmp_path):
     data = tiny_data()
     path = fit(cls, params, data).save(tmp_path / "m.npz")
+    _use(rk.load(path), data)
     blob = path.read_bytes()
     rng = np.random.default_rng(abs(hash(label)) % 2**32)
     deadline = time.monotonic() + 10.0  # bounded: at most about 10 s of cases per class

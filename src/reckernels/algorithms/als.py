@@ -21,7 +21,7 @@ regularisation ``reg * I`` (unweighted). Note the convention: implicit 0.7's
 add 1), so our model with ``alpha=a`` on strengths r equals implicit's with ``alpha=1`` on the
 matrix ``1 + a * r``. Factors start uniform in [0, 0.01) as in implicit; ``solver="cg"`` (3
 steps, warm-started from the previous factors) is implicit's default, and ``dtype="float32"``
-too. ``predict`` estimates the preference x_u . y_i, clipped to [0, 1] unless ``clip=False``;
+too. ``predict`` estimates the preference x_u . y_i, a score never clipped (it is not a rating);
 an unknown user or item is impossible (estimate 0). ``recommend`` ranks the items the user has
 not interacted with by x_u . y_i; an unknown user has no factors and gets the items ranked by
 popularity (number of training users).
@@ -82,7 +82,6 @@ class _ALSModel(IterativeModel):
         self.cg_steps = check_positive_int("cg_steps", cg_steps)
         self.dtype = check_choice("dtype", dtype, DTYPES)
 
-    @staticmethod
     def _file_spec(self, meta):
         spec = {name: Arr("dtype", a.shape) for name, a in super()._file_spec(meta).items()}
         if "item_popularity_" in self._arrays:
@@ -249,7 +248,7 @@ class ImplicitALS(_ALSModel):
     100 factors, reg 0.01, 15 epochs, CG with 3 steps, float32.
     """
 
-    predicts_ratings = False  # predict gives preferences in [0, 1]: rank with it, don't take its RMSE
+    predicts_ratings = False  # predict gives scores x_u . y_i, never clipped: rank with them, no RMSE
 
     _arrays = _ALSModel._arrays + ("item_popularity_",)
 
@@ -284,7 +283,7 @@ class ImplicitALS(_ALSModel):
         self.backend_ = _backends.resolve(self.backend)
         self._kernels = _backends.get_backend(self.backend_)
         self.user_map_, self.item_map_ = IdMap(user_ids), IdMap(item_ids)
-        self.rating_scale_ = (0.0, 1.0)  # predict estimates a preference in [0, 1]
+        self.rating_scale_ = (0.0, 1.0)  # the preference scale; predict does not clip scores to it
         self.global_mean_ = 0.0
         self.seen_ = (by_user.indptr, by_user.indices)
         by_item = _transpose(by_user, len(item_ids))

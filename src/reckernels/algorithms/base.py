@@ -56,6 +56,10 @@ class Estimator:
     #: whether ``predict`` estimates ratings on the data's scale (so RMSE and MAE measure it);
     #: False for models of implicit feedback, whose scores only rank items
     predicts_ratings = True
+    #: pairs estimated at once by ``predict``: the raw -> inner id arrays and the model's
+    #: temporaries are per chunk (about 100 bytes a pair), so 10M pairs need the output arrays
+    #: plus about 100 MiB, not a copy of everything per step
+    predict_chunk = 1 << 20
 
     # ------------------------------------------------------------------ parameters
     @classmethod
@@ -78,6 +82,7 @@ class Estimator:
         check_choice("backend", backend, _backends.CHOICES)
         if n_threads is not None and n_threads != -1:
             check_positive_int("n_threads", n_threads)
+            _backends.default_threads(n_threads)  # warns now if it will be capped to the cores
         if random_state is not None and not isinstance(random_state, (int, np.integer, np.random.Generator,
                                                                        np.random.RandomState)):
             raise TypeError(f"random_state must be None, an int or a numpy Generator, got {random_state!r}.")
@@ -140,7 +145,8 @@ class Estimator:
 
     @property
     def n_threads_(self) -> int:
-        return _backends.default_threads(self.n_threads)
+        # capped to the cores this process may use (a model unpickled on a smaller machine too)
+        return _backends.default_threads(self.n_threads, warn=False)
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "user_map_"):
@@ -163,15 +169,30 @@ class Estimator:
 
         Unknown users or items never raise: each model falls back as scikit-surprise does
         (global mean or partial baseline). ``return_impossible=True`` also returns a boolean
-        array marking the rows whose estimate is such a fallback.
+        array marking the rows whose estimate is such a fallback. Estimates are clipped to the
+        rating scale (``clip``) only by models that predict ratings (``predicts_ratings``):
+        the scores of implicit-feedback models are not ratings and are returned as they are.
+        The pairs are mapped and estimated ``predict_chunk`` at a time, so the working memory
+        beyond the output stays bounded however many pairs are asked for.
         """
-        u, i = self._inner_pairs(users, items)
-        est, impossible = self._estimate(u, i)
-        est = np.asarray(est, dtype=np.float64)
-        if clip:
+        self._check_fitted()
+        users = np.atleast_1d(np.asarray(users))
+        items = np.atleast_1d(np.asarray(items))
+        if users.shape != items.shape or users.ndim != 1:
+            raise ValueError(f"users and items must be 1-d arrays of the same length, got shapes "
+                             f"{users.shape} and {items.shape}.")
+        n, step = len(users), max(1, int(self.predict_chunk))
+        est = np.empty(n, dtype=np.float64)
+        impossible = np.empty(n, dtype=bool)
+        for start in range(0, n, step):
+            part = slice(start, start + step)
+            u, i = self.user_map_.to_inner(users[part]), self.item_map_.to_inner(items[part])
+            e, m = self._estimate(u, i)
+            est[part], impossible[part] = e, m
+        if clip and self.predicts_ratings:
             lo, hi = self.rating_scale_
             np.clip(est, lo, hi, out=est)
-        return (est, np.asarray(impossible, dtype=bool)) if return_impossible else est
+        return (est, impossible) if return_impossible else est
 
     def _inner_pairs(self, users, items) -> tuple[np.ndarray, np.ndarray]:
         """Inner ids (-1 = unknown) of parallel arrays of raw user and item ids, checked."""
