@@ -1,0 +1,93 @@
+"""Bounded stress on every model in REGISTRY: concurrent predict/recommend, huge thread counts,
+and predict's chunking (bounded memory for many pairs)."""
+
+from __future__ import annotations
+
+import time
+import tracemalloc
+import warnings
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+
+import reckernels as rk
+from reckernels.backends import ThreadCapWarning
+from tests._models import fit, model_cases, tiny_data
+
+CASES = model_cases()
+IDS = [c[0] for c in CASES]
+
+
+def _queries(data):
+    users = np.append(data.users[:40], [data.users[0]])
+    items = np.append(data.items[:40], [data.items[1]])
+    return users, items, data.user_ids[:6]
+
+
+def _run(model, users, items, top):
+    est = model.predict(users, items)
+    ids, scores = model.recommend(top, k=5)
+    return est, ids, scores
+
+
+@pytest.mark.parametrize("label,cls,params", CASES, ids=IDS)
+def test_sixteen_threads_give_the_single_threaded_results(label, cls, params):
+    data = tiny_data()
+    model = fit(cls, params, data)
+    users, items, top = _queries(data)
+    ref = _run(model, users, items, top)
+    deterministic = all(np.array_equal(a, b) for a, b in zip(ref, _run(model, users, items, top)))
+    deadline = time.monotonic() + 15.0  # bounded soak: rounds until 15 s or 8 rounds per thread
+
+    def worker(_):
+        out = []
+        for _ in range(8):
+            if time.monotonic() > deadline:
+                break
+            out.append(_run(model, users, items, top))
+        return out
+
+    with ThreadPoolExecutor(16) as pool:
+        results = [r for rounds in pool.map(worker, range(16)) for r in rounds]
+    assert results
+    for got in results:
+        for a, b in zip(got, ref):
+            assert a.shape == b.shape
+            if deterministic:  # NormalPredictor draws: only shapes can agree
+                np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("label,cls,params", CASES, ids=IDS)
+def test_ten_thousand_threads_are_capped(label, cls, params):
+    data = tiny_data()
+    with pytest.warns(ThreadCapWarning):
+        model = cls(**{**params, "n_threads": 10000})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ThreadCapWarning)
+        model.fit(data)
+        est, ids, _ = _run(model, *_queries(data))
+    assert est.shape == (41,) and ids.shape == (6, 5)
+    assert model.n_threads_ <= rk.backends.available_cores()
+
+
+def test_predict_runs_in_chunks_with_bounded_memory():
+    data = rk.datasets.make_ratings(200, 100, 3000, random_state=0)
+    model = rk.SVD(n_factors=8, n_epochs=2, random_state=0).fit(data)
+    rng = np.random.default_rng(0)
+    n = 200_000
+    users = data.user_ids[rng.integers(len(data.user_ids), size=n)]
+    items = data.item_ids[rng.integers(len(data.item_ids), size=n)]
+    whole = model.predict(users, items)
+    model.predict_chunk = 1000
+    tracemalloc.start()
+    try:
+        chunked, impossible = model.predict(users, items, return_impossible=True)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    np.testing.assert_array_equal(chunked, whole)
+    output = chunked.nbytes + impossible.nbytes
+    # the output plus the temporaries of one chunk of 1000 pairs (a few hundred bytes a pair);
+    # without chunking the temporaries alone are several times the output
+    assert peak < output + 1_000_000, (peak, output)
