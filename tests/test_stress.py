@@ -91,3 +91,84 @@ def test_predict_runs_in_chunks_with_bounded_memory():
     # the output plus the temporaries of one chunk of 1000 pairs (a few hundred bytes a pair);
     # without chunking the temporaries alone are several times the output
     assert peak < output + 1_000_000, (peak, output)
+
+
+# ---------------------------------------------------------------------- divergence and interrupts
+import os
+import signal
+import threading
+
+from reckernels.algorithms.base import IterativeModel
+
+CPU_BACKENDS = ["cython", "numba"]
+
+
+def _diverging(cls):
+    """Parameters that make an iterative model diverge, for classes with a learning rate."""
+    for name in ("lr_all", "learning_rate"):
+        if name in cls._param_names():
+            return {name: 1e3}
+    return None
+
+
+DIVERGE = [(label, cls, params) for label, cls, params in CASES
+           if isinstance(cls, type) and issubclass(cls, IterativeModel) and _diverging(cls)]
+
+
+@pytest.mark.parametrize("backend", CPU_BACKENDS)
+@pytest.mark.parametrize("label,cls,params", DIVERGE, ids=[c[0] for c in DIVERGE])
+def test_divergence_raises_naming_the_learning_rate_and_keeps_the_old_state(label, cls, params, backend):
+    data = tiny_data()
+    model = fit(cls, params, data, backend=backend)
+    before = {name: getattr(model, name).copy() for name in model._arrays}
+    bad = _diverging(cls)
+    model.set_params(**bad, n_epochs=3)
+    with pytest.raises(FloatingPointError, match=rf"diverged in epoch \d+: .*{next(iter(bad))}=1000\.0"):
+        model.fit(data)
+    for name, a in before.items():  # the failed fit left the previous fitted state
+        np.testing.assert_array_equal(getattr(model, name), a)
+    assert np.isfinite(model.predict(data.users, data.items)).all()
+    fresh = cls(**{**params, **bad, "backend": backend, "n_epochs": 3})
+    with pytest.raises(FloatingPointError):
+        fresh.fit(data)
+    assert not hasattr(fresh, "user_map_")  # unfitted: no NaN model to predict with
+
+
+def _interrupt_after(seconds):
+    timer = threading.Timer(seconds, os.kill, (os.getpid(), signal.SIGINT))
+    timer.start()
+    return timer
+
+
+@pytest.mark.skipif(threading.current_thread() is not threading.main_thread(), reason="signals go to the main thread")
+@pytest.mark.parametrize("backend", CPU_BACKENDS)
+@pytest.mark.parametrize("cls", [rk.SVD, rk.ALS])
+def test_ctrl_c_during_fit_restores_the_previous_state(cls, backend):
+    data = rk.datasets.make_ratings(300, 200, 6000, random_state=0)
+    model = cls(n_factors=8, n_epochs=2, backend=backend, random_state=0).fit(data)  # compiled, fitted
+    before = {name: getattr(model, name).copy() for name in model._arrays}
+    epochs = []
+    model.set_params(n_epochs=100_000)
+
+    def slow(epoch, _):  # a long fit: each epoch yields to the interpreter, where the signal is handled
+        epochs.append(epoch)
+        time.sleep(0.001)
+
+    timer = _interrupt_after(0.5)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            model.fit(data, callback=slow)
+    finally:
+        timer.cancel()
+    assert 0 < len(epochs) < 100_000  # stopped early, between epochs
+    for name, a in before.items():
+        np.testing.assert_array_equal(getattr(model, name), a)
+    assert model.epochs_done_ == 2 and len(model.history_) == 2
+    unfitted = cls(n_factors=8, n_epochs=100_000, backend=backend)
+    timer = _interrupt_after(0.5)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            unfitted.fit(data, callback=slow)
+    finally:
+        timer.cancel()
+    assert not hasattr(unfitted, "user_map_")

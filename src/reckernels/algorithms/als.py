@@ -103,6 +103,7 @@ class _ALSModel(IterativeModel):
         with self._progress(n_epochs, "epochs") as bar:
             for _ in range(n_epochs):
                 self._epoch(by_user, by_item)
+                self._check_epoch(self.epochs_done_)
                 record = {"epoch": self.epochs_done_}
                 self.epochs_done_ += 1
                 if monitor:
@@ -279,6 +280,10 @@ class ImplicitALS(_ALSModel):
         by_user, user_ids, item_ids = _implicit_input(data, user_ids, item_ids)
         if warm:
             self._check_same_ids(user_ids, item_ids)
+        with self._transaction():
+            return self._fit_implicit(by_user, user_ids, item_ids, n_epochs, callback, warm)
+
+    def _fit_implicit(self, by_user, user_ids, item_ids, n_epochs, callback, warm):
         # what Estimator.fit sets for a Dataset, for either kind of input
         self.backend_ = _backends.resolve(self.backend)
         self._kernels = _backends.get_backend(self.backend_)

@@ -131,6 +131,10 @@ class Estimator:
         if not isinstance(dataset, Dataset):
             raise TypeError(f"dataset must be a reckernels.Dataset, got {type(dataset).__name__}; build one with "
                             "Dataset.from_arrays, Dataset.from_pandas or reckernels.datasets.read_ratings.")
+        with self._transaction():
+            return self._fit_dataset(dataset)
+
+    def _fit_dataset(self, dataset: Dataset) -> "Estimator":
         self.backend_ = _backends.resolve(self.backend)
         self._kernels = _backends.get_backend(self.backend_)
         self.user_map_ = dataset.user_map
@@ -142,6 +146,24 @@ class Estimator:
         self._fit(dataset)
         self.fit_time_ = time.perf_counter() - start
         return self
+
+    @contextmanager
+    def _transaction(self):
+        """All or nothing: when a fit raises (an error, divergence, Ctrl-C), the estimator is put back
+        as it was before, unfitted or at its previous fitted state, never half-updated. The fitted
+        attributes are rebound by a fit, not changed in place (``_protect_arrays`` copies those a
+        warm start would update in place), so keeping the old attribute dict is enough."""
+        before = dict(self.__dict__)
+        self._protect_arrays()
+        try:
+            yield
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(before)
+            raise
+
+    def _protect_arrays(self) -> None:
+        """Copy the fitted arrays a warm-started fit updates in place (see IterativeModel)."""
 
     @property
     def n_threads_(self) -> int:
@@ -338,6 +360,34 @@ class IterativeModel(Estimator):
     ``_arrays`` plus ``epochs_done_`` and the per-epoch ``history_``."""
 
     _arrays: tuple = ()
+
+    def _protect_arrays(self):
+        for name in self._arrays:
+            a = self.__dict__.get(name)
+            if isinstance(a, np.ndarray):
+                setattr(self, name, a.copy())
+
+    def _check_epoch(self, epoch: int, loss=None) -> None:
+        """After every epoch, cheaply (one min and max per fitted array): raise FloatingPointError
+        when the epoch's loss or any fitted parameter became NaN or infinite, naming the learning
+        rates and regularisation to change. The fit's transaction then restores the estimator."""
+        bad = "the training loss" if loss is not None and not np.isfinite(loss) else None
+        for name in () if bad else self._arrays:
+            a = self.__dict__.get(name)
+            if isinstance(a, np.ndarray) and a.dtype.kind == "f" and a.size \
+                    and not (np.isfinite(a.min()) and np.isfinite(a.max())):
+                bad = name
+                break
+        if bad is None:
+            return
+        knobs = {k: v for k, v in self.get_params().items()
+                 if k.startswith(("lr", "learning_rate", "reg", "alpha")) and v is not None}
+        listed = ", ".join(f"{k}={v!r}" for k, v in knobs.items()) or "its parameters"
+        raise FloatingPointError(
+            f"{type(self).__name__} diverged in epoch {epoch}: {bad} became NaN or infinite. The learning rate "
+            f"is too large (or the regularisation too small) for this data: lower the learning rate or raise the "
+            f"regularisation ({listed})" + (", or use dtype='float64'." if getattr(self, "dtype", None) == "float32"
+                                             else "."))
 
     def _state(self):
         return ({"epochs_done": self.epochs_done_, "history": self.history_},

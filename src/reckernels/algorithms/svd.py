@@ -136,6 +136,7 @@ class _SGDModel(IterativeModel):
         with self._progress(n_epochs, "epochs") as bar:
             for _ in range(n_epochs):
                 loss = epoch()
+                self._check_epoch(self.epochs_done_, loss)
                 self.epochs_done_ += 1
                 record = {"epoch": self.epochs_done_ - 1, "train_rmse": float(np.sqrt(loss / len(dataset)))}
                 if validation is not None or callback is not None:
