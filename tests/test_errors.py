@@ -71,6 +71,10 @@ RAISES = {
                       r"users and items must be 1-d arrays of the same length"),
     "recommend-k": (lambda t: rk.BaselineOnly().fit(_data()).recommend([1], k=0), ValueError,
                     r"k must be an integer >= 1"),
+    "fit-diverges": (lambda t: rk.SVD(lr_all=5.0, n_epochs=3).fit(_data()), FloatingPointError,
+                     r"SVD diverged in epoch 0: .*lower the learning rate .*lr_all=5\.0, reg_all=0\.02"),
+    "fit-diverges-baseline": (lambda t: rk.BaselineOnly(method="sgd", learning_rate=1e3).fit(_data()),
+                              FloatingPointError, r"sgd baselines diverged .*learning_rate=1000\.0"),
     "file-missing": (lambda t: rk.load(t / "none.npz"), FileNotFoundError, r"does not exist"),
     "file-truncated": (lambda t: rk.load(_cut(_saved(t))), ValueError, r"truncated or corrupt"),
     "file-foreign": (lambda t: rk.load(_foreign(t)), ValueError, r"not a reckernels model"),
@@ -145,7 +149,25 @@ def _scores_unclipped(t):
     np.testing.assert_array_equal(est, model.predict(ones.users, ones.items, clip=False))
 
 
-CHECKS = {"threads-capped": _threads_capped, "blocks-capped": _blocks_capped, "predict-unknown": _unknown_ids,
+def _interrupted(t):
+    import os
+    import signal
+    import threading
+
+    data = _data()
+    model = rk.SVD(n_factors=3, n_epochs=2, random_state=0).fit(data)
+    before = model.predict(data.users, data.items)
+    timer = threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGINT))
+    timer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            model.set_params(n_epochs=10**7).fit(data, callback=lambda epoch, m: None)
+    finally:
+        timer.cancel()
+    np.testing.assert_array_equal(model.predict(data.users, data.items), before)
+
+
+CHECKS = {"fit-interrupted": _interrupted, "threads-capped": _threads_capped, "blocks-capped": _blocks_capped, "predict-unknown": _unknown_ids,
           "scores-unclipped": _scores_unclipped}
 
 

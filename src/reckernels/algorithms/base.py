@@ -165,6 +165,14 @@ class Estimator:
     def _protect_arrays(self) -> None:
         """Copy the fitted arrays a warm-started fit updates in place (see IterativeModel)."""
 
+    def _check_epoch(self, epoch: int, loss=None) -> None:
+        """After every epoch of an iterative fit: see :func:`check_finite_epoch` (the fit's
+        transaction then restores the estimator)."""
+        knobs = {k: v for k, v in self.get_params().items()
+                 if k.startswith(("lr", "learning_rate", "reg", "alpha")) and v is not None}
+        arrays = {name: self.__dict__.get(name) for name in getattr(self, "_arrays", ())}
+        check_finite_epoch(type(self).__name__, epoch, knobs, loss, arrays, getattr(self, "dtype", None))
+
     @property
     def n_threads_(self) -> int:
         # capped to the cores this process may use (a model unpickled on a smaller machine too)
@@ -367,27 +375,6 @@ class IterativeModel(Estimator):
             if isinstance(a, np.ndarray):
                 setattr(self, name, a.copy())
 
-    def _check_epoch(self, epoch: int, loss=None) -> None:
-        """After every epoch, cheaply (one min and max per fitted array): raise FloatingPointError
-        when the epoch's loss or any fitted parameter became NaN or infinite, naming the learning
-        rates and regularisation to change. The fit's transaction then restores the estimator."""
-        bad = "the training loss" if loss is not None and not np.isfinite(loss) else None
-        for name in () if bad else self._arrays:
-            a = self.__dict__.get(name)
-            if isinstance(a, np.ndarray) and a.dtype.kind == "f" and a.size \
-                    and not (np.isfinite(a.min()) and np.isfinite(a.max())):
-                bad = name
-                break
-        if bad is None:
-            return
-        knobs = {k: v for k, v in self.get_params().items()
-                 if k.startswith(("lr", "learning_rate", "reg", "alpha")) and v is not None}
-        listed = ", ".join(f"{k}={v!r}" for k, v in knobs.items()) or "its parameters"
-        raise FloatingPointError(
-            f"{type(self).__name__} diverged in epoch {epoch}: {bad} became NaN or infinite. The learning rate "
-            f"is too large (or the regularisation too small) for this data: lower the learning rate or raise the "
-            f"regularisation ({listed})" + (", or use dtype='float64'." if getattr(self, "dtype", None) == "float32"
-                                             else "."))
 
     def _state(self):
         return ({"epochs_done": self.epochs_done_, "history": self.history_},
@@ -419,6 +406,25 @@ class _NoBar:
 
     def set_postfix(self, *args, **kwargs):
         pass
+
+
+def check_finite_epoch(owner: str, epoch: int, knobs: dict, loss=None, arrays=None, dtype=None) -> None:
+    """Raise FloatingPointError when an epoch's loss or any of ``arrays`` (name -> array) became NaN or
+    infinite, naming the learning rates and regularisation (``knobs``) to change. Cheap: one min and
+    one max per array, against an epoch that touches every rating."""
+    bad = "the training loss" if loss is not None and not np.isfinite(loss) else None
+    for name, a in () if bad else (arrays or {}).items():
+        if isinstance(a, np.ndarray) and a.dtype.kind == "f" and a.size \
+                and not (np.isfinite(a.min()) and np.isfinite(a.max())):
+            bad = name
+            break
+    if bad is None:
+        return
+    listed = ", ".join(f"{k}={v!r}" for k, v in knobs.items()) or "its parameters"
+    raise FloatingPointError(
+        f"{owner} diverged in epoch {epoch}: {bad} became NaN or infinite. The learning rate is too large (or "
+        f"the regularisation too small) for this data: lower the learning rate or raise the regularisation "
+        f"({listed})" + (", or use dtype='float64'." if dtype == "float32" else "."))
 
 
 def _finite_number(value) -> bool:

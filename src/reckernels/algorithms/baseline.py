@@ -8,7 +8,7 @@ from .._validation import check_choice, check_nonnegative_float, check_positive_
 from ..backends import threads_for
 from ..persistence import register
 from ..persistence import Arr
-from .base import Estimator
+from .base import Estimator, check_finite_epoch
 
 _DEFAULT_EPOCHS = {"als": 10, "sgd": 20}
 
@@ -76,12 +76,14 @@ def fit_baselines(kernels, dataset, *, method="als", n_epochs=None, reg_u=15.0, 
     bar_ctx = progress(n_epochs, f"baseline {method}") if progress else None
     bar = bar_ctx.__enter__() if bar_ctx else None
     try:
-        for _ in range(n_epochs):
+        knobs = {"reg_u": reg_u, "reg_i": reg_i} if method == "als" else {"learning_rate": learning_rate, "reg": reg}
+        for epoch in range(n_epochs):
             if method == "als":
                 kernels.baseline_als_epoch(u.indptr, u.indices, u.data, it.indptr, it.indices, it.data,
                                            gm, reg_u, reg_i, bu, bi, n_threads)
             else:
                 kernels.baseline_sgd_epoch(u.indptr, u.indices, u.data, gm, reg, learning_rate, bu, bi)
+            check_finite_epoch(f"the {method} baselines", epoch, knobs, arrays={"bu": bu, "bi": bi})
             if bar:
                 bar.update(1)
     finally:

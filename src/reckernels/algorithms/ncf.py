@@ -155,6 +155,7 @@ class NeuMF(Estimator):
                 hist = self.model_.fit(self._pipeline(tf, users, items, labels, rng), epochs=1, verbose=0,
                                        shuffle=False)  # _pipeline has shuffled
                 self.history_["loss"].append(float(hist.history["loss"][0]))
+                self._check_epoch(epoch, self.history_["loss"][-1])
                 self.history_["sampling_time"].append(sampled - start)
                 self.history_["epoch_time"].append(time.perf_counter() - start)
                 bar.update(1)
