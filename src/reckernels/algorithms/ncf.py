@@ -340,6 +340,13 @@ class NeuMF(Estimator):
 
     def _restore(self, meta, arrays):
         self.model_ = _keras_model(arrays["keras"].tobytes())
+        for layer in self.model_.layers:  # embeddings sized for other id maps would index out of range
+            side = layer.name.rpartition("_")[2]
+            if side in ("user", "item") and hasattr(layer, "input_dim"):
+                want = len(self.user_map_ if side == "user" else self.item_map_)
+                if layer.input_dim != want:
+                    raise ValueError(f"its Keras embedding {layer.name!r} has {layer.input_dim} rows, but the file "
+                                     f"has {want} {side} ids; the file is damaged.")
         self._predict_fn = None
         self.seed_, self.mixed_, self.history_ = meta["seed_"], meta["mixed_"], meta["history_"]
         if "best_epoch_" in meta:
