@@ -208,3 +208,36 @@ def test_inconsistent_file_names_file_and_array(small_data, tmp_path):
     _write(path, arrays)
     with pytest.raises(ValueError, match=r"'seen_indices' holds values outside"):
         rk.load(path)
+
+
+def _tampered_meta(meta):
+    """(what, meta) with one metadata field changed: a parameter off by one or of the wrong type, a
+    field removed or replaced by a list."""
+    for key, value in meta.get("params", {}).items():
+        if isinstance(value, bool) or value is None:
+            continue
+        if isinstance(value, int):
+            yield f"params.{key}+1", {**meta, "params": {**meta["params"], key: value + 1}}
+        yield f"params.{key} wrong type", {**meta, "params": {**meta["params"], key: [value]}}
+    for key in meta:
+        if key in ("class", "format_version"):
+            continue
+        yield f"{key} removed", {k: v for k, v in meta.items() if k != key}
+        yield f"{key} a list", {**meta, key: [1, 2, 3]}
+
+
+@pytest.mark.parametrize("label,cls,params", CASES, ids=IDS)
+def test_tampered_metadata_raises_value_error_or_loads_consistently(label, cls, params, tmp_path):
+    data = tiny_data()
+    path = fit(cls, params, data).save(tmp_path / "m.npz")
+    arrays = _npz_arrays(path)
+    meta = json.loads(arrays["__reckernels_meta__"].tobytes())
+    for what, bad in _tampered_meta(meta):
+        target = tmp_path / "bad.npz"
+        blob = np.frombuffer(json.dumps(bad).encode(), dtype=np.uint8)
+        _write(target, {**arrays, "__reckernels_meta__": blob})
+        try:
+            loaded = rk.load(target)
+        except (ValueError, OSError):
+            continue
+        _use(loaded, data)
