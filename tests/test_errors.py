@@ -167,7 +167,8 @@ def _interrupted(t):
     np.testing.assert_array_equal(model.predict(data.users, data.items), before)
 
 
-CHECKS = {"fit-interrupted": _interrupted, "threads-capped": _threads_capped, "blocks-capped": _blocks_capped, "predict-unknown": _unknown_ids,
+CHECKS = {"fit-interrupted": _interrupted, "threads-capped": _threads_capped, "blocks-capped": _blocks_capped,
+          "predict-unknown": _unknown_ids,
           "scores-unclipped": _scores_unclipped}
 
 

@@ -91,7 +91,6 @@ def test_a_lazily_imported_class_loads_in_a_fresh_process(tmp_path):
 
 
 # ---------------------------------------------------------------------- tampered files, every model class
-import io
 import time
 
 from tests._models import fit, model_cases, tiny_data

@@ -35,7 +35,8 @@ from .. import __version__
 from .. import backends as _backends
 from .._validation import check_choice, check_positive_int, check_unknown_params
 from ..data import Dataset, IdMap
-from ..persistence import CSR, FORMAT_VERSION, Arr, _Dims as _FileDims, check_arrays, check_ids, load as _load_any, write_model
+from ..persistence import CSR, FORMAT_VERSION, Arr, check_arrays, check_ids, write_model
+from ..persistence import _Dims as _FileDims, load as _load_any
 
 
 class NotFittedError(RuntimeError):
