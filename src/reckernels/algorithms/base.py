@@ -61,6 +61,10 @@ class Estimator:
     #: temporaries are per chunk (about 100 bytes a pair), so 10M pairs need the output arrays
     #: plus about 100 MiB, not a copy of everything per step
     predict_chunk = 1 << 20
+    #: whether fits raise FloatingPointError when training diverges (``_check_epoch``); the
+    #: scikit-surprise drop-ins turn it off on their models, since scikit-surprise itself carries
+    #: on with NaN estimates and its own tests expect that
+    check_divergence = True
 
     # ------------------------------------------------------------------ parameters
     @classmethod
@@ -169,6 +173,8 @@ class Estimator:
     def _check_epoch(self, epoch: int, loss=None) -> None:
         """After every epoch of an iterative fit: see :func:`check_finite_epoch` (the fit's
         transaction then restores the estimator)."""
+        if not self.check_divergence:
+            return
         knobs = {k: v for k, v in self.get_params().items()
                  if k.startswith(("lr", "learning_rate", "reg", "alpha")) and v is not None}
         arrays = {name: self.__dict__.get(name) for name in getattr(self, "_arrays", ())}

@@ -123,7 +123,7 @@ class _KNN(Estimator):
             self.bu_, self.bi_ = fit_baselines(self._kernels, dataset, method=b.method, n_epochs=b.n_epochs,
                                                reg_u=b.reg_u, reg_i=b.reg_i, reg=b.reg,
                                                learning_rate=b.learning_rate, n_threads=self.n_threads_,
-                                               progress=self._progress)
+                                               progress=self._progress, check=self.check_divergence)
         data, transposed = xr.data, self._cand
         kind = self.sim
         if self.sim == "pearson_baseline":
