@@ -166,7 +166,9 @@ def test_implicit_recommend_excludes_seen_and_cold_start_by_popularity():
     popularity = np.diff(m.tocsc().indptr)
     np.testing.assert_array_equal(scores[2], np.sort(popularity)[::-1][:5])
     est, impossible = model.predict([0, 10_000], [0, 0], return_impossible=True)
-    assert impossible.tolist() == [False, True] and est[1] == 0.0 and 0.0 <= est[0] <= 1.0
+    assert impossible.tolist() == [False, True] and est[1] == 0.0
+    # a score, not a rating: never clipped to [0, 1] (predicts_ratings is False)
+    assert est[0] == pytest.approx(float(model.user_factors_[0].astype(np.float64) @ model.item_factors_[0]))
 
 
 def test_implicit_zero_strengths_are_no_interaction():

@@ -84,6 +84,33 @@ def check_rating_scale(rating_scale) -> tuple[float, float]:
     return lo, hi
 
 
+def check_1d(name: str, values) -> np.ndarray:
+    """``values`` as an array that must be 1-d: one entry per rating (a column, not a table)."""
+    arr = np.asarray(values)
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be a 1-d array with one value per rating, got shape {arr.shape}; "
+                         f"pass one column (for example {name}[:, 0]) or build the data set with Dataset.from_pandas.")
+    return arr
+
+
+def id_kinds(values) -> dict[str, int]:
+    """The kinds of the ids in an object array: "int", "float", "str" or a type's name -> how many."""
+    kinds: dict[str, int] = {}
+    for v in values:
+        if isinstance(v, (bool, np.bool_)):
+            kind = "bool"
+        elif isinstance(v, (int, np.integer)):
+            kind = "int"
+        elif isinstance(v, (float, np.floating)):
+            kind = "float"
+        elif isinstance(v, str):
+            kind = "str"
+        else:
+            kind = type(v).__name__
+        kinds[kind] = kinds.get(kind, 0) + 1
+    return kinds
+
+
 def check_same_length(**arrays) -> int:
     """All arrays must have the same length; the message lists each one's length."""
     lengths = {k: len(v) for k, v in arrays.items() if v is not None}

@@ -13,7 +13,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._validation import check_choice, check_rating_scale, check_ratings, check_same_length
+from ._validation import check_1d, check_choice, check_rating_scale, check_ratings, check_same_length, id_kinds
 
 DUPLICATE_POLICIES = ("error", "first", "last", "mean")
 
@@ -44,7 +44,8 @@ class CSR(NamedTuple):
 
 def _as_id_array(values, name: str) -> np.ndarray:
     """Raw ids as a 1-d numpy array of ints or strings (never a mixed object array)."""
-    arr = np.asarray(values)
+    # a list like [1, "1"] would become the strings "1", "1" in np.asarray: look at its items as they are
+    arr = np.asarray(values, dtype=object) if isinstance(values, (list, tuple)) else np.asarray(values)
     if arr.ndim != 1:
         raise ValueError(f"{name} must be one-dimensional, got shape {arr.shape}.")
     if arr.dtype.kind in "iu":
@@ -56,11 +57,18 @@ def _as_id_array(values, name: str) -> np.ndarray:
             raise ValueError(f"{name} holds non-integer floats; ids must be integers or strings.")
         return arr.astype(np.int64)
     if arr.dtype.kind == "O":
-        if all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in arr):
-            return arr.astype(np.int64)
+        # one rule: an id array holds one kind of id. Mixing kinds (1 and "1", or 1 and 1.0) is refused
+        # rather than guessed at, since no single conversion keeps every such pair apart or together.
         if any(v is None or (isinstance(v, float) and v != v) for v in arr):
             raise ValueError(f"{name} holds missing values (None or NaN); every rating needs an id.")
-        return arr.astype(str)
+        kinds = id_kinds(arr)
+        if len(kinds) > 1 or (kinds and next(iter(kinds)) not in ("int", "float", "str")):
+            listed = ", ".join(f"{n} {k}" for k, n in sorted(kinds.items(), key=lambda kv: -kv[1]))
+            raise ValueError(f"{name} mixes kinds of ids ({listed}); ids must be all integers or all strings. "
+                             f"Convert the column first, e.g. {name}.astype(str) or {name}.astype(int).")
+        if "str" in kinds:
+            return arr.astype(str)
+        return _as_id_array(arr.astype(np.float64 if "float" in kinds else np.int64), name)
     raise TypeError(f"{name} must hold integers or strings, got dtype {arr.dtype}.")
 
 
@@ -198,8 +206,9 @@ class Dataset:
         check_choice("duplicates", duplicates, DUPLICATE_POLICIES)
         users = _as_id_array(users, "users")
         items = _as_id_array(items, "items")
-        n = check_same_length(users=users, items=items, ratings=np.asarray(ratings).reshape(-1),
-                              timestamps=None if timestamps is None else np.asarray(timestamps).reshape(-1))
+        ratings = check_1d("ratings", ratings)
+        timestamps = None if timestamps is None else check_1d("timestamps", timestamps)
+        n = check_same_length(users=users, items=items, ratings=ratings, timestamps=timestamps)
         if n == 0:
             raise ValueError("the data is empty (0 ratings); a data set needs at least one rating.")
         if rating_scale is not None:

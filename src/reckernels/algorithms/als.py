@@ -21,7 +21,7 @@ regularisation ``reg * I`` (unweighted). Note the convention: implicit 0.7's
 add 1), so our model with ``alpha=a`` on strengths r equals implicit's with ``alpha=1`` on the
 matrix ``1 + a * r``. Factors start uniform in [0, 0.01) as in implicit; ``solver="cg"`` (3
 steps, warm-started from the previous factors) is implicit's default, and ``dtype="float32"``
-too. ``predict`` estimates the preference x_u . y_i, clipped to [0, 1] unless ``clip=False``;
+too. ``predict`` estimates the preference x_u . y_i, a score never clipped (it is not a rating);
 an unknown user or item is impossible (estimate 0). ``recommend`` ranks the items the user has
 not interacted with by x_u . y_i; an unknown user has no factors and gets the items ranked by
 popularity (number of training users).
@@ -43,6 +43,7 @@ from .. import backends as _backends
 from .._validation import check_choice, check_nonnegative_float, check_positive_int
 from ..data import CSR, Dataset, IdMap, _as_id_array
 from ..persistence import register
+from ..persistence import Arr
 from .base import Estimator, IterativeModel
 from .baseline import baseline_estimate
 
@@ -81,6 +82,12 @@ class _ALSModel(IterativeModel):
         self.cg_steps = check_positive_int("cg_steps", cg_steps)
         self.dtype = check_choice("dtype", dtype, DTYPES)
 
+    def _file_spec(self, meta):
+        spec = {name: Arr("dtype", a.shape) for name, a in super()._file_spec(meta).items()}
+        if "item_popularity_" in self._arrays:
+            spec["item_popularity_"] = Arr("float64", ("n_items",))
+        return spec
+
     @staticmethod
     def _check_callback(callback):
         if callback is not None and not callable(callback):
@@ -96,6 +103,7 @@ class _ALSModel(IterativeModel):
         with self._progress(n_epochs, "epochs") as bar:
             for _ in range(n_epochs):
                 self._epoch(by_user, by_item)
+                self._check_epoch(self.epochs_done_)
                 record = {"epoch": self.epochs_done_}
                 self.epochs_done_ += 1
                 if monitor:
@@ -241,7 +249,7 @@ class ImplicitALS(_ALSModel):
     100 factors, reg 0.01, 15 epochs, CG with 3 steps, float32.
     """
 
-    predicts_ratings = False  # predict gives preferences in [0, 1]: rank with it, don't take its RMSE
+    predicts_ratings = False  # predict gives scores x_u . y_i, never clipped: rank with them, no RMSE
 
     _arrays = _ALSModel._arrays + ("item_popularity_",)
 
@@ -272,7 +280,11 @@ class ImplicitALS(_ALSModel):
         by_user, user_ids, item_ids = _implicit_input(data, user_ids, item_ids)
         if warm:
             self._check_same_ids(user_ids, item_ids)
-        _bind_implicit(self, by_user, user_ids, item_ids, (0.0, 1.0))  # predict estimates a preference in [0, 1]
+        with self._transaction():
+            return self._fit_implicit(by_user, user_ids, item_ids, n_epochs, callback, warm)
+
+    def _fit_implicit(self, by_user, user_ids, item_ids, n_epochs, callback, warm):
+        _bind_implicit(self, by_user, user_ids, item_ids, (0.0, 1.0))  # the preference scale; predict does not clip to it
         by_item = _transpose(by_user, len(item_ids))
         self.item_popularity_ = by_item.row_lengths().astype(np.float64)
         start = time.perf_counter()

@@ -35,7 +35,8 @@ from .. import __version__
 from .. import backends as _backends
 from .._validation import check_choice, check_positive_int, check_unknown_params
 from ..data import Dataset, IdMap
-from ..persistence import FORMAT_VERSION, load as _load_any, write_model
+from ..persistence import CSR, FORMAT_VERSION, Arr, check_arrays, check_ids, write_model
+from ..persistence import _Dims as _FileDims, load as _load_any
 
 
 class NotFittedError(RuntimeError):
@@ -56,6 +57,14 @@ class Estimator:
     #: whether ``predict`` estimates ratings on the data's scale (so RMSE and MAE measure it);
     #: False for models of implicit feedback, whose scores only rank items
     predicts_ratings = True
+    #: pairs estimated at once by ``predict``: the raw -> inner id arrays and the model's
+    #: temporaries are per chunk (about 100 bytes a pair), so 10M pairs need the output arrays
+    #: plus about 100 MiB, not a copy of everything per step
+    predict_chunk = 1 << 20
+    #: whether fits raise FloatingPointError when training diverges (``_check_epoch``); the
+    #: scikit-surprise drop-ins turn it off on their models, since scikit-surprise itself carries
+    #: on with NaN estimates and its own tests expect that
+    check_divergence = True
 
     # ------------------------------------------------------------------ parameters
     @classmethod
@@ -78,6 +87,7 @@ class Estimator:
         check_choice("backend", backend, _backends.CHOICES)
         if n_threads is not None and n_threads != -1:
             check_positive_int("n_threads", n_threads)
+            _backends.default_threads(n_threads)  # warns now if it will be capped to the cores
         if random_state is not None and not isinstance(random_state, (int, np.integer, np.random.Generator,
                                                                        np.random.RandomState)):
             raise TypeError(f"random_state must be None, an int or a numpy Generator, got {random_state!r}.")
@@ -126,6 +136,10 @@ class Estimator:
         if not isinstance(dataset, Dataset):
             raise TypeError(f"dataset must be a reckernels.Dataset, got {type(dataset).__name__}; build one with "
                             "Dataset.from_arrays, Dataset.from_pandas or reckernels.datasets.read_ratings.")
+        with self._transaction():
+            return self._fit_dataset(dataset)
+
+    def _fit_dataset(self, dataset: Dataset) -> "Estimator":
         self.backend_ = _backends.resolve(self.backend)
         self._kernels = _backends.get_backend(self.backend_)
         self.user_map_ = dataset.user_map
@@ -138,9 +152,38 @@ class Estimator:
         self.fit_time_ = time.perf_counter() - start
         return self
 
+    @contextmanager
+    def _transaction(self):
+        """All or nothing: when a fit raises (an error, divergence, Ctrl-C), the estimator is put back
+        as it was before, unfitted or at its previous fitted state, never half-updated. The fitted
+        attributes are rebound by a fit, not changed in place (``_protect_arrays`` copies those a
+        warm start would update in place), so keeping the old attribute dict is enough."""
+        before = dict(self.__dict__)
+        self._protect_arrays()
+        try:
+            yield
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(before)
+            raise
+
+    def _protect_arrays(self) -> None:
+        """Copy the fitted arrays a warm-started fit updates in place (see IterativeModel)."""
+
+    def _check_epoch(self, epoch: int, loss=None) -> None:
+        """After every epoch of an iterative fit: see :func:`check_finite_epoch` (the fit's
+        transaction then restores the estimator)."""
+        if not self.check_divergence:
+            return
+        knobs = {k: v for k, v in self.get_params().items()
+                 if k.startswith(("lr", "learning_rate", "reg", "alpha")) and v is not None}
+        arrays = {name: self.__dict__.get(name) for name in getattr(self, "_arrays", ())}
+        check_finite_epoch(type(self).__name__, epoch, knobs, loss, arrays, getattr(self, "dtype", None))
+
     @property
     def n_threads_(self) -> int:
-        return _backends.default_threads(self.n_threads)
+        # capped to the cores this process may use (a model unpickled on a smaller machine too)
+        return _backends.default_threads(self.n_threads, warn=False)
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "user_map_"):
@@ -163,15 +206,30 @@ class Estimator:
 
         Unknown users or items never raise: each model falls back as scikit-surprise does
         (global mean or partial baseline). ``return_impossible=True`` also returns a boolean
-        array marking the rows whose estimate is such a fallback.
+        array marking the rows whose estimate is such a fallback. Estimates are clipped to the
+        rating scale (``clip``) only by models that predict ratings (``predicts_ratings``):
+        the scores of implicit-feedback models are not ratings and are returned as they are.
+        The pairs are mapped and estimated ``predict_chunk`` at a time, so the working memory
+        beyond the output stays bounded however many pairs are asked for.
         """
-        u, i = self._inner_pairs(users, items)
-        est, impossible = self._estimate(u, i)
-        est = np.asarray(est, dtype=np.float64)
-        if clip:
+        self._check_fitted()
+        users = np.atleast_1d(np.asarray(users))
+        items = np.atleast_1d(np.asarray(items))
+        if users.shape != items.shape or users.ndim != 1:
+            raise ValueError(f"users and items must be 1-d arrays of the same length, got shapes "
+                             f"{users.shape} and {items.shape}.")
+        n, step = len(users), max(1, int(self.predict_chunk))
+        est = np.empty(n, dtype=np.float64)
+        impossible = np.empty(n, dtype=bool)
+        for start in range(0, n, step):
+            part = slice(start, start + step)
+            u, i = self.user_map_.to_inner(users[part]), self.item_map_.to_inner(items[part])
+            e, m = self._estimate(u, i)
+            est[part], impossible[part] = e, m
+        if clip and self.predicts_ratings:
             lo, hi = self.rating_scale_
             np.clip(est, lo, hi, out=est)
-        return (est, np.asarray(impossible, dtype=bool)) if return_impossible else est
+        return (est, impossible) if return_impossible else est
 
     def _inner_pairs(self, users, items) -> tuple[np.ndarray, np.ndarray]:
         """Inner ids (-1 = unknown) of parallel arrays of raw user and item ids, checked."""
@@ -252,20 +310,57 @@ class Estimator:
 
     @classmethod
     def _from_saved(cls, path, meta: dict, arrays: dict):
+        """Rebuild a model from a file's metadata and arrays, checking every array first (see
+        ``_file_spec``): a damaged or tampered file raises ValueError naming the file and the part."""
+        where = f"model file {str(path)!r}"
         try:
-            est = cls(**meta["params"])
+            params = meta["params"]
+            if not isinstance(params, dict):
+                raise ValueError(f"{where}: its 'params' record is not a JSON object; the file is damaged.")
+            est = cls(**params)
+            check_ids(path, "user_ids", arrays["user_ids"])
+            check_ids(path, "item_ids", arrays["item_ids"])
+            scale, mean = meta["rating_scale"], meta["global_mean"]
+            if (not isinstance(scale, list) or len(scale) != 2 or not all(_finite_number(v) for v in scale)
+                    or scale[0] > scale[1] or not _finite_number(mean)):
+                raise ValueError(f"{where}: its rating_scale {scale!r} or global_mean {mean!r} is not valid "
+                                 "(two finite numbers lo <= hi, and a finite number); the file is damaged.")
+            model = {k[2:]: v for k, v in arrays.items() if k.startswith("m_")}
+            dims = _FileDims({"n_users": len(arrays["user_ids"]), "n_items": len(arrays["item_ids"])}, est)
+            check_arrays(path, {"seen": CSR("n_users", "n_items")}, arrays, dims)
             est.user_map_ = IdMap(arrays["user_ids"])
             est.item_map_ = IdMap(arrays["item_ids"])
+            check_arrays(path, est._file_spec(meta), model, dims)
             est.seen_ = (arrays["seen_indptr"], arrays["seen_indices"])
-            est.rating_scale_ = tuple(meta["rating_scale"])
-            est.global_mean_ = float(meta["global_mean"])
+            est.rating_scale_ = tuple(float(v) for v in scale)
+            est.global_mean_ = float(mean)
             est.backend_ = _backends.resolve(est.backend)
             est._kernels = est._kernels_for_loaded_model()
-            est._restore(meta, {k[2:]: v for k, v in arrays.items() if k.startswith("m_")})
+            try:
+                est._restore(meta, model)
+            except (KeyError, ValueError, TypeError):
+                raise
+            except Exception as exc:  # an opaque payload (a Keras archive) that its own reader refused
+                raise ValueError(f"{where}: its {cls.__name__} payload could not be restored "
+                                 f"({type(exc).__name__}: {exc}); the file is damaged.") from exc
         except KeyError as exc:
-            raise ValueError(f"model file {str(path)!r} lacks the entry {exc}; it is damaged or was not "
+            raise ValueError(f"{where} lacks the entry {exc}; it is damaged or was not "
                              f"written by {cls.__name__}.save().") from None
+        except ValueError as exc:
+            if where in str(exc):
+                raise
+            raise ValueError(f"{where} is inconsistent: {exc}") from exc
+        except (TypeError, AttributeError, IndexError, OverflowError) as exc:
+            # the metadata is JSON anyone can edit: a wrong type anywhere is a damaged file, not a bug to crash on
+            raise ValueError(f"{where} is inconsistent ({type(exc).__name__}: {exc}); it is damaged or was not "
+                             f"written by {cls.__name__}.save().") from exc
         return est
+
+    def _file_spec(self, meta: dict) -> dict:
+        """name -> :class:`reckernels.persistence.Arr` / ``CSR`` of the arrays ``_state`` saves, checked
+        by ``load`` before ``_restore`` sees them. The default asks only that every float array be
+        finite; model classes declare their shapes (in n_users, n_items and their parameters)."""
+        return {}
 
     def _state(self) -> tuple[dict, dict]:
         """(JSON-able metadata, name -> array) of the fitted model beyond what the base saves."""
@@ -281,9 +376,29 @@ class IterativeModel(Estimator):
 
     _arrays: tuple = ()
 
+    def _protect_arrays(self):
+        for name in self._arrays:
+            a = self.__dict__.get(name)
+            if isinstance(a, np.ndarray):
+                setattr(self, name, a.copy())
+
+
     def _state(self):
         return ({"epochs_done": self.epochs_done_, "history": self.history_},
                 {name: getattr(self, name) for name in self._arrays})
+
+    def _file_spec(self, meta):
+        """By naming convention, unless a class declares more: ``user_*`` rows are users, ``item_*`` and
+        ``implicit_*`` rows are items; ``*factors*`` are 2-d with ``n_factors`` columns, ``*bias*`` 1-d."""
+        spec = {}
+        for name in self._arrays:
+            rows = ("n_users" if name.startswith("user_") else
+                    "n_items" if name.startswith(("item_", "implicit_")) else f"__{name}_rows")
+            if "factors" in name:
+                spec[name] = Arr("float", (rows, "n_factors" if hasattr(self, "n_factors") else f"__{name}_cols"))
+            elif "bias" in name:
+                spec[name] = Arr("float", (rows,))
+        return spec
 
     def _restore(self, meta, arrays):
         for name in self._arrays:
@@ -298,6 +413,29 @@ class _NoBar:
 
     def set_postfix(self, *args, **kwargs):
         pass
+
+
+def check_finite_epoch(owner: str, epoch: int, knobs: dict, loss=None, arrays=None, dtype=None) -> None:
+    """Raise FloatingPointError when an epoch's loss or any of ``arrays`` (name -> array) became NaN or
+    infinite, naming the learning rates and regularisation (``knobs``) to change. Cheap: one min and
+    one max per array, against an epoch that touches every rating."""
+    bad = "the training loss" if loss is not None and not np.isfinite(loss) else None
+    for name, a in () if bad else (arrays or {}).items():
+        if isinstance(a, np.ndarray) and a.dtype.kind == "f" and a.size \
+                and not (np.isfinite(a.min()) and np.isfinite(a.max())):
+            bad = name
+            break
+    if bad is None:
+        return
+    listed = ", ".join(f"{k}={v!r}" for k, v in knobs.items()) or "its parameters"
+    raise FloatingPointError(
+        f"{owner} diverged in epoch {epoch}: {bad} became NaN or infinite. The learning rate is too large (or "
+        f"the regularisation too small) for this data: lower the learning rate or raise the regularisation "
+        f"({listed})" + (", or use dtype='float64'." if dtype == "float32" else "."))
+
+
+def _finite_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and bool(np.isfinite(value))
 
 
 def _jsonable(value):

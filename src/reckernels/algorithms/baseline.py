@@ -7,7 +7,8 @@ import numpy as np
 from .._validation import check_choice, check_nonnegative_float, check_positive_int
 from ..backends import threads_for
 from ..persistence import register
-from .base import Estimator
+from ..persistence import Arr
+from .base import Estimator, check_finite_epoch
 
 _DEFAULT_EPOCHS = {"als": 10, "sgd": 20}
 
@@ -40,7 +41,7 @@ class BaselineOnly(Estimator):
         self.bu_, self.bi_ = fit_baselines(self._kernels, dataset, method=self.method, n_epochs=self.n_epochs,
                                            reg_u=self.reg_u, reg_i=self.reg_i, reg=self.reg,
                                            learning_rate=self.learning_rate, n_threads=self.n_threads_,
-                                           progress=self._progress)
+                                           progress=self._progress, check=self.check_divergence)
 
     def _estimate(self, users, items):
         est = baseline_estimate(self.global_mean_, self.bu_, self.bi_, users, items)
@@ -53,12 +54,15 @@ class BaselineOnly(Estimator):
     def _state(self):
         return {}, {"bu": self.bu_, "bi": self.bi_}
 
+    def _file_spec(self, meta):
+        return {"bu": Arr("float64", ("n_users",)), "bi": Arr("float64", ("n_items",))}
+
     def _restore(self, meta, arrays):
         self.bu_, self.bi_ = arrays["bu"], arrays["bi"]
 
 
 def fit_baselines(kernels, dataset, *, method="als", n_epochs=None, reg_u=15.0, reg_i=10.0, reg=0.02,
-                  learning_rate=0.005, n_threads=1, progress=None):
+                  learning_rate=0.005, n_threads=1, progress=None, check=True):
     """User and item biases (bu, bi) of ``dataset`` by the given backend's kernels.
 
     Shared by every model that needs baselines (BaselineOnly, KNN with baseline, SVD's init).
@@ -72,12 +76,15 @@ def fit_baselines(kernels, dataset, *, method="als", n_epochs=None, reg_u=15.0, 
     bar_ctx = progress(n_epochs, f"baseline {method}") if progress else None
     bar = bar_ctx.__enter__() if bar_ctx else None
     try:
-        for _ in range(n_epochs):
+        knobs = {"reg_u": reg_u, "reg_i": reg_i} if method == "als" else {"learning_rate": learning_rate, "reg": reg}
+        for epoch in range(n_epochs):
             if method == "als":
                 kernels.baseline_als_epoch(u.indptr, u.indices, u.data, it.indptr, it.indices, it.data,
                                            gm, reg_u, reg_i, bu, bi, n_threads)
             else:
                 kernels.baseline_sgd_epoch(u.indptr, u.indices, u.data, gm, reg, learning_rate, bu, bi)
+            if check:
+                check_finite_epoch(f"the {method} baselines", epoch, knobs, arrays={"bu": bu, "bi": bi})
             if bar:
                 bar.update(1)
     finally:

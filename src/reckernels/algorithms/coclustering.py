@@ -9,6 +9,7 @@ import numpy as np
 from .._validation import check_positive_int
 from ..backends import threads_for
 from ..persistence import register
+from ..persistence import Arr
 from .base import Estimator
 
 #: co-clustering kernel steps per unit of work of backends.threads_for
@@ -124,6 +125,14 @@ class CoClustering(Estimator):
 
     def _state(self):
         return {"moved": [list(m) for m in self.moved_]}, {name: getattr(self, name) for name in self._arrays}
+
+    def _file_spec(self, meta):
+        return {"user_clusters_": Arr("int64", ("n_users",), lo=0, hi="n_cltr_u"),
+                "item_clusters_": Arr("int64", ("n_items",), lo=0, hi="n_cltr_i"),
+                "user_means_": Arr("float64", ("n_users",)), "item_means_": Arr("float64", ("n_items",)),
+                "user_cluster_means_": Arr("float64", ("n_cltr_u",)),
+                "item_cluster_means_": Arr("float64", ("n_cltr_i",)),
+                "cocluster_means_": Arr("float64", ("n_cltr_u", "n_cltr_i"))}
 
     def _restore(self, meta, arrays):
         for name in self._arrays:

@@ -34,6 +34,7 @@ from .._validation import check_choice, check_nonnegative_float, check_positive_
 from ..backends._knn import CENTERS, POSSIBLE, TOO_FEW, UNKNOWN
 from ..persistence import register
 from ..similarity import STORAGES, Similarity, baseline_residuals, compute_similarity
+from ..persistence import CSR, Arr
 from .base import Estimator
 from .baseline import BaselineOnly, fit_baselines
 
@@ -122,7 +123,7 @@ class _KNN(Estimator):
             self.bu_, self.bi_ = fit_baselines(self._kernels, dataset, method=b.method, n_epochs=b.n_epochs,
                                                reg_u=b.reg_u, reg_i=b.reg_i, reg=b.reg,
                                                learning_rate=b.learning_rate, n_threads=self.n_threads_,
-                                               progress=self._progress)
+                                               progress=self._progress, check=self.check_divergence)
         data, transposed = xr.data, self._cand
         kind = self.sim
         if self.sim == "pearson_baseline":
@@ -216,6 +217,21 @@ class _KNN(Estimator):
         else:
             arrays["sim_idx"], arrays["sim_val"] = s.idx, s.sim
         return {"sim_storage": s.storage, "sim_kind": s.kind}, arrays
+
+    def _file_spec(self, meta):
+        # exactly the arrays _fit makes for these parameters: a kernel never sees an empty stand-in
+        rows, others = ("n_users", "n_items") if self.user_based else ("n_items", "n_users")
+        baselines = self.center == "baseline" or self.sim == "pearson_baseline"
+        spec = {"cand": CSR(others, rows, data="float64"), "means": Arr("float64", (rows,)),
+                "sigmas": Arr("float64", (rows if self.center == "zscore" else 0,)),
+                "bu": Arr("float64", ("n_users" if baselines else 0,)),
+                "bi": Arr("float64", ("n_items" if baselines else 0,))}
+        if meta["sim_storage"] == "dense":
+            spec["sim_dense"] = Arr("dtype", (rows, rows), finite=False)
+        else:
+            spec["sim_idx"] = Arr("int32", (rows, "__max_neighbors"), lo=-1, hi=rows)
+            spec["sim_val"] = Arr("dtype", (rows, "__max_neighbors"), finite=False)
+        return spec
 
     def _restore(self, meta, arrays):
         self._cand = (arrays["cand_indptr"], arrays["cand_indices"], arrays["cand_data"])

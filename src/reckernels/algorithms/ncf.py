@@ -42,6 +42,7 @@ from .._validation import check_choice, check_nonnegative_float, check_positive_
 from ..data import Dataset
 from ..persistence import register
 from ._tf import gpu_present, import_keras
+from ..persistence import Arr
 from .base import Estimator, NotFittedError
 
 ARCHS = ("gmf", "mlp", "neumf")
@@ -154,6 +155,7 @@ class NeuMF(Estimator):
                 hist = self.model_.fit(self._pipeline(tf, users, items, labels, rng), epochs=1, verbose=0,
                                        shuffle=False)  # _pipeline has shuffled
                 self.history_["loss"].append(float(hist.history["loss"][0]))
+                self._check_epoch(epoch, self.history_["loss"][-1])
                 self.history_["sampling_time"].append(sampled - start)
                 self.history_["epoch_time"].append(time.perf_counter() - start)
                 bar.update(1)
@@ -333,8 +335,18 @@ class NeuMF(Estimator):
             meta["best_epoch_"] = self.best_epoch_
         return meta, {"keras": np.frombuffer(_keras_bytes(self.model_), dtype=np.uint8)}
 
+    def _file_spec(self, meta):
+        return {"keras": Arr("uint8", ("__keras_bytes",))}
+
     def _restore(self, meta, arrays):
         self.model_ = _keras_model(arrays["keras"].tobytes())
+        for layer in self.model_.layers:  # embeddings sized for other id maps would index out of range
+            side = layer.name.rpartition("_")[2]
+            if side in ("user", "item") and hasattr(layer, "input_dim"):
+                want = len(self.user_map_ if side == "user" else self.item_map_)
+                if layer.input_dim != want:
+                    raise ValueError(f"its Keras embedding {layer.name!r} has {layer.input_dim} rows, but the file "
+                                     f"has {want} {side} ids; the file is damaged.")
         self._predict_fn = None
         self.seed_, self.mixed_, self.history_ = meta["seed_"], meta["mixed_"], meta["history_"]
         if "best_epoch_" in meta:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..persistence import register
+from ..persistence import Arr
 from .base import Estimator
 
 
@@ -37,6 +38,9 @@ class Popular(Estimator):
 
     def _state(self):
         return {}, {"item_counts": self.item_counts_, "item_means": self.item_means_}
+
+    def _file_spec(self, meta):
+        return {"item_counts": Arr("float64", ("n_items",)), "item_means": Arr("float64", ("n_items",))}
 
     def _restore(self, meta, arrays):
         self.item_counts_, self.item_means_ = arrays["item_counts"], arrays["item_means"]

@@ -53,7 +53,8 @@ import numpy as np
 
 from .._validation import check_choice, check_nonnegative_float, check_positive_int
 from ..data import Dataset
-from ..persistence import register
+from .. import backends as _backends
+from ..persistence import Arr, register
 from .base import Estimator, IterativeModel
 from .baseline import baseline_estimate
 
@@ -150,6 +151,7 @@ class _SGDModel(IterativeModel):
         with self._progress(n_epochs, "epochs") as bar:
             for _ in range(n_epochs):
                 loss = epoch()
+                self._check_epoch(self.epochs_done_, loss)
                 self.epochs_done_ += 1
                 record = {"epoch": self.epochs_done_ - 1, "train_rmse": float(np.sqrt(loss / len(dataset)))}
                 if validation is not None or callback is not None:
@@ -211,6 +213,12 @@ class _SGDModel(IterativeModel):
     # ------------------------------------------------------------------ saving
     _arrays = ("user_bias_", "item_bias_", "user_factors_", "item_factors_")
 
+    def _file_spec(self, meta):
+        spec = {name: Arr("dtype", a.shape) for name, a in super()._file_spec(meta).items()}
+        if "implicit_factors_" in self._arrays:
+            spec["user_implicit_"] = Arr("dtype", ("n_users", "n_factors"))
+        return spec
+
 
 @register
 class SVD(_SGDModel):
@@ -253,7 +261,8 @@ class SVD(_SGDModel):
         if self.schedule == "exact":
             c = dataset.csr
             return lambda: k.svd_epoch(c.indptr, c.indices, c.data, mu, *model, lr, reg, self.biased)
-        grid = build_grid(dataset.csr, self._grid_blocks(), dtype)
+        grid = build_grid(dataset.csr, _backends.bound_blocks(self._grid_blocks(), dataset.n_users, dataset.n_items),
+                          dtype)
         return lambda: k.svd_epoch_blocked(*grid, dtype.type(mu), *model, lr.astype(dtype), reg.astype(dtype),
                                            self.biased, self.n_threads_)
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import warnings
 
 BACKENDS = ("reference", "cython", "numba", "cuda")
 CHOICES = BACKENDS + ("auto",)
@@ -99,14 +100,47 @@ def diagnose() -> dict[str, str | None]:
     return reasons
 
 
-def default_threads(n_threads: int | None) -> int:
-    """``None`` or ``-1`` means every core this process may use."""
+class ThreadCapWarning(RuntimeWarning):
+    """n_threads asked for more threads than this process may run on; it was capped."""
+
+
+def available_cores() -> int:
+    """The cores this process may run on (its CPU affinity mask where the OS has one)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:
+        return max(1, os.cpu_count() or 1)
+
+
+def default_threads(n_threads: int | None, *, warn: bool = True) -> int:
+    """The thread count a kernel gets: ``None`` or ``-1`` means every core this process may use,
+    and a larger count is capped to that, with a :class:`ThreadCapWarning`.
+
+    This is the one place every estimator's thread count passes through (``Estimator.n_threads_``),
+    Estimators warn once, when constructed, and cap silently afterwards (``warn=False``),
+    so no kernel starts more threads than there are cores (10000 OpenMP threads fail to start) and
+    per-thread buffers (a row of n_items scores, a k x k system) add up to at most cores x that.
+    """
+    cores = available_cores()
     if n_threads is None or n_threads == -1:
-        try:
-            return max(1, len(os.sched_getaffinity(0)))
-        except AttributeError:
-            return max(1, os.cpu_count() or 1)
-    return int(n_threads)
+        return cores
+    n = int(n_threads)
+    if n > cores:
+        if warn:
+            warnings.warn(f"n_threads={n} is more than the {cores} core(s) this process may use; using {cores}.",
+                          ThreadCapWarning, stacklevel=4)
+        return cores
+    return n
+
+
+#: the most blocks per side of the parallel SGD grid: its B x B cell table (8 B^2 bytes of offsets)
+#: stays under 8 MiB; more blocks than threads gain nothing anyway (LIBMF uses about 2 per thread)
+MAX_BLOCKS = 1024
+
+
+def bound_blocks(n_blocks: int, n_rows: int, n_cols: int) -> int:
+    """``n_blocks`` capped at MAX_BLOCKS and at the smaller side of the matrix (a block needs a row)."""
+    return max(1, min(int(n_blocks), MAX_BLOCKS, int(n_rows), int(n_cols)))
 
 
 #: below this many inner-loop steps per thread a parallel region costs more than it saves

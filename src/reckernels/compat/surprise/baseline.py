@@ -39,4 +39,6 @@ def baseline_model(bsl_options) -> _BaselineOnly:
     if unknown:
         raise ValueError(f"bsl_options has unknown key(s) {sorted(unknown)}; known keys are "
                          f"'method', {', '.join(map(repr, sorted(known)))}.")
-    return _BaselineOnly(method=method, **opts)
+    model = _BaselineOnly(method=method, **opts)
+    model.check_divergence = False  # scikit-surprise carries on with NaN estimates
+    return model

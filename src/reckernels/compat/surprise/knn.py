@@ -90,10 +90,12 @@ class _SurpriseKNN(SurpriseAdapter):
 
     def _build_model(self):
         cls = UserKNN if self.sim_options["user_based"] else ItemKNN
-        return cls(k=self.k, min_k=self.min_k, sim=self._sim_name(), center=self._center,
-                   min_support=self.sim_options.get("min_support", 1),
-                   shrinkage=self.sim_options.get("shrinkage", 100), storage="dense",
-                   bsl_options=self.bsl_options)
+        model = cls(k=self.k, min_k=self.min_k, sim=self._sim_name(), center=self._center,
+                    min_support=self.sim_options.get("min_support", 1),
+                    shrinkage=self.sim_options.get("shrinkage", 100), storage="dense",
+                    bsl_options=self.bsl_options)
+        model.check_divergence = False  # scikit-surprise carries on with NaN estimates
+        return model
 
     def compute_similarities(self):
         """The dense (n_x, n_x) similarity matrix of the fitted training set (as scikit-surprise's)."""

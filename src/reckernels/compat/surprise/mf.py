@@ -40,6 +40,7 @@ class _SGDAdapter(SurpriseAdapter):
     def fit(self, trainset):
         AlgoBase.fit(self, trainset)
         self.model = self._build_model()
+        self.model.check_divergence = False  # scikit-surprise carries on with NaN estimates
         line = self._epoch_line
         # the model calls back after each epoch, scikit-surprise prints before it: the same lines
         callback = (lambda epoch, _: print(line.format(epoch))) if self.verbose else None
