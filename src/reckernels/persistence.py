@@ -171,8 +171,17 @@ def _dtype_ok(want: str, dtype: np.dtype, model) -> bool:
     if want == "int":
         return dtype.kind in _INT_KINDS
     if want == "dtype":
-        want = getattr(model, "dtype", "float64")
+        want = model_dtype(model)
     return dtype == np.dtype(want)
+
+
+def model_dtype(model) -> str:
+    """The dtype of a model's fitted arrays: its ``_dtype()`` where the ``dtype`` parameter may be
+    None (resolved per schedule, as SVD's), else the parameter, else float64."""
+    resolve = getattr(model, "_dtype", None)
+    if callable(resolve):
+        return np.dtype(resolve()).name
+    return getattr(model, "dtype", None) or "float64"
 
 
 def check_arrays(path, spec: dict, arrays: dict, dims: _Dims) -> None:
@@ -192,7 +201,7 @@ def _check_one(where, name, item: Arr, arrays, dims) -> None:
         raise ValueError(f"{where} lacks the array {name!r}; it is damaged or was written by another class.")
     a = arrays[name]
     if not _dtype_ok(item.dtype, a.dtype, dims.model):
-        want = getattr(dims.model, "dtype", "float64") if item.dtype == "dtype" else item.dtype
+        want = model_dtype(dims.model) if item.dtype == "dtype" else item.dtype
         raise ValueError(f"{where}: array {name!r} has dtype {a.dtype}, expected {want}; the file is damaged.")
     if a.ndim != len(item.shape) or not all(dims.match(s, n) for s, n in zip(item.shape, a.shape)):
         want = ", ".join(dims.describe(s) for s in item.shape)

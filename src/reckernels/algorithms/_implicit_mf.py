@@ -61,6 +61,10 @@ class ImplicitMF(IterativeModel):
         """
         if callback is not None and not callable(callback):
             raise TypeError(f"callback must be callable as callback(epoch, model), got {callback!r}.")
+        with self._transaction():  # an error, divergence or Ctrl-C leaves the previous state
+            return self._fit_implicit(data, user_ids, item_ids, callback)
+
+    def _fit_implicit(self, data, user_ids, item_ids, callback):
         by_user, user_ids, item_ids = _implicit_input(data, user_ids, item_ids, type(self).__name__)
         _bind_implicit(self, by_user, user_ids, item_ids, self._rating_scale)
         start = time.perf_counter()
@@ -73,7 +77,7 @@ class ImplicitMF(IterativeModel):
             with self._progress(self.n_epochs, "epochs") as bar:
                 for epoch in range(self.n_epochs):
                     record = {"epoch": epoch, **self._epoch(epoch)}
-                    self._check_finite(epoch)
+                    self._check_epoch(epoch)
                     self.epochs_done_ += 1
                     self.history_.append(record)
                     bar.set_postfix({k: round(v, 4) for k, v in record.items() if k != "epoch"})
@@ -84,12 +88,6 @@ class ImplicitMF(IterativeModel):
             del self._train_data  # the sorted copy of the input: not part of the fitted model
         self.fit_time_ = time.perf_counter() - start
         return self
-
-    def _check_finite(self, epoch: int) -> None:
-        if not (np.isfinite(self.user_factors_).all() and np.isfinite(self.item_factors_).all()):
-            raise FloatingPointError(
-                f"{type(self).__name__}: the factors overflowed to inf/NaN in epoch {epoch} ({self.dtype}). "
-                "Use a smaller learning_rate, a larger reg or dtype='float64'.")
 
     def _n_updaters(self, work: int) -> int:
         """Concurrent updaters: CPU threads, or on the GPU enough threads to fill it."""

@@ -321,10 +321,11 @@ class Estimator:
             check_ids(path, "user_ids", arrays["user_ids"])
             check_ids(path, "item_ids", arrays["item_ids"])
             scale, mean = meta["rating_scale"], meta["global_mean"]
-            if (not isinstance(scale, list) or len(scale) != 2 or not all(_finite_number(v) for v in scale)
-                    or scale[0] > scale[1] or not _finite_number(mean)):
+            # the scale of a model that only ranks may be (-inf, inf): its scores are never clipped
+            if (not isinstance(scale, list) or len(scale) != 2 or not all(_number(v) for v in scale)
+                    or not scale[0] <= scale[1] or not _finite_number(mean)):
                 raise ValueError(f"{where}: its rating_scale {scale!r} or global_mean {mean!r} is not valid "
-                                 "(two finite numbers lo <= hi, and a finite number); the file is damaged.")
+                                 "(two numbers lo <= hi, and a finite number); the file is damaged.")
             model = {k[2:]: v for k, v in arrays.items() if k.startswith("m_")}
             dims = _FileDims({"n_users": len(arrays["user_ids"]), "n_items": len(arrays["item_ids"])}, est)
             check_arrays(path, {"seen": CSR("n_users", "n_items")}, arrays, dims)
@@ -434,8 +435,12 @@ def check_finite_epoch(owner: str, epoch: int, knobs: dict, loss=None, arrays=No
         f"({listed})" + (", or use dtype='float64'." if dtype == "float32" else "."))
 
 
+def _number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and not np.isnan(value)
+
+
 def _finite_number(value) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and bool(np.isfinite(value))
+    return _number(value) and bool(np.isfinite(value))
 
 
 def _jsonable(value):

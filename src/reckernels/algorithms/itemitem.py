@@ -111,6 +111,10 @@ class ItemItem(Estimator):
         no interaction); for a matrix, row u is the user ``user_ids[u]`` (default u) and column
         i the item ``item_ids[i]`` (default i), as :meth:`ImplicitALS.fit`.
         """
+        with self._transaction():  # an error or Ctrl-C leaves the previous state
+            return self._fit_itemitem(data, user_ids, item_ids)
+
+    def _fit_itemitem(self, data, user_ids, item_ids):
         by_user, user_ids, item_ids = _implicit_input(data, user_ids, item_ids, model="ItemItem")
         self.backend_ = _backends.resolve(self.backend)
         self._kernels = _backends.get_backend(self.backend_)
