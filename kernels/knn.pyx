@@ -14,6 +14,7 @@ shapes, and ids come from a Dataset or from IdMap.to_inner (-1 = unknown, handle
 """
 
 from cython.parallel cimport prange, threadid
+from libc.math cimport INFINITY
 
 ctypedef long long i64
 ctypedef int i32
@@ -47,6 +48,7 @@ cdef struct Model:
     const double* bu
     const double* bi
     double global_mean
+    const double* dev          # NULL, or each candidate's centred rating, precomputed (_fill_dev)
 
 
 cdef inline double _sim(const Model* m, Py_ssize_t x, i32 x2) noexcept nogil:
@@ -159,7 +161,7 @@ cdef double _predict_one(const Model* m, i32 u, i32 i, double* bs, double* bd, d
         nb = m.indices[p]
         s = _sim(m, x, nb)
         w = s if s > 0 else 0.0
-        dev = _deviation(m, nb, m.data[p], y, bx, by)
+        dev = m.dev[p] if m.dev != NULL else _deviation(m, nb, m.data[p], y, bx, by)
         if m.center == ZSCORE:
             sigma = m.sigmas[nb]
             bg[n_pos] = sigma
@@ -226,7 +228,22 @@ cdef Model _model(const i64[::1] cand_indptr, const i32[::1] cand_indices, const
     m.bi = &bi[0] if bi.shape[0] else NULL
     m.global_mean = global_mean
     m.longest = 0
+    m.dev = NULL
     return m
+
+
+cdef void _fill_dev(Model* m, Py_ssize_t n_y, double[::1] dev, int n_threads) noexcept nogil:
+    """dev[p] = the centred rating of candidate p (the same expression _predict_one evaluates),
+    so that the scorers read one array in candidate order instead of a mean or bias per candidate."""
+    cdef Py_ssize_t y, p
+    cdef const double* bx = m.bu if m.user_based else m.bi
+    cdef const double* by = m.bi if m.user_based else m.bu
+    if dev.shape[0] == 0:
+        return
+    for y in prange(n_y, schedule="static", num_threads=n_threads):
+        for p in range(m.indptr[y], m.indptr[y + 1]):
+            dev[p] = _deviation(m, m.indices[p], m.data[p], <i32>y, bx, by)
+    m.dev = &dev[0]
 
 
 def knn_predict(const i32[::1] users, const i32[::1] items, const i64[::1] cand_indptr,
@@ -275,3 +292,211 @@ def knn_score(const i32[::1] users, const i64[::1] cand_indptr, const i32[::1] c
             for r in range(users.shape[0]):
                 scores[r, i] = _predict_one(&m, users[r], <i32>i, &buf_sim[t, 0], &buf_dev[t, 0], &buf_copy[t, 0],
                                             &ak[t], &code[t])
+
+
+# ---------------------------------------------------------------- recommend: score + top-k, fused
+include "_topk_heap.pxi"
+
+ctypedef fused real_t:
+    float
+    double
+
+cdef enum:
+    TILE = 512  # targets per tile: their accumulators (about 32 bytes each) stay in L1 across the candidates
+
+
+cdef inline double _estimate(const Model* m, i32 u, i32 i, Py_ssize_t n, double sum_sim, double sum_r) noexcept nogil:
+    """_predict_one's last step for a known pair (x = u user-based, i item-based)."""
+    cdef i32 x = u if m.user_based else i
+    if n < m.min_k or n == 0:
+        if m.center == NONE:
+            return m.global_mean
+        if m.center == BASELINE:
+            return m.global_mean + m.bu[u] + m.bi[i]
+        return m.means[x]
+    if m.center == NONE:
+        return sum_r / sum_sim
+    if m.center == BASELINE:
+        return (m.global_mean + m.bu[u] + m.bi[i]) + sum_r / sum_sim
+    if m.center == ZSCORE:
+        return m.means[x] + (sum_r / sum_sim) * m.sigmas[x]
+    return m.means[x] + sum_r / sum_sim
+
+
+cdef void _item_based_row(const Model* m, const real_t* sim, i32 u, Py_ssize_t n_items, double* row, double* acc,
+                          i32* cnt, double* gbuf, const i32* order, Py_ssize_t n_order, const double* floor,
+                          i8* mark) noexcept nogil:
+    """Item-based estimates of every item not marked -inf in ``row`` for user u, into ``row``.
+
+    The candidates of every target i are the same, the items u rated, and the dense similarity
+    is symmetric: sim(i, j) = sim[j, i], so the candidates' rows are streamed (contiguous, one
+    pass per phase) into per-target accumulators, tile by tile. Where u has more than k
+    positive candidates for i, the k-th largest vk is found once (a gather from row i and a
+    quickselect) and ``left`` = how many of the ties at vk are taken; the summing pass then takes,
+    in candidate order, s > vk, or s == vk while ties are left: the stable rule of _predict_one,
+    with the same sums in the same order, so the estimates are identical. Elsewhere vk = 0 and
+    no ties are left: every positive candidate is taken.
+
+    With ``order`` (each item's n_order most similar items, most similar first, ties by the
+    smaller id; ``floor`` the similarity of the last of them) vk is found by walking target i's
+    order until the k-th item u rated (``mark``): about k * n_items / |I_u| steps instead of a
+    gather of |I_u| and a quickselect, chosen where that is shorter. The walk gives up (the
+    quickselect decides) when it reaches the floor, where ties may be cut off."""
+    cdef Py_ssize_t lo = m.indptr[u], hi = m.indptr[u + 1], p, i, t0, t1, c, q, above
+    cdef double* sum_sim = acc
+    cdef double* sum_r = acc + n_items
+    cdef double* vk = acc + 2 * n_items
+    cdef i32* left = cnt
+    cdef i32* n_take = cnt + n_items
+    cdef const real_t* srow
+    cdef double s, v, w, d, sigma
+    cdef i32 take, eq
+    cdef int k = m.k
+    # the walk's expected length against the gather's length plus the quickselect's (~4x)
+    cdef bint walk = n_order > 0 and k * n_items < 4 * (hi - lo) * (hi - lo)
+    for i in range(n_items):
+        sum_sim[i] = 0.0
+        sum_r[i] = 0.0
+        vk[i] = 0.0
+        left[i] = 0
+        n_take[i] = 0
+    if walk:
+        for p in range(lo, hi):
+            mark[m.indices[p]] = 1
+    if hi - lo > k:
+        for t0 in range((n_items + TILE - 1) // TILE):  # phase 1: the positive candidates of each target
+            t1 = min(t0 * TILE + TILE, n_items)
+            for p in range(lo, hi):
+                srow = sim + <Py_ssize_t>m.indices[p] * n_items
+                for i in range(t0 * TILE, t1):
+                    n_take[i] += srow[i] > 0
+        for i in range(n_items):  # phase 2: vk and the ties left where there are more than k
+            if n_take[i] > k and row[i] != -INFINITY:
+                srow = sim + i * n_items
+                if walk and _walk(srow, order + i * n_order, n_order, floor[i], mark, k, &vk[i], &left[i]):
+                    n_take[i] = 0
+                    continue
+                c = 0
+                for p in range(lo, hi):  # branch-free compaction of the positive ones
+                    s = srow[m.indices[p]]
+                    gbuf[c] = s
+                    c += s > 0
+                v = _kth_largest(gbuf, c, k)
+                above = 0
+                for q in range(c):
+                    above += gbuf[q] > v
+                vk[i] = v
+                left[i] = k - <i32>above
+            n_take[i] = 0
+    if walk:
+        for p in range(lo, hi):
+            mark[m.indices[p]] = 0
+    for t0 in range((n_items + TILE - 1) // TILE):  # phase 3: the sums, in candidate order
+        t1 = min(t0 * TILE + TILE, n_items)
+        for p in range(lo, hi):
+            d = m.dev[p]
+            srow = sim + <Py_ssize_t>m.indices[p] * n_items
+            if m.center == ZSCORE:
+                sigma = m.sigmas[m.indices[p]]
+                for i in range(t0 * TILE, t1):
+                    s = srow[i]
+                    v = vk[i]
+                    eq = s == v
+                    take = (s > v) | (eq & (left[i] > 0))
+                    left[i] -= eq & take
+                    w = s if take else 0.0
+                    sum_sim[i] += w
+                    sum_r[i] += w * d / sigma
+                    n_take[i] += take
+            else:
+                for i in range(t0 * TILE, t1):
+                    s = srow[i]
+                    v = vk[i]
+                    eq = s == v
+                    take = (s > v) | (eq & (left[i] > 0))
+                    left[i] -= eq & take
+                    w = s if take else 0.0
+                    sum_sim[i] += w
+                    sum_r[i] += w * d
+                    n_take[i] += take
+    for i in range(n_items):
+        if row[i] != -INFINITY:
+            row[i] = _estimate(m, u, <i32>i, n_take[i], sum_sim[i], sum_r[i])
+
+
+cdef bint _walk(const real_t* srow, const i32* order, Py_ssize_t n_order, double floor, const i8* mark, int k,
+                double* vk, i32* left) noexcept nogil:
+    """vk = the k-th largest similarity among the marked items, left = k - how many are above it;
+    False where the order ends or reaches the floor (or 0) first."""
+    cdef Py_ssize_t q
+    cdef i32 j, found = 0, run_start = 0
+    cdef double s, prev = INFINITY
+    for q in range(n_order):
+        j = order[q]
+        if mark[j]:
+            s = srow[j]
+            if s <= floor or s <= 0:
+                return False
+            if s != prev:
+                run_start = found
+                prev = s
+            found += 1
+            if found == k:
+                vk[0] = s
+                left[0] = k - run_start
+                return True
+    return False
+
+
+def knn_recommend(const i32[::1] users, const i64[::1] cand_indptr, const i32[::1] cand_indices,
+                  const double[::1] cand_data, const i32[:, ::1] sim_idx, const double[:, ::1] sim64,
+                  const float[:, ::1] sim32, int k, int min_k, int center, int user_based, const double[::1] means,
+                  const double[::1] sigmas, const double[::1] bu, const double[::1] bi, double global_mean,
+                  const i64[::1] seen_indptr, const i32[::1] seen_indices, bint exclude, bint symmetric,
+                  i64[:, ::1] out_idx, double[:, ::1] out_val, double[::1] dev, double[:, ::1] rows,
+                  double[:, ::1] acc, i32[:, ::1] cnt, double[:, ::1] buf_sim, double[:, ::1] buf_dev,
+                  double[:, ::1] buf_copy, const i32[:, ::1] order, const double[::1] floor, i8[:, ::1] mark,
+                  int n_threads):
+    """Top-k items per user, the seen ones excluded, without a score block: each thread scores
+    one user's row (``rows[t]``) and selects from it at once (topk_rows' rule: best first, ties
+    by the smaller item, -inf never, -1 / -inf padding).
+
+    Item-based with dense ``symmetric`` storage: _item_based_row (``acc`` 3 x n_items doubles and
+    ``cnt`` 2 x n_items ints per thread). Otherwise _predict_one per pair with the centred ratings
+    precomputed in ``dev`` (one per candidate), on the buffers ``buf_*`` as in knn_score.
+    """
+    cdef Model m = _model(cand_indptr, cand_indices, cand_data, sim_idx, sim64, sim32, k, min_k, center,
+                          user_based, means, sigmas, bu, bi, global_mean)
+    m.longest = buf_sim.shape[1]
+    cdef Py_ssize_t r, i, p, n_items = rows.shape[1], kk = out_idx.shape[1]
+    cdef int t
+    cdef i32 u, ak
+    cdef i8 code
+    cdef bint fused = not user_based and symmetric and sim_idx.shape[0] == 0
+    cdef Py_ssize_t n_order = order.shape[1] if order.shape[0] else 0
+    cdef const i32* order_p = &order[0, 0] if n_order else NULL
+    cdef const double* floor_p = &floor[0] if n_order else NULL
+    with nogil:
+        _fill_dev(&m, cand_indptr.shape[0] - 1, dev, n_threads)
+        for r in prange(users.shape[0], schedule="dynamic", num_threads=n_threads):
+            t = threadid()
+            u = users[r]
+            for i in range(n_items):
+                rows[t, i] = 0.0
+            if exclude and u >= 0:
+                for p in range(seen_indptr[u], seen_indptr[u + 1]):
+                    rows[t, seen_indices[p]] = -INFINITY
+            if u >= 0 and fused:
+                if m.sim32 != NULL:
+                    _item_based_row(&m, m.sim32, u, n_items, &rows[t, 0], &acc[t, 0], &cnt[t, 0], &buf_copy[t, 0],
+                                    order_p, n_order, floor_p, &mark[t, 0])
+                else:
+                    _item_based_row(&m, m.sim64, u, n_items, &rows[t, 0], &acc[t, 0], &cnt[t, 0], &buf_copy[t, 0],
+                                    order_p, n_order, floor_p, &mark[t, 0])
+            else:
+                for i in range(n_items):
+                    if rows[t, i] != -INFINITY:
+                        rows[t, i] = _predict_one(&m, u, <i32>i, &buf_sim[t, 0], &buf_dev[t, 0], &buf_copy[t, 0],
+                                                  &ak, &code)
+            if kk > 0:
+                _top_row(&rows[t, 0], n_items, kk, &out_val[r, 0], &out_idx[r, 0])
