@@ -251,13 +251,17 @@ def knn_predict(const i32[::1] users, const i32[::1] items, const i64[::1] cand_
                 const double[:, ::1] sim64, const float[:, ::1] sim32, int k, int min_k, int center,
                 int user_based, const double[::1] means, const double[::1] sigmas, const double[::1] bu,
                 const double[::1] bi, double global_mean, double[::1] est, i32[::1] actual_k, i8[::1] code,
-                double[:, ::1] buf_sim, double[:, ::1] buf_dev, double[:, ::1] buf_copy, int n_threads):
-    """Estimates for pairs; ``buf_*`` are per-thread scratch rows (see _predict_one for their lengths)."""
+                double[:, ::1] buf_sim, double[:, ::1] buf_dev, double[:, ::1] buf_copy, double[::1] dev,
+                int n_threads):
+    """Estimates for pairs; ``buf_*`` are per-thread scratch rows (see _predict_one for their lengths);
+    ``dev``: empty, or one slot per candidate for the centred ratings (filled here, read per pair)."""
     cdef Model m = _model(cand_indptr, cand_indices, cand_data, sim_idx, sim64, sim32, k, min_k, center,
                           user_based, means, sigmas, bu, bi, global_mean)
     m.longest = buf_sim.shape[1]
     cdef Py_ssize_t p
     cdef int t
+    with nogil:
+        _fill_dev(&m, cand_indptr.shape[0] - 1, dev, n_threads)
     for p in prange(users.shape[0], nogil=True, schedule="guided", num_threads=n_threads):
         t = threadid()
         est[p] = _predict_one(&m, users[p], items[p], &buf_sim[t, 0], &buf_dev[t, 0], &buf_copy[t, 0],
@@ -269,15 +273,17 @@ def knn_score(const i32[::1] users, const i64[::1] cand_indptr, const i32[::1] c
               const float[:, ::1] sim32, int k, int min_k, int center, int user_based, const double[::1] means,
               const double[::1] sigmas, const double[::1] bu, const double[::1] bi, double global_mean,
               double[:, ::1] scores, double[:, ::1] buf_sim, double[:, ::1] buf_dev, double[:, ::1] buf_copy,
-              i32[::1] ak, i8[::1] code, int n_threads):
+              i32[::1] ak, i8[::1] code, double[::1] dev, int n_threads):
     """``scores[r, i]`` = estimate for (users[r], i) for every item i.
 
     ``buf_*`` are scratch rows as long as the longest candidate list and ``ak`` / ``code``
-    scratch slots, one per thread.
+    scratch slots, one per thread; ``dev`` as in knn_predict.
     """
     cdef Model m = _model(cand_indptr, cand_indices, cand_data, sim_idx, sim64, sim32, k, min_k, center,
                           user_based, means, sigmas, bu, bi, global_mean)
     m.longest = buf_sim.shape[1]
+    with nogil:
+        _fill_dev(&m, cand_indptr.shape[0] - 1, dev, n_threads)
     cdef Py_ssize_t r, i
     cdef int t
     if user_based:  # x = the user: one similarity row per task, hot in cache across all items
@@ -337,8 +343,8 @@ cdef void _item_based_row(const Model* m, const real_t* sim, i32 u, Py_ssize_t n
     with the same sums in the same order, so the estimates are identical. Elsewhere vk = 0 and
     no ties are left: every positive candidate is taken.
 
-    With ``order`` (each item's n_order most similar items, most similar first, ties by the
-    smaller id; ``floor`` the similarity of the last of them) vk is found by walking target i's
+    With ``order`` (each item's n_order most similar items, most similar first, ties in any
+    order; ``floor`` the similarity of the last of them) vk is found by walking target i's
     order until the k-th item u rated (``mark``): about k * n_items / |I_u| steps instead of a
     gather of |I_u| and a quickselect, chosen where that is shorter. The walk gives up (the
     quickselect decides) when it reaches the floor, where ties may be cut off."""
@@ -371,30 +377,32 @@ cdef void _item_based_row(const Model* m, const real_t* sim, i32 u, Py_ssize_t n
                 for i in range(t0 * TILE, t1):
                     n_take[i] += srow[i] > 0
         for i in range(n_items):  # phase 2: vk and the ties left where there are more than k
-            if n_take[i] > k and row[i] != -INFINITY:
-                srow = sim + i * n_items
-                if walk and _walk(srow, order + i * n_order, n_order, floor[i], mark, k, &vk[i], &left[i]):
-                    n_take[i] = 0
-                    continue
-                c = 0
-                for p in range(lo, hi):  # branch-free compaction of the positive ones
-                    s = srow[m.indices[p]]
-                    gbuf[c] = s
-                    c += s > 0
+            if row[i] == -INFINITY or n_take[i] <= k:
+                n_take[i] = 0
+                continue
+            n_take[i] = 0
+            srow = sim + i * n_items
+            if walk and _walk(srow, order + i * n_order, n_order, floor[i], mark, k, &vk[i], &left[i]):
+                continue
+            c = 0
+            for p in range(lo, hi):  # branch-free compaction of the positive ones
+                s = srow[m.indices[p]]
+                gbuf[c] = s
+                c += s > 0
+            if c > k:
                 v = _kth_largest(gbuf, c, k)
                 above = 0
                 for q in range(c):
                     above += gbuf[q] > v
                 vk[i] = v
                 left[i] = k - <i32>above
-            n_take[i] = 0
     if walk:
         for p in range(lo, hi):
             mark[m.indices[p]] = 0
     for t0 in range((n_items + TILE - 1) // TILE):  # phase 3: the sums, in candidate order
         t1 = min(t0 * TILE + TILE, n_items)
         for p in range(lo, hi):
-            d = m.dev[p]
+            d = m.dev[p] if m.dev != NULL else _deviation(m, m.indices[p], m.data[p], u, m.bi, m.bu)
             srow = sim + <Py_ssize_t>m.indices[p] * n_items
             if m.center == ZSCORE:
                 sigma = m.sigmas[m.indices[p]]
@@ -426,8 +434,9 @@ cdef void _item_based_row(const Model* m, const real_t* sim, i32 u, Py_ssize_t n
 
 cdef bint _walk(const real_t* srow, const i32* order, Py_ssize_t n_order, double floor, const i8* mark, int k,
                 double* vk, i32* left) noexcept nogil:
-    """vk = the k-th largest similarity among the marked items, left = k - how many are above it;
-    False where the order ends or reaches the floor (or 0) first."""
+    """Walk the order of a target: vk = the k-th largest similarity among the marked items and
+    left = k - how many are above it; or, where fewer than k marked ones are positive, vk = 0 and
+    left = 0 (as set on entry). False where the floor comes first (ties may be cut off there)."""
     cdef Py_ssize_t q
     cdef i32 j, found = 0, run_start = 0
     cdef double s, prev = INFINITY
@@ -435,8 +444,10 @@ cdef bint _walk(const real_t* srow, const i32* order, Py_ssize_t n_order, double
         j = order[q]
         if mark[j]:
             s = srow[j]
-            if s <= floor or s <= 0:
+            if s <= floor:
                 return False
+            if s <= 0:
+                return True
             if s != prev:
                 run_start = found
                 prev = s
@@ -445,7 +456,7 @@ cdef bint _walk(const real_t* srow, const i32* order, Py_ssize_t n_order, double
                 vk[0] = s
                 left[0] = k - run_start
                 return True
-    return False
+    return floor == -INFINITY
 
 
 def knn_recommend(const i32[::1] users, const i64[::1] cand_indptr, const i32[::1] cand_indices,

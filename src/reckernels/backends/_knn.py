@@ -107,26 +107,27 @@ ORDER_LENGTH = 512
 
 def neighbour_order(sim_val, length=ORDER_LENGTH):
     """(order int32 (n, L), floor float64 (n,)): each row's L largest similarities' columns, largest
-    first, and the L-th largest value (-inf where L covers the whole row, so nothing is cut off).
+    first (ties in any order: only the values matter), and the L-th largest value (-inf where L
+    covers the whole row, so nothing is cut off).
 
     A speed aid for the Cython knn_recommend (item-based, dense): it finds the k-th most similar
     of a user's items by walking this order. Entries equal to ``floor`` may be cut off (ties).
     """
     n = sim_val.shape[0]
     length = min(length, n)
-    if length == 0:
-        return np.empty((0, 0), np.int32), np.empty(0)
-    neg = -np.asarray(sim_val, dtype=np.float64)
-    if length < n:
-        part = np.argpartition(neg, length - 1, axis=1)[:, :length]
-        vals = np.take_along_axis(neg, part, axis=1)
-        floor = -vals.max(axis=1)
-    else:
-        part = np.broadcast_to(np.arange(n), (n, n))
-        vals = neg
-        floor = np.full(n, -np.inf)
-    ranked = np.argsort(vals, axis=1, kind="stable")
-    order = np.ascontiguousarray(np.take_along_axis(part, ranked, axis=1), dtype=np.int32)
+    order = np.empty((n, length), np.int32)
+    floor = np.full(n, -np.inf)
+    rows = max(1, (32 << 20) // max(1, 16 * n))  # blocks of rows: the temporaries stay under ~100 MB
+    for start in range(0, n, rows):
+        neg = -np.asarray(sim_val[start:start + rows], dtype=np.float64)
+        if length < n:
+            part = np.argpartition(neg, length - 1, axis=1)[:, :length]
+            neg = np.take_along_axis(neg, part, axis=1)
+            floor[start:start + rows] = -neg.max(axis=1)
+        else:
+            part = np.broadcast_to(np.arange(n), neg.shape)
+        ranked = np.argsort(neg, axis=1, kind="stable")
+        order[start:start + rows] = np.take_along_axis(part, ranked, axis=1)
     return order, floor
 
 

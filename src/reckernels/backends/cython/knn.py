@@ -22,7 +22,13 @@ def knn_predict(users, items, cand_indptr, cand_indices, cand_data, sim_idx, sim
     n_threads = max(1, int(n_threads))
     _cy.knn_predict(users, items, cand_indptr, cand_indices, cand_data, sim_idx, sim64, sim32, int(k), int(min_k),
                     int(center), int(bool(user_based)), means, sigmas, bu, bi, float(global_mean), est, actual_k, code,
-                    *_scratch(n_threads, cand_indptr), n_threads)
+                    *_scratch(n_threads, cand_indptr), _dev_slots(len(users), cand_data), n_threads)
+
+
+def _dev_slots(n_pairs, cand_data):
+    """The kernels' centred-rating array: precomputed (one pass over the candidates) where the pairs
+    read candidates about as many times as there are, else empty (centred per candidate read)."""
+    return np.empty(len(cand_data)) if 4 * n_pairs >= len(cand_data) else np.empty(0)
 
 
 def knn_score(users, cand_indptr, cand_indices, cand_data, sim_idx, sim_val, k, min_k, center, user_based,
@@ -33,7 +39,8 @@ def knn_score(users, cand_indptr, cand_indices, cand_data, sim_idx, sim_val, k, 
     n_threads = max(1, int(n_threads))
     _cy.knn_score(users, cand_indptr, cand_indices, cand_data, sim_idx, sim64, sim32, int(k), int(min_k), int(center),
                   int(bool(user_based)), means, sigmas, bu, bi, float(global_mean), scores, *_scratch(n_threads, cand_indptr),
-                  np.empty(n_threads, np.int32), np.empty(n_threads, np.int8), n_threads)
+                  np.empty(n_threads, np.int32), np.empty(n_threads, np.int8),
+                  _dev_slots(scores.size, cand_data), n_threads)
 
 
 def knn_recommend(users, cand_indptr, cand_indices, cand_data, sim_idx, sim_val, k, min_k, center, user_based,
@@ -62,7 +69,7 @@ def knn_recommend(users, cand_indptr, cand_indices, cand_data, sim_idx, sim_val,
         return idx, val
     _cy.knn_recommend(users, cand_indptr, cand_indices, cand_data, sim_idx, sim64, sim32, int(k), int(min_k),
                       int(center), int(bool(user_based)), means, sigmas, bu, bi, float(global_mean), seen_indptr,
-                      seen_indices, bool(exclude), bool(symmetric), idx, val, np.empty(len(cand_data)),
+                      seen_indices, bool(exclude), bool(symmetric), idx, val, _dev_slots(len(users) * n_items, cand_data),
                       np.empty((n_threads, n_items)), np.empty((n_threads, 3 * n_items)),
                       np.empty((n_threads, 2 * n_items), np.int32), *_scratch(n_threads, cand_indptr),
                       np.ascontiguousarray(order[0]), np.ascontiguousarray(order[1], dtype=np.float64),
