@@ -329,77 +329,25 @@ cdef inline double _estimate(const Model* m, i32 u, i32 i, Py_ssize_t n, double 
     return m.means[x] + sum_r / sum_sim
 
 
-cdef void _item_based_row(const Model* m, const real_t* sim, i32 u, Py_ssize_t n_items, double* row, double* acc,
-                          i32* cnt, double* gbuf, const i32* order, Py_ssize_t n_order, const double* floor,
-                          i8* mark) noexcept nogil:
-    """Item-based estimates of every item not marked -inf in ``row`` for user u, into ``row``.
+cdef void _item_based_row(const Model* m, const real_t* sim, i32 u, Py_ssize_t n_items, double* row,
+                          double* acc, i32* n_take) noexcept nogil:
+    """Item-based estimates of every item not marked -inf in ``row`` for a user u who rated at most
+    k items, into ``row``.
 
-    The candidates of every target i are the same, the items u rated, and the dense similarity
-    is symmetric: sim(i, j) = sim[j, i], so the candidates' rows are streamed (contiguous, one
-    pass per phase) into per-target accumulators, tile by tile. Where u has more than k
-    positive candidates for i, the k-th largest vk is found once (a gather from row i and a
-    quickselect) and ``left`` = how many of the ties at vk are taken; the summing pass then takes,
-    in candidate order, s > vk, or s == vk while ties are left: the stable rule of _predict_one,
-    with the same sums in the same order, so the estimates are identical. Elsewhere vk = 0 and
-    no ties are left: every positive candidate is taken.
-
-    With ``order`` (each item's n_order most similar items, most similar first, ties in any
-    order; ``floor`` the similarity of the last of them) vk is found by walking target i's
-    order until the k-th item u rated (``mark``): about k * n_items / |I_u| steps instead of a
-    gather of |I_u| and a quickselect, chosen where that is shorter. The walk gives up (the
-    quickselect decides) when it reaches the floor, where ties may be cut off."""
-    cdef Py_ssize_t lo = m.indptr[u], hi = m.indptr[u + 1], p, i, t0, t1, c, q, above
+    The candidates of every target i are then all taken where positive (no selection), they are
+    the same for every target, and the dense similarity is symmetric: sim(i, j) = sim[j, i]. So
+    the candidates' rows are streamed (contiguous) into per-target sums, tile by tile, in
+    candidate order: the sums of _predict_one in the same order, so the estimates are identical."""
+    cdef Py_ssize_t lo = m.indptr[u], hi = m.indptr[u + 1], p, i, t0, t1
     cdef double* sum_sim = acc
     cdef double* sum_r = acc + n_items
-    cdef double* vk = acc + 2 * n_items
-    cdef i32* left = cnt
-    cdef i32* n_take = cnt + n_items
     cdef const real_t* srow
-    cdef double s, v, w, d, sigma
-    cdef i32 take, eq
-    cdef int k = m.k
-    # the walk's expected length against the gather's length plus the quickselect's (~4x)
-    cdef bint walk = n_order > 0 and k * n_items < 4 * (hi - lo) * (hi - lo)
+    cdef double s, w, d, sigma
     for i in range(n_items):
         sum_sim[i] = 0.0
         sum_r[i] = 0.0
-        vk[i] = 0.0
-        left[i] = 0
         n_take[i] = 0
-    if walk:
-        for p in range(lo, hi):
-            mark[m.indices[p]] = 1
-    if hi - lo > k:
-        for t0 in range((n_items + TILE - 1) // TILE):  # phase 1: the positive candidates of each target
-            t1 = min(t0 * TILE + TILE, n_items)
-            for p in range(lo, hi):
-                srow = sim + <Py_ssize_t>m.indices[p] * n_items
-                for i in range(t0 * TILE, t1):
-                    n_take[i] += srow[i] > 0
-        for i in range(n_items):  # phase 2: vk and the ties left where there are more than k
-            if row[i] == -INFINITY or n_take[i] <= k:
-                n_take[i] = 0
-                continue
-            n_take[i] = 0
-            srow = sim + i * n_items
-            if walk and _walk(srow, order + i * n_order, n_order, floor[i], mark, k, &vk[i], &left[i]):
-                continue
-            c = 0
-            for p in range(lo, hi):  # branch-free compaction of the positive ones
-                s = srow[m.indices[p]]
-                gbuf[c] = s
-                c += s > 0
-            if c > k:
-                v = _kth_largest(gbuf, c, k)
-                above = 0
-                for q in range(c):
-                    above += gbuf[q] > v
-                vk[i] = v
-                left[i] = k - <i32>above
-    if walk:
-        for p in range(lo, hi):
-            mark[m.indices[p]] = 0
-    for t0 in range((n_items + TILE - 1) // TILE):  # phase 3: the sums, in candidate order
+    for t0 in range((n_items + TILE - 1) // TILE):
         t1 = min(t0 * TILE + TILE, n_items)
         for p in range(lo, hi):
             d = m.dev[p] if m.dev != NULL else _deviation(m, m.indices[p], m.data[p], u, m.bi, m.bu)
@@ -408,55 +356,20 @@ cdef void _item_based_row(const Model* m, const real_t* sim, i32 u, Py_ssize_t n
                 sigma = m.sigmas[m.indices[p]]
                 for i in range(t0 * TILE, t1):
                     s = srow[i]
-                    v = vk[i]
-                    eq = s == v
-                    take = (s > v) | (eq & (left[i] > 0))
-                    left[i] -= eq & take
-                    w = s if take else 0.0
+                    w = s if s > 0 else 0.0
                     sum_sim[i] += w
                     sum_r[i] += w * d / sigma
-                    n_take[i] += take
+                    n_take[i] += s > 0
             else:
                 for i in range(t0 * TILE, t1):
                     s = srow[i]
-                    v = vk[i]
-                    eq = s == v
-                    take = (s > v) | (eq & (left[i] > 0))
-                    left[i] -= eq & take
-                    w = s if take else 0.0
+                    w = s if s > 0 else 0.0
                     sum_sim[i] += w
                     sum_r[i] += w * d
-                    n_take[i] += take
+                    n_take[i] += s > 0
     for i in range(n_items):
         if row[i] != -INFINITY:
             row[i] = _estimate(m, u, <i32>i, n_take[i], sum_sim[i], sum_r[i])
-
-
-cdef bint _walk(const real_t* srow, const i32* order, Py_ssize_t n_order, double floor, const i8* mark, int k,
-                double* vk, i32* left) noexcept nogil:
-    """Walk the order of a target: vk = the k-th largest similarity among the marked items and
-    left = k - how many are above it; or, where fewer than k marked ones are positive, vk = 0 and
-    left = 0 (as set on entry). False where the floor comes first (ties may be cut off there)."""
-    cdef Py_ssize_t q
-    cdef i32 j, found = 0, run_start = 0
-    cdef double s, prev = INFINITY
-    for q in range(n_order):
-        j = order[q]
-        if mark[j]:
-            s = srow[j]
-            if s <= floor:
-                return False
-            if s <= 0:
-                return True
-            if s != prev:
-                run_start = found
-                prev = s
-            found += 1
-            if found == k:
-                vk[0] = s
-                left[0] = k - run_start
-                return True
-    return floor == -INFINITY
 
 
 def knn_recommend(const i32[::1] users, const i64[::1] cand_indptr, const i32[::1] cand_indices,
@@ -466,15 +379,17 @@ def knn_recommend(const i32[::1] users, const i64[::1] cand_indptr, const i32[::
                   const i64[::1] seen_indptr, const i32[::1] seen_indices, bint exclude, bint symmetric,
                   i64[:, ::1] out_idx, double[:, ::1] out_val, double[::1] dev, double[:, ::1] rows,
                   double[:, ::1] acc, i32[:, ::1] cnt, double[:, ::1] buf_sim, double[:, ::1] buf_dev,
-                  double[:, ::1] buf_copy, const i32[:, ::1] order, const double[::1] floor, i8[:, ::1] mark,
-                  int n_threads):
+                  double[:, ::1] buf_copy, int n_threads):
     """Top-k items per user, the seen ones excluded, without a score block: each thread scores
     one user's row (``rows[t]``) and selects from it at once (topk_rows' rule: best first, ties
     by the smaller item, -inf never, -1 / -inf padding).
 
-    Item-based with dense ``symmetric`` storage: _item_based_row (``acc`` 3 x n_items doubles and
-    ``cnt`` 2 x n_items ints per thread). Otherwise _predict_one per pair with the centred ratings
-    precomputed in ``dev`` (one per candidate), on the buffers ``buf_*`` as in knn_score.
+    Item-based with dense ``symmetric`` storage, for users with at most k ratings:
+    _item_based_row (``acc`` 2 x n_items doubles and ``cnt`` n_items ints per thread). Otherwise
+    _predict_one per pair with the centred ratings precomputed in ``dev`` (one per candidate), on
+    the buffers ``buf_*`` as in knn_score. (User-based, one similarity row serves the whole user;
+    item-based, the caller sends the other users to knn_score, whose item-major loop keeps each
+    item's similarity row in cache across users.)
     """
     cdef Model m = _model(cand_indptr, cand_indices, cand_data, sim_idx, sim64, sim32, k, min_k, center,
                           user_based, means, sigmas, bu, bi, global_mean)
@@ -484,9 +399,6 @@ def knn_recommend(const i32[::1] users, const i64[::1] cand_indptr, const i32[::
     cdef i32 u, ak
     cdef i8 code
     cdef bint fused = not user_based and symmetric and sim_idx.shape[0] == 0
-    cdef Py_ssize_t n_order = order.shape[1] if order.shape[0] else 0
-    cdef const i32* order_p = &order[0, 0] if n_order else NULL
-    cdef const double* floor_p = &floor[0] if n_order else NULL
     with nogil:
         _fill_dev(&m, cand_indptr.shape[0] - 1, dev, n_threads)
         for r in prange(users.shape[0], schedule="dynamic", num_threads=n_threads):
@@ -497,13 +409,11 @@ def knn_recommend(const i32[::1] users, const i64[::1] cand_indptr, const i32[::
             if exclude and u >= 0:
                 for p in range(seen_indptr[u], seen_indptr[u + 1]):
                     rows[t, seen_indices[p]] = -INFINITY
-            if u >= 0 and fused:
+            if u >= 0 and fused and m.indptr[u + 1] - m.indptr[u] <= k:
                 if m.sim32 != NULL:
-                    _item_based_row(&m, m.sim32, u, n_items, &rows[t, 0], &acc[t, 0], &cnt[t, 0], &buf_copy[t, 0],
-                                    order_p, n_order, floor_p, &mark[t, 0])
+                    _item_based_row(&m, m.sim32, u, n_items, &rows[t, 0], &acc[t, 0], &cnt[t, 0])
                 else:
-                    _item_based_row(&m, m.sim64, u, n_items, &rows[t, 0], &acc[t, 0], &cnt[t, 0], &buf_copy[t, 0],
-                                    order_p, n_order, floor_p, &mark[t, 0])
+                    _item_based_row(&m, m.sim64, u, n_items, &rows[t, 0], &acc[t, 0], &cnt[t, 0])
             else:
                 for i in range(n_items):
                     if rows[t, i] != -INFINITY:

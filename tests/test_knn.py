@@ -216,8 +216,8 @@ def test_similarity_matches_compute_similarity(data):
 @pytest.mark.parametrize("options", [{}, {"dtype": "float32"}, {"center": "zscore", "k": 10},
                                      {"storage": "topm", "max_neighbors": 60}])
 def test_fused_recommend_equals_score_block_on_ml100k(cls, options):
-    """recommend's fused kernel (item-based: streamed rows, the walk over the neighbour order and
-    its quickselect fallback, users with few and many ratings) against knn_score + topk_rows."""
+    """recommend's knn_recommend (item-based: streamed rows for the users with at most k ratings,
+    score blocks for the others; user-based: fused per user) against knn_score + topk_rows."""
     from reckernels.algorithms.base import Estimator
 
     data = rk.datasets.read_ratings(ML100K / "u1.base", id_type=int)

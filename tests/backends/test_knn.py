@@ -174,10 +174,10 @@ def test_bad_arguments_are_named(backend, bad, error, match):
 
 
 def recommend(module, users, n_users, n_items, model, k, min_k, center, user_based, seen, top, exclude,
-              symmetric, order=None, n_threads=2):
+              symmetric, n_threads=2):
     cand, (means, sigmas, bu, bi, gm) = model
     return module.knn_recommend(users, *cand, k, min_k, center, user_based, means, sigmas, bu, bi, gm, *seen,
-                                n_items, top, exclude, symmetric, order, n_threads)
+                                n_items, top, exclude, symmetric, n_threads)
 
 
 def symmetric_model(model, ties):
@@ -199,14 +199,12 @@ def random_seen(rng, n_users, n_items):
        density=st.floats(0.0, 1.0), user_based=st.booleans(), center=st.sampled_from([NONE, MEAN, ZSCORE, BASELINE]),
        storage=st.sampled_from(["dense", "topm"]), dtype=st.sampled_from([np.float64, np.float32]),
        ties=st.booleans(), k=st.integers(1, 6), min_k=st.integers(0, 3), top=st.integers(1, 14),
-       exclude=st.booleans(), with_order=st.booleans(), order_length=st.integers(1, 12))
+       exclude=st.booleans())
 def test_recommend_equals_reference(backend, reference, seed, n_users, n_items, density, user_based, center, storage,
-                                    dtype, ties, k, min_k, top, exclude, with_order, order_length):
-    """The fused recommend kernel (symmetric dense item-based: the streamed rows and the walk over
-    a neighbour order, cut short by order_length; else one pair at a time) equals the reference's
-    score block + top-k."""
-    from reckernels.backends._knn import neighbour_order
-
+                                    dtype, ties, k, min_k, top, exclude):
+    """knn_recommend (Cython: symmetric dense item-based users with at most k ratings by streamed
+    rows, the others by score blocks; user-based fused per user) equals the reference's score
+    block + top-k."""
     name, module = backend
     model = make_model(seed, n_users, n_items, density, user_based=user_based, center=center, storage=storage,
                        dtype=dtype, ties=ties)
@@ -216,9 +214,8 @@ def test_recommend_equals_reference(backend, reference, seed, n_users, n_items, 
     rng = np.random.default_rng(seed)
     seen = random_seen(rng, n_users, n_items)
     users = rng.integers(-1, n_users, 6).astype(np.int32)
-    order = neighbour_order(model[0][4], order_length) if with_order and symmetric else None
     got = recommend(module, users, n_users, n_items, model, k, min_k, center, user_based, seen, top, exclude,
-                    symmetric, order)
+                    symmetric)
     want = recommend(reference, users, n_users, n_items, model, k, min_k, center, user_based, seen, top, exclude,
                      symmetric)
     np.testing.assert_array_equal(got[0], want[0])
@@ -228,10 +225,8 @@ def test_recommend_equals_reference(backend, reference, seed, n_users, n_items, 
 @pytest.mark.parametrize("user_based", [True, False])
 @pytest.mark.parametrize("center", [NONE, MEAN, ZSCORE, BASELINE])
 def test_recommend_larger_problem_with_ties(backend, reference, user_based, center):
-    """Many candidates per user (the selection, the walk and its fallback at the floor), ties,
-    k above the candidates, empty and single-rating rows, unknown users."""
-    from reckernels.backends._knn import neighbour_order
-
+    """Many candidates per user (selection), few (the streamed rows), ties, k above the
+    candidates, empty and single-rating rows, unknown users."""
     name, module = backend
     n_users, n_items = (8, 10) if name == "cuda" else (40, 60)
     for density, ties in ((0.6, True), (0.6, False), (0.05, False)):
@@ -239,23 +234,9 @@ def test_recommend_larger_problem_with_ties(backend, reference, user_based, cent
                                            ties=ties), ties)
         seen = random_seen(np.random.default_rng(2), n_users, n_items)
         users = np.arange(-1, n_users, dtype=np.int32)
-        n_x = n_users if user_based else n_items
         for k, min_k in ((1, 1), (3, 2), (12, 1), (500, 1)):
-            for order in (None, neighbour_order(model[0][4]), neighbour_order(model[0][4], max(1, n_x // 3))):
-                want = recommend(reference, users, n_users, n_items, model, k, min_k, center, user_based, seen, 7,
-                                 True, True)
-                got = recommend(module, users, n_users, n_items, model, k, min_k, center, user_based, seen, 7,
-                                True, True, order)
-                np.testing.assert_array_equal(got[0], want[0])
-                np.testing.assert_array_equal(got[1], want[1])
-
-
-def test_neighbour_order():
-    from reckernels.backends._knn import neighbour_order
-
-    sim = np.array([[1.0, 0.5, 0.5, 0.2], [0.5, 1.0, -1.0, 0.5], [0.5, -1.0, 1.0, 0.0], [0.2, 0.5, 0.0, 1.0]])
-    order, floor = neighbour_order(sim)
-    assert order.tolist() == [[0, 1, 2, 3], [1, 0, 3, 2], [2, 0, 3, 1], [3, 1, 0, 2]]
-    assert (floor == -np.inf).all()
-    order, floor = neighbour_order(sim, 2)
-    assert order[0].tolist() in ([0, 1], [0, 2]) and floor.tolist() == [0.5, 0.5, 0.5, 0.5]
+            want = recommend(reference, users, n_users, n_items, model, k, min_k, center, user_based, seen, 7,
+                             True, True)
+            got = recommend(module, users, n_users, n_items, model, k, min_k, center, user_based, seen, 7, True, True)
+            np.testing.assert_array_equal(got[0], want[0])
+            np.testing.assert_array_equal(got[1], want[1])

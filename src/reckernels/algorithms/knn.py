@@ -31,7 +31,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .._validation import check_choice, check_nonnegative_float, check_positive_int
-from ..backends._knn import CENTERS, POSSIBLE, TOO_FEW, UNKNOWN, neighbour_order
+from ..backends._knn import CENTERS, POSSIBLE, TOO_FEW, UNKNOWN
 from ..persistence import register
 from ..similarity import STORAGES, Similarity, baseline_residuals, compute_similarity
 from .base import Estimator
@@ -140,7 +140,6 @@ class _KNN(Estimator):
 
     def _set_similarity_arrays(self):
         s = self.similarity_
-        self._order = None  # recommend's neighbour order, derived from the similarity on first use
         self._sim_idx, self._sim_val = (_NO_SIM, s.dense) if s.storage == "dense" else (s.idx, s.sim)
 
     # ------------------------------------------------------------------ prediction
@@ -191,13 +190,8 @@ class _KNN(Estimator):
         users = np.ascontiguousarray(users, dtype=np.int32)
         # the dense similarity is symmetric (compute_similarity mirrors it): the item-based kernel relies on it
         symmetric = self.similarity_.storage == "dense"
-        order = None
-        if symmetric and not self.user_based:  # each item's most similar items, sorted once per model
-            if getattr(self, "_order", None) is None:
-                self._order = neighbour_order(self._sim_val)
-            order = self._order
         return self._kernels.knn_recommend(users, *self._kernel_args(), *self.seen_, len(self.item_map_), k,
-                                           exclude, symmetric, order, self.n_threads_)
+                                           exclude, symmetric, self.n_threads_)
 
     # ------------------------------------------------------------------ neighbours
     def _similar(self, raw_ids, k, id_map):

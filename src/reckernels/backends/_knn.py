@@ -101,42 +101,11 @@ def check_topk_inputs(scores, users, seen_indptr, seen_indices, k):
 BLOCK_BYTES = 64 << 20
 
 
-#: how many of each item's most similar items neighbour_order keeps
-ORDER_LENGTH = 512
-
-
-def neighbour_order(sim_val, length=ORDER_LENGTH):
-    """(order int32 (n, L), floor float64 (n,)): each row's L largest similarities' columns, largest
-    first (ties in any order: only the values matter), and the L-th largest value (-inf where L
-    covers the whole row, so nothing is cut off).
-
-    A speed aid for the Cython knn_recommend (item-based, dense): it finds the k-th most similar
-    of a user's items by walking this order. Entries equal to ``floor`` may be cut off (ties).
-    """
-    n = sim_val.shape[0]
-    length = min(length, n)
-    order = np.empty((n, length), np.int32)
-    floor = np.full(n, -np.inf)
-    rows = max(1, (32 << 20) // max(1, 16 * n))  # blocks of rows: the temporaries stay under ~100 MB
-    for start in range(0, n, rows):
-        neg = -np.asarray(sim_val[start:start + rows], dtype=np.float64)
-        if length < n:
-            part = np.argpartition(neg, length - 1, axis=1)[:, :length]
-            neg = np.take_along_axis(neg, part, axis=1)
-            floor[start:start + rows] = -neg.max(axis=1)
-        else:
-            part = np.broadcast_to(np.arange(n), neg.shape)
-        ranked = np.argsort(neg, axis=1, kind="stable")
-        order[start:start + rows] = np.take_along_axis(part, ranked, axis=1)
-    return order, floor
-
-
 def recommend_by_blocks(knn_score, topk_rows, users, cand_indptr, cand_indices, cand_data, sim_idx, sim_val, k,
                         min_k, center, user_based, means, sigmas, bu, bi, global_mean, seen_indptr, seen_indices,
-                        n_items, top, exclude=True, symmetric=False, order=None, n_threads=1):
-    """knn_recommend for the backends without a fused kernel: a backend's ``knn_score`` into a
-    score block, then its ``topk_rows``, block by block (``symmetric`` and ``order``, speed aids of
-    the fused kernel, are not needed here)."""
+                        n_items, top, exclude=True, symmetric=False, n_threads=1):
+    """knn_recommend by a backend's ``knn_score`` into a score block, then its ``topk_rows``, block
+    by block (``symmetric``, which lets the Cython kernel stream similarity rows, is not needed)."""
     if top < 1:
         raise ValueError(f"top must be >= 1, got {top}.")
     idx = np.empty((len(users), top), dtype=np.int64)

@@ -198,11 +198,11 @@ def knn_score(users, cand_indptr, cand_indices, cand_data, sim_idx, sim_val, k, 
 
 def knn_recommend(users, cand_indptr, cand_indices, cand_data, sim_idx, sim_val, k, min_k, center, user_based,
                   means, sigmas, bu, bi, global_mean, seen_indptr, seen_indices, n_items, top, exclude=True,
-                  symmetric=False, order=None, n_threads=1):
+                  symmetric=False, n_threads=1):
     """(idx, val), both (n_users, top): the top ``top`` items per user by knn_score, seen ones
     excluded, ties by the smaller item (this backend's knn_score and topk_rows, block by block)."""
     from .topn import topk_rows
 
     return recommend_by_blocks(knn_score, topk_rows, users, cand_indptr, cand_indices, cand_data, sim_idx, sim_val,
                                k, min_k, center, user_based, means, sigmas, bu, bi, global_mean, seen_indptr,
-                               seen_indices, n_items, top, exclude, symmetric, order, n_threads)
+                               seen_indices, n_items, top, exclude, symmetric, n_threads)
