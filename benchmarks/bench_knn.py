@@ -19,8 +19,7 @@ For each data set and orientation (item-based, user-based) it measures, side by 
   against scikit-surprise's anti-test-set route (``build_anti_testset`` + ``test`` + sort per
   user, as in its FAQ's ``get_top_n``), timed on the first --surprise-users users and
   extrapolated linearly to all users (the work per user is about the same); ours is timed on
-  a fresh model's first call (which also sorts each item's neighbours once, for ItemKNN) and as
-  the median of --repeat further calls;
+  the fitted model's first call and as the median of --repeat further calls;
 - wall seconds and CPU seconds (time.process_time, all threads): on this shared machine the
   wall times swing with the other load, the CPU work much less;
 - peak memory (tracemalloc, in separate untimed runs; every array involved is a NumPy
