@@ -137,6 +137,7 @@ cdef double _predict_one(const Model* m, i32 u, i32 i, double* bs, double* bd, d
     cdef i32 x, y, nb
     cdef const double* bx
     cdef const double* by
+    cdef const double* srow
     cdef double* bg = bd + m.longest
     cdef Py_ssize_t p, q, lo, hi, n, n_pos = 0, above, left
     cdef double s, w, dev, sigma = 1.0, sum_sim = 0.0, sum_r = 0.0, est, vk
@@ -157,6 +158,20 @@ cdef double _predict_one(const Model* m, i32 u, i32 i, double* bs, double* bd, d
     # an exact zero, so the sums equal those over the positive ones in candidate order) and
     # append their similarity and centred rating to the buffers (a non-positive one is written
     # and then overwritten)
+    if m.sim_idx == NULL and m.sim32 == NULL and m.dev != NULL and m.center != ZSCORE:
+        # the common case, dense float64 with the centred ratings precomputed: the same pass with
+        # no per-candidate branch on the storage or the centring
+        srow = m.sim64 + x * m.sim_cols
+        for p in range(lo, hi):
+            s = srow[m.indices[p]]
+            w = s if s > 0 else 0.0
+            dev = m.dev[p]
+            bs[n_pos] = s
+            bd[n_pos] = dev
+            n_pos += s > 0
+            sum_sim += w
+            sum_r += w * dev
+        lo = hi  # done: the general loop below runs no rounds
     for p in range(lo, hi):
         nb = m.indices[p]
         s = _sim(m, x, nb)
