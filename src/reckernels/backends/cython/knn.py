@@ -38,7 +38,8 @@ def knn_score(users, cand_indptr, cand_indices, cand_data, sim_idx, sim_val, k, 
     sim64, sim32 = split_similarity(sim_val)
     n_threads = max(1, int(n_threads))
     _cy.knn_score(users, cand_indptr, cand_indices, cand_data, sim_idx, sim64, sim32, int(k), int(min_k), int(center),
-                  int(bool(user_based)), means, sigmas, bu, bi, float(global_mean), scores, *_scratch(n_threads, cand_indptr),
+                  int(bool(user_based)), means, sigmas, bu, bi, float(global_mean), scores,
+                  *_scratch(n_threads, cand_indptr),
                   np.empty(n_threads, np.int32), np.empty(n_threads, np.int8),
                   _dev_slots(scores.size, cand_data), n_threads)
 
@@ -80,7 +81,8 @@ def knn_recommend(users, cand_indptr, cand_indices, cand_data, sim_idx, sim_val,
     f_val = np.empty((len(some), top))
     _cy.knn_recommend(some, cand_indptr, cand_indices, cand_data, sim_idx, sim64, sim32, int(k), int(min_k),
                       int(center), int(bool(user_based)), means, sigmas, bu, bi, float(global_mean), seen_indptr,
-                      seen_indices, bool(exclude), bool(symmetric), f_idx, f_val, _dev_slots(len(some) * n_items, cand_data),
+                      seen_indices, bool(exclude), bool(symmetric), f_idx, f_val,
+                      _dev_slots(len(some) * n_items, cand_data),
                       np.empty((n_threads, n_items)), np.empty((n_threads, 2 * n_items)),
                       np.empty((n_threads, n_items), np.int32), *_scratch(n_threads, cand_indptr), n_threads)
     idx[fused], val[fused] = f_idx, f_val
