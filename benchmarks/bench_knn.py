@@ -6,7 +6,9 @@
 
 Data sets: MovieLens 100K (u1.base / u1.test), the 487,650-rating MovieLens 1M prefix and a
 synthetic set of MovieLens 1M shape (6,040 x 3,706, 1M ratings), the last two split 90/10 at
-random (seed 0). Model: KNNWithMeans semantics, pearson, k=40, min_k=1, dense similarity.
+random (seed 0). Models: ``rk.ItemKNN()`` and ``rk.UserKNN()`` with their defaults (KNNWithMeans
+semantics, pearson, k=40, min_k=1; storage "auto", dense on these sets; backend "auto"), against
+scikit-surprise's KNNWithMeans with the same options.
 
 For each data set and orientation (item-based, user-based) it measures, side by side:
 
@@ -16,14 +18,16 @@ For each data set and orientation (item-based, user-based) it measures, side by 
 - top-10 for every user (seen items excluded): reckernels' ``recommend(all users, 10)``
   against scikit-surprise's anti-test-set route (``build_anti_testset`` + ``test`` + sort per
   user, as in its FAQ's ``get_top_n``), timed on the first --surprise-users users and
-  extrapolated linearly to all users (the work per user is about the same);
+  extrapolated linearly to all users (the work per user is about the same); ours is timed on
+  the fitted model's first call and as the median of --repeat further calls;
 - wall seconds and CPU seconds (time.process_time, all threads): on this shared machine the
   wall times swing with the other load, the CPU work much less;
 - peak memory (tracemalloc, in separate untimed runs; every array involved is a NumPy
   allocation): reckernels' fit, predict and recommend, and scikit-surprise's fit.
 
 Fit times are printed for information (the similarity benchmark is bench_similarity.py).
-Nothing is written: copy the printed lines into benchmarks/RESULTS.md.
+The figures are printed and drawn in benchmarks/knn.png (top-10 seconds and prediction rates,
+ours against scikit-surprise, wall and CPU); copy the printed lines into benchmarks/RESULTS.md.
 """
 
 import argparse
@@ -100,7 +104,7 @@ def surprise_top_n(algo, trainset, n_users, n=10):
     return {uid: sorted(r, key=lambda x: x[1], reverse=True)[:n] for uid, r in top.items()}
 
 
-def run_set(name, args, line):
+def run_set(name, args, line, figures):
     import surprise
 
     import reckernels as rk
@@ -114,13 +118,13 @@ def run_set(name, args, line):
          f"{len(test):,} test pairs")
     for cls, user_based in ((rk.ItemKNN, False), (rk.UserKNN, True)):
         tag = f"{name} {cls.__name__}"
-        make = lambda: cls(k=40, sim="pearson", center="mean", storage="dense", backend="cython",  # noqa: E731
-                           n_threads=args.threads)
+        make = lambda: cls(n_threads=args.threads)  # noqa: E731  (the defaults)
         start = time.perf_counter()
         model = make().fit(train)
         fit_s = time.perf_counter() - start
         model.predict(users[:1000], items[:1000])  # warm-up
         ours = median_time(lambda: model.predict(users, items), args.repeat)
+        first = median_time(lambda: model.recommend(train.user_ids, 10), 1)
         rec = median_time(lambda: model.recommend(train.user_ids, 10), args.repeat)
 
         algo = surprise.KNNWithMeans(k=40, sim_options={"name": "pearson", "user_based": user_based}, verbose=False)
@@ -139,9 +143,13 @@ def run_set(name, args, line):
         line(f"{tag:28s} predict/s: ours {n / ours[0]:10,.0f} wall, {n / ours[1]:10,.0f} per CPU-s ({n:,} pairs) | "
              f"surprise {m / theirs[0]:7,.0f} wall, {m / theirs[1]:7,.0f} per CPU-s ({m:,} pairs) | "
              f"x{(n / ours[0]) / (m / theirs[0]):,.0f} wall, x{(n / ours[1]) / (m / theirs[1]):,.0f} CPU")
-        line(f"{tag:28s} top-10 all {n_users:,} users: ours {rec[0]:6.3f} s wall {rec[1]:6.3f} CPU-s | surprise "
+        line(f"{tag:28s} top-10 all {n_users:,} users: ours {rec[0]:6.3f} s wall {rec[1]:6.3f} CPU-s "
+             f"(first call {first[0]:.3f} wall {first[1]:.3f} CPU-s) | surprise "
              f"{s_top[0]:7.1f} s wall {s_top[1]:7.1f} CPU-s (run on {n_top} users, x{n_users / n_top:.1f}) | "
-             f"x{s_top[0] / rec[0]:,.0f} wall, x{s_top[1] / rec[1]:,.0f} CPU")
+             f"x{s_top[0] / rec[0]:,.0f} wall, x{s_top[1] / rec[1]:,.0f} CPU; first call x{s_top[0] / first[0]:,.0f} "
+             f"wall, x{s_top[1] / first[1]:,.0f} CPU")
+        figures.append(dict(tag=tag, top=rec, first=first, s_top=s_top, pred=(n / ours[0], n / ours[1]),
+                            s_pred=(m / theirs[0], m / theirs[1])))
         if args.memory:
             fresh = make()
             fit_mib = peak_mib(lambda: fresh.fit(train))
@@ -169,8 +177,45 @@ def main():
     print(f"# {platform.machine()}, {os.cpu_count()} CPUs, reckernels threads={threads}, load average "
           f"{os.getloadavg()[0]:.1f}; python benchmarks/bench_knn.py --sets {args.sets} --repeat {args.repeat}",
           flush=True)
+    figures = []
     for name in args.sets.split(","):
-        run_set(name, args, lambda s: print(s, flush=True))
+        run_set(name, args, lambda s: print(s, flush=True), figures)
+    plot(figures, Path(__file__).resolve().parent / "knn.png", f"load average {os.getloadavg()[0]:.1f}")
+
+
+def plot(figures, path, note):
+    """Two panels, log scale: top-10-for-all-users seconds and predictions per second, ours against
+    scikit-surprise, wall and CPU, each bar labelled with its value; the ratios in the titles' axis labels."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    tags = [f["tag"] for f in figures]
+    x = np.arange(len(tags))
+    fig, axes = plt.subplots(1, 2, figsize=(6 + 2.2 * len(tags), 4.8))
+    panels = ((axes[0], "top", "s_top", "top-10 for every user, seconds (lower is better)", "{:.3g}"),
+              (axes[1], "pred", "s_pred", "predictions per second from raw ids (higher is better)", "{:,.0f}"))
+    for ax, ours, theirs, title, fmt in panels:
+        bars = ((f"reckernels wall", [f[ours][0] for f in figures], "tab:blue"),
+                (f"reckernels CPU", [f[ours][1] for f in figures], "lightsteelblue"),
+                (f"scikit-surprise wall", [f[theirs][0] for f in figures], "tab:orange"),
+                (f"scikit-surprise CPU", [f[theirs][1] for f in figures], "navajowhite"))
+        for j, (label, vals, color) in enumerate(bars):
+            rects = ax.bar(x + (j - 1.5) * 0.2, vals, 0.2, label=label, color=color)
+            ax.bar_label(rects, [fmt.format(v) for v in vals], fontsize=6, rotation=90, padding=2)
+        ratio = [f[theirs][0] / f[ours][0] if ours == "top" else f[ours][0] / f[theirs][0] for f in figures]
+        ax.set_xticks(x, [f"{t}\nx{r:,.0f} wall" for t, r in zip(tags, ratio)], fontsize=7)
+        ax.set_yscale("log")
+        ax.set_title(title, fontsize=9)
+        ax.margins(y=0.25)
+    axes[0].legend(fontsize=7)
+    fig.suptitle(f"k-NN defaults (ItemKNN(), UserKNN()) against scikit-surprise KNNWithMeans, one run; {note}",
+                 fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    print(f"wrote {path}")
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ shapes, and ids come from a Dataset or from IdMap.to_inner (-1 = unknown, handle
 """
 
 from cython.parallel cimport prange, threadid
+from libc.math cimport INFINITY
 
 ctypedef long long i64
 ctypedef int i32
@@ -47,6 +48,7 @@ cdef struct Model:
     const double* bu
     const double* bi
     double global_mean
+    const double* dev          # NULL, or each candidate's centred rating, precomputed (_fill_dev)
 
 
 cdef inline double _sim(const Model* m, Py_ssize_t x, i32 x2) noexcept nogil:
@@ -135,6 +137,7 @@ cdef double _predict_one(const Model* m, i32 u, i32 i, double* bs, double* bd, d
     cdef i32 x, y, nb
     cdef const double* bx
     cdef const double* by
+    cdef const double* srow
     cdef double* bg = bd + m.longest
     cdef Py_ssize_t p, q, lo, hi, n, n_pos = 0, above, left
     cdef double s, w, dev, sigma = 1.0, sum_sim = 0.0, sum_r = 0.0, est, vk
@@ -155,11 +158,25 @@ cdef double _predict_one(const Model* m, i32 u, i32 i, double* bs, double* bd, d
     # an exact zero, so the sums equal those over the positive ones in candidate order) and
     # append their similarity and centred rating to the buffers (a non-positive one is written
     # and then overwritten)
+    if m.sim_idx == NULL and m.sim32 == NULL and m.dev != NULL and m.center != ZSCORE:
+        # the common case, dense float64 with the centred ratings precomputed: the same pass with
+        # no per-candidate branch on the storage or the centring
+        srow = m.sim64 + x * m.sim_cols
+        for p in range(lo, hi):
+            s = srow[m.indices[p]]
+            w = s if s > 0 else 0.0
+            dev = m.dev[p]
+            bs[n_pos] = s
+            bd[n_pos] = dev
+            n_pos += s > 0
+            sum_sim += w
+            sum_r += w * dev
+        lo = hi  # done: the general loop below runs no rounds
     for p in range(lo, hi):
         nb = m.indices[p]
         s = _sim(m, x, nb)
         w = s if s > 0 else 0.0
-        dev = _deviation(m, nb, m.data[p], y, bx, by)
+        dev = m.dev[p] if m.dev != NULL else _deviation(m, nb, m.data[p], y, bx, by)
         if m.center == ZSCORE:
             sigma = m.sigmas[nb]
             bg[n_pos] = sigma
@@ -226,7 +243,22 @@ cdef Model _model(const i64[::1] cand_indptr, const i32[::1] cand_indices, const
     m.bi = &bi[0] if bi.shape[0] else NULL
     m.global_mean = global_mean
     m.longest = 0
+    m.dev = NULL
     return m
+
+
+cdef void _fill_dev(Model* m, Py_ssize_t n_y, double[::1] dev, int n_threads) noexcept nogil:
+    """dev[p] = the centred rating of candidate p (the same expression _predict_one evaluates),
+    so that the scorers read one array in candidate order instead of a mean or bias per candidate."""
+    cdef Py_ssize_t y, p
+    cdef const double* bx = m.bu if m.user_based else m.bi
+    cdef const double* by = m.bi if m.user_based else m.bu
+    if dev.shape[0] == 0:
+        return
+    for y in prange(n_y, schedule="static", num_threads=n_threads):
+        for p in range(m.indptr[y], m.indptr[y + 1]):
+            dev[p] = _deviation(m, m.indices[p], m.data[p], <i32>y, bx, by)
+    m.dev = &dev[0]
 
 
 def knn_predict(const i32[::1] users, const i32[::1] items, const i64[::1] cand_indptr,
@@ -234,13 +266,17 @@ def knn_predict(const i32[::1] users, const i32[::1] items, const i64[::1] cand_
                 const double[:, ::1] sim64, const float[:, ::1] sim32, int k, int min_k, int center,
                 int user_based, const double[::1] means, const double[::1] sigmas, const double[::1] bu,
                 const double[::1] bi, double global_mean, double[::1] est, i32[::1] actual_k, i8[::1] code,
-                double[:, ::1] buf_sim, double[:, ::1] buf_dev, double[:, ::1] buf_copy, int n_threads):
-    """Estimates for pairs; ``buf_*`` are per-thread scratch rows (see _predict_one for their lengths)."""
+                double[:, ::1] buf_sim, double[:, ::1] buf_dev, double[:, ::1] buf_copy, double[::1] dev,
+                int n_threads):
+    """Estimates for pairs; ``buf_*`` are per-thread scratch rows (see _predict_one for their lengths);
+    ``dev``: empty, or one slot per candidate for the centred ratings (filled here, read per pair)."""
     cdef Model m = _model(cand_indptr, cand_indices, cand_data, sim_idx, sim64, sim32, k, min_k, center,
                           user_based, means, sigmas, bu, bi, global_mean)
     m.longest = buf_sim.shape[1]
     cdef Py_ssize_t p
     cdef int t
+    with nogil:
+        _fill_dev(&m, cand_indptr.shape[0] - 1, dev, n_threads)
     for p in prange(users.shape[0], nogil=True, schedule="guided", num_threads=n_threads):
         t = threadid()
         est[p] = _predict_one(&m, users[p], items[p], &buf_sim[t, 0], &buf_dev[t, 0], &buf_copy[t, 0],
@@ -252,15 +288,17 @@ def knn_score(const i32[::1] users, const i64[::1] cand_indptr, const i32[::1] c
               const float[:, ::1] sim32, int k, int min_k, int center, int user_based, const double[::1] means,
               const double[::1] sigmas, const double[::1] bu, const double[::1] bi, double global_mean,
               double[:, ::1] scores, double[:, ::1] buf_sim, double[:, ::1] buf_dev, double[:, ::1] buf_copy,
-              i32[::1] ak, i8[::1] code, int n_threads):
+              i32[::1] ak, i8[::1] code, double[::1] dev, int n_threads):
     """``scores[r, i]`` = estimate for (users[r], i) for every item i.
 
     ``buf_*`` are scratch rows as long as the longest candidate list and ``ak`` / ``code``
-    scratch slots, one per thread.
+    scratch slots, one per thread; ``dev`` as in knn_predict.
     """
     cdef Model m = _model(cand_indptr, cand_indices, cand_data, sim_idx, sim64, sim32, k, min_k, center,
                           user_based, means, sigmas, bu, bi, global_mean)
     m.longest = buf_sim.shape[1]
+    with nogil:
+        _fill_dev(&m, cand_indptr.shape[0] - 1, dev, n_threads)
     cdef Py_ssize_t r, i
     cdef int t
     if user_based:  # x = the user: one similarity row per task, hot in cache across all items
@@ -275,3 +313,126 @@ def knn_score(const i32[::1] users, const i64[::1] cand_indptr, const i32[::1] c
             for r in range(users.shape[0]):
                 scores[r, i] = _predict_one(&m, users[r], <i32>i, &buf_sim[t, 0], &buf_dev[t, 0], &buf_copy[t, 0],
                                             &ak[t], &code[t])
+
+
+# ---------------------------------------------------------------- recommend: score + top-k, fused
+include "_topk_heap.pxi"
+
+ctypedef fused real_t:
+    float
+    double
+
+cdef enum:
+    TILE = 512  # targets per tile: their accumulators (about 32 bytes each) stay in L1 across the candidates
+
+
+cdef inline double _estimate(const Model* m, i32 u, i32 i, Py_ssize_t n, double sum_sim, double sum_r) noexcept nogil:
+    """_predict_one's last step for a known pair (x = u user-based, i item-based)."""
+    cdef i32 x = u if m.user_based else i
+    if n < m.min_k or n == 0:
+        if m.center == NONE:
+            return m.global_mean
+        if m.center == BASELINE:
+            return m.global_mean + m.bu[u] + m.bi[i]
+        return m.means[x]
+    if m.center == NONE:
+        return sum_r / sum_sim
+    if m.center == BASELINE:
+        return (m.global_mean + m.bu[u] + m.bi[i]) + sum_r / sum_sim
+    if m.center == ZSCORE:
+        return m.means[x] + (sum_r / sum_sim) * m.sigmas[x]
+    return m.means[x] + sum_r / sum_sim
+
+
+cdef void _item_based_row(const Model* m, const real_t* sim, i32 u, Py_ssize_t n_items, double* row,
+                          double* acc, i32* n_take) noexcept nogil:
+    """Item-based estimates of every item not marked -inf in ``row`` for a user u who rated at most
+    k items, into ``row``.
+
+    The candidates of every target i are then all taken where positive (no selection), they are
+    the same for every target, and the dense similarity is symmetric: sim(i, j) = sim[j, i]. So
+    the candidates' rows are streamed (contiguous) into per-target sums, tile by tile, in
+    candidate order: the sums of _predict_one in the same order, so the estimates are identical."""
+    cdef Py_ssize_t lo = m.indptr[u], hi = m.indptr[u + 1], p, i, t0, t1
+    cdef double* sum_sim = acc
+    cdef double* sum_r = acc + n_items
+    cdef const real_t* srow
+    cdef double s, w, d, sigma
+    for i in range(n_items):
+        sum_sim[i] = 0.0
+        sum_r[i] = 0.0
+        n_take[i] = 0
+    for t0 in range((n_items + TILE - 1) // TILE):
+        t1 = min(t0 * TILE + TILE, n_items)
+        for p in range(lo, hi):
+            d = m.dev[p] if m.dev != NULL else _deviation(m, m.indices[p], m.data[p], u, m.bi, m.bu)
+            srow = sim + <Py_ssize_t>m.indices[p] * n_items
+            if m.center == ZSCORE:
+                sigma = m.sigmas[m.indices[p]]
+                for i in range(t0 * TILE, t1):
+                    s = srow[i]
+                    w = s if s > 0 else 0.0
+                    sum_sim[i] += w
+                    sum_r[i] += w * d / sigma
+                    n_take[i] += s > 0
+            else:
+                for i in range(t0 * TILE, t1):
+                    s = srow[i]
+                    w = s if s > 0 else 0.0
+                    sum_sim[i] += w
+                    sum_r[i] += w * d
+                    n_take[i] += s > 0
+    for i in range(n_items):
+        if row[i] != -INFINITY:
+            row[i] = _estimate(m, u, <i32>i, n_take[i], sum_sim[i], sum_r[i])
+
+
+def knn_recommend(const i32[::1] users, const i64[::1] cand_indptr, const i32[::1] cand_indices,
+                  const double[::1] cand_data, const i32[:, ::1] sim_idx, const double[:, ::1] sim64,
+                  const float[:, ::1] sim32, int k, int min_k, int center, int user_based, const double[::1] means,
+                  const double[::1] sigmas, const double[::1] bu, const double[::1] bi, double global_mean,
+                  const i64[::1] seen_indptr, const i32[::1] seen_indices, bint exclude, bint symmetric,
+                  i64[:, ::1] out_idx, double[:, ::1] out_val, double[::1] dev, double[:, ::1] rows,
+                  double[:, ::1] acc, i32[:, ::1] cnt, double[:, ::1] buf_sim, double[:, ::1] buf_dev,
+                  double[:, ::1] buf_copy, int n_threads):
+    """Top-k items per user, the seen ones excluded, without a score block: each thread scores
+    one user's row (``rows[t]``) and selects from it at once (topk_rows' rule: best first, ties
+    by the smaller item, -inf never, -1 / -inf padding).
+
+    Item-based with dense ``symmetric`` storage, for users with at most k ratings:
+    _item_based_row (``acc`` 2 x n_items doubles and ``cnt`` n_items ints per thread). Otherwise
+    _predict_one per pair with the centred ratings precomputed in ``dev`` (one per candidate), on
+    the buffers ``buf_*`` as in knn_score. (User-based, one similarity row serves the whole user;
+    item-based, the caller sends the other users to knn_score, whose item-major loop keeps each
+    item's similarity row in cache across users.)
+    """
+    cdef Model m = _model(cand_indptr, cand_indices, cand_data, sim_idx, sim64, sim32, k, min_k, center,
+                          user_based, means, sigmas, bu, bi, global_mean)
+    m.longest = buf_sim.shape[1]
+    cdef Py_ssize_t r, i, p, n_items = rows.shape[1], kk = out_idx.shape[1]
+    cdef int t
+    cdef i32 u, ak
+    cdef i8 code
+    cdef bint fused = not user_based and symmetric and sim_idx.shape[0] == 0
+    with nogil:
+        _fill_dev(&m, cand_indptr.shape[0] - 1, dev, n_threads)
+        for r in prange(users.shape[0], schedule="dynamic", num_threads=n_threads):
+            t = threadid()
+            u = users[r]
+            for i in range(n_items):
+                rows[t, i] = 0.0
+            if exclude and u >= 0:
+                for p in range(seen_indptr[u], seen_indptr[u + 1]):
+                    rows[t, seen_indices[p]] = -INFINITY
+            if u >= 0 and fused and m.indptr[u + 1] - m.indptr[u] <= k:
+                if m.sim32 != NULL:
+                    _item_based_row(&m, m.sim32, u, n_items, &rows[t, 0], &acc[t, 0], &cnt[t, 0])
+                else:
+                    _item_based_row(&m, m.sim64, u, n_items, &rows[t, 0], &acc[t, 0], &cnt[t, 0])
+            else:
+                for i in range(n_items):
+                    if rows[t, i] != -INFINITY:
+                        rows[t, i] = _predict_one(&m, u, <i32>i, &buf_sim[t, 0], &buf_dev[t, 0], &buf_copy[t, 0],
+                                                  &ak, &code)
+            if kk > 0:
+                _top_row(&rows[t, 0], n_items, kk, &out_val[r, 0], &out_idx[r, 0])

@@ -7,6 +7,8 @@ import reckernels as rk
 from reckernels.algorithms.knn import CODE_POSSIBLE, CODE_TOO_FEW, CODE_UNKNOWN, ItemKNN, UserKNN
 from reckernels.similarity import compute_similarity
 
+from .conftest import ML100K, needs_ml100k
+
 CLASSES = [UserKNN, ItemKNN]
 
 
@@ -207,3 +209,24 @@ def test_similarity_matches_compute_similarity(data):
     model = UserKNN(sim="msd", min_support=2, storage="dense").fit(data)
     want = compute_similarity(*data.csr, data.n_items, kind="msd", min_support=2, storage="dense")
     np.testing.assert_array_equal(model.similarity_.dense, want.dense)
+
+
+@needs_ml100k()
+@pytest.mark.parametrize("cls", CLASSES)
+@pytest.mark.parametrize("options", [{}, {"dtype": "float32"}, {"center": "zscore", "k": 10},
+                                     {"storage": "topm", "max_neighbors": 60}])
+def test_fused_recommend_equals_score_block_on_ml100k(cls, options):
+    """recommend's knn_recommend (item-based: streamed rows for the users with at most k ratings,
+    score blocks for the others; user-based: fused per user) against knn_score + topk_rows."""
+    from reckernels.algorithms.base import Estimator
+
+    data = rk.datasets.read_ratings(ML100K / "u1.base", id_type=int)
+    model = cls(**options).fit(data)
+    if model.similarity_.storage == "dense":
+        np.testing.assert_array_equal(model.similarity_.dense, model.similarity_.dense.T)  # what the kernel assumes
+    counts = np.diff(data.csr.indptr)
+    inner = np.concatenate([np.argsort(counts)[:30], np.argsort(counts)[-30:], [-1]]).astype(np.int32)
+    got = model._recommend_inner(inner, 10, True)
+    want = Estimator._recommend_inner(model, inner, 10, True)
+    np.testing.assert_array_equal(got[0], want[0])
+    np.testing.assert_array_equal(got[1], want[1])

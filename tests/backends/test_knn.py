@@ -171,3 +171,72 @@ def test_bad_arguments_are_named(backend, bad, error, match):
     with pytest.raises(error, match=match):
         module.knn_predict(args["users"], args["items"], *cand, args["k"], 1, args["center"], True, args["means"],
                            sigmas, bu, bi, gm, np.empty(n), np.empty(n, np.int32), np.empty(n, np.int8), 1)
+
+
+def recommend(module, users, n_users, n_items, model, k, min_k, center, user_based, seen, top, exclude,
+              symmetric, n_threads=2):
+    cand, (means, sigmas, bu, bi, gm) = model
+    return module.knn_recommend(users, *cand, k, min_k, center, user_based, means, sigmas, bu, bi, gm, *seen,
+                                n_items, top, exclude, symmetric, n_threads)
+
+
+def symmetric_model(model, ties):
+    """The same problem with a symmetric dense similarity (what compute_similarity builds)."""
+    (indptr, indices, data, sim_idx, sim_val), rest = model
+    sim = sim_val.astype(np.float64)
+    sim = np.triu(sim) + np.triu(sim, 1).T
+    if ties:
+        sim = np.round(sim * 2) / 2
+    return (indptr, indices, data, sim_idx, sim.astype(sim_val.dtype)), rest
+
+
+def random_seen(rng, n_users, n_items):
+    return _lists(rng.random((n_users, n_items)) < 0.3, rng)
+
+
+@settings(max_examples=15, deadline=None)
+@given(seed=st.integers(0, 10_000), n_users=st.integers(1, 9), n_items=st.integers(1, 12),
+       density=st.floats(0.0, 1.0), user_based=st.booleans(), center=st.sampled_from([NONE, MEAN, ZSCORE, BASELINE]),
+       storage=st.sampled_from(["dense", "topm"]), dtype=st.sampled_from([np.float64, np.float32]),
+       ties=st.booleans(), k=st.integers(1, 6), min_k=st.integers(0, 3), top=st.integers(1, 14),
+       exclude=st.booleans())
+def test_recommend_equals_reference(backend, reference, seed, n_users, n_items, density, user_based, center, storage,
+                                    dtype, ties, k, min_k, top, exclude):
+    """knn_recommend (Cython: symmetric dense item-based users with at most k ratings by streamed
+    rows, the others by score blocks; user-based fused per user) equals the reference's score
+    block + top-k."""
+    name, module = backend
+    model = make_model(seed, n_users, n_items, density, user_based=user_based, center=center, storage=storage,
+                       dtype=dtype, ties=ties)
+    symmetric = storage == "dense"
+    if symmetric:
+        model = symmetric_model(model, ties)
+    rng = np.random.default_rng(seed)
+    seen = random_seen(rng, n_users, n_items)
+    users = rng.integers(-1, n_users, 6).astype(np.int32)
+    got = recommend(module, users, n_users, n_items, model, k, min_k, center, user_based, seen, top, exclude,
+                    symmetric)
+    want = recommend(reference, users, n_users, n_items, model, k, min_k, center, user_based, seen, top, exclude,
+                     symmetric)
+    np.testing.assert_array_equal(got[0], want[0])
+    np.testing.assert_array_equal(got[1], want[1])
+
+
+@pytest.mark.parametrize("user_based", [True, False])
+@pytest.mark.parametrize("center", [NONE, MEAN, ZSCORE, BASELINE])
+def test_recommend_larger_problem_with_ties(backend, reference, user_based, center):
+    """Many candidates per user (selection), few (the streamed rows), ties, k above the
+    candidates, empty and single-rating rows, unknown users."""
+    name, module = backend
+    n_users, n_items = (8, 10) if name == "cuda" else (40, 60)
+    for density, ties in ((0.6, True), (0.6, False), (0.05, False)):
+        model = symmetric_model(make_model(7, n_users, n_items, density, user_based=user_based, center=center,
+                                           ties=ties), ties)
+        seen = random_seen(np.random.default_rng(2), n_users, n_items)
+        users = np.arange(-1, n_users, dtype=np.int32)
+        for k, min_k in ((1, 1), (3, 2), (12, 1), (500, 1)):
+            want = recommend(reference, users, n_users, n_items, model, k, min_k, center, user_based, seen, 7,
+                             True, True)
+            got = recommend(module, users, n_users, n_items, model, k, min_k, center, user_based, seen, 7, True, True)
+            np.testing.assert_array_equal(got[0], want[0])
+            np.testing.assert_array_equal(got[1], want[1])

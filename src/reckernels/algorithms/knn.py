@@ -187,6 +187,14 @@ class _KNN(Estimator):
         self._kernels.knn_score(users, *self._kernel_args(), scores, self.n_threads_)
         return scores
 
+    def _recommend_inner(self, users, k, exclude):
+        """Scoring and top-k selection fused in the backend's knn_recommend (no score block)."""
+        users = np.ascontiguousarray(users, dtype=np.int32)
+        # the dense similarity is symmetric (compute_similarity mirrors it): the item-based kernel relies on it
+        symmetric = self.similarity_.storage == "dense"
+        return self._kernels.knn_recommend(users, *self._kernel_args(), *self.seen_, len(self.item_map_), k,
+                                           exclude, symmetric, self.n_threads_)
+
     # ------------------------------------------------------------------ neighbours
     def _similar(self, raw_ids, k, id_map):
         self._check_fitted()

@@ -36,7 +36,7 @@ def split_similarity(sim_val):
 
 
 def check_knn_model(users, cand_indptr, cand_indices, cand_data, sim_idx, sim_val, k, center, user_based,
-                    means, sigmas, bu, bi, *, items=None, outputs=None, scores=None):
+                    means, sigmas, bu, bi, *, items=None, outputs=None, scores=None, n_items=None):
     """The arrays a k-NN kernel reads agree with each other (see backends/reference/knn.py)."""
     _need("users", users, np.int32)
     _need("cand_indptr", cand_indptr, np.int64)
@@ -59,7 +59,10 @@ def check_knn_model(users, cand_indptr, cand_indices, cand_data, sim_idx, sim_va
     if len(cand_indices) != len(cand_data) or (n_y >= 0 and cand_indptr[-1] != len(cand_indices)) \
             or (n_y > 0 and cand_indptr[0] != 0):
         raise ValueError("cand_indptr/cand_indices/cand_data do not form a CSR matrix.")
-    n_users, n_items = (n_x, n_y) if user_based else (n_y, n_x)
+    n_users, n_items_model = (n_x, n_y) if user_based else (n_y, n_x)
+    if n_items is not None and n_items != n_items_model:
+        raise ValueError(f"n_items={n_items} does not match the model's {n_items_model} items.")
+    n_items = n_items_model
     _ids_in_range("users", users, n_users)
     for name, arr, n, used in (("means", means, n_x, center in (1, 2)), ("sigmas", sigmas, n_x, center == 2),
                                ("bu", bu, n_users, center == 3), ("bi", bi, n_items, center == 3)):
@@ -92,3 +95,27 @@ def check_topk_inputs(scores, users, seen_indptr, seen_indices, k):
     if k < 1:
         raise ValueError(f"k must be >= 1, got {k}.")
     _ids_in_range("users", users, len(seen_indptr) - 1)
+
+
+#: score block size of recommend_by_blocks, in bytes (float64 scores)
+BLOCK_BYTES = 64 << 20
+
+
+def recommend_by_blocks(knn_score, topk_rows, users, cand_indptr, cand_indices, cand_data, sim_idx, sim_val, k,
+                        min_k, center, user_based, means, sigmas, bu, bi, global_mean, seen_indptr, seen_indices,
+                        n_items, top, exclude=True, symmetric=False, n_threads=1):
+    """knn_recommend by a backend's ``knn_score`` into a score block, then its ``topk_rows``, block
+    by block (``symmetric``, which lets the Cython kernel stream similarity rows, is not needed)."""
+    if top < 1:
+        raise ValueError(f"top must be >= 1, got {top}.")
+    idx = np.empty((len(users), top), dtype=np.int64)
+    val = np.empty((len(users), top))
+    rows = max(1, BLOCK_BYTES // max(1, 8 * n_items))
+    for start in range(0, len(users), rows):
+        block = np.ascontiguousarray(users[start:start + rows])
+        scores = np.empty((len(block), n_items))
+        knn_score(block, cand_indptr, cand_indices, cand_data, sim_idx, sim_val, k, min_k, center, user_based,
+                  means, sigmas, bu, bi, global_mean, scores, n_threads)
+        idx[start:start + len(block)], val[start:start + len(block)] = topk_rows(
+            scores, block, seen_indptr, seen_indices, top, exclude, n_threads)
+    return idx, val

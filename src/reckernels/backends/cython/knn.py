@@ -4,7 +4,7 @@ import numpy as np
 
 from reckernels._cy import knn as _cy
 
-from .._knn import check_knn_model, split_similarity
+from .._knn import check_knn_model, check_topk_inputs, recommend_by_blocks, split_similarity
 
 
 def _scratch(n_threads, cand_indptr):
@@ -22,7 +22,13 @@ def knn_predict(users, items, cand_indptr, cand_indices, cand_data, sim_idx, sim
     n_threads = max(1, int(n_threads))
     _cy.knn_predict(users, items, cand_indptr, cand_indices, cand_data, sim_idx, sim64, sim32, int(k), int(min_k),
                     int(center), int(bool(user_based)), means, sigmas, bu, bi, float(global_mean), est, actual_k, code,
-                    *_scratch(n_threads, cand_indptr), n_threads)
+                    *_scratch(n_threads, cand_indptr), _dev_slots(len(users), cand_data), n_threads)
+
+
+def _dev_slots(n_pairs, cand_data):
+    """The kernels' centred-rating array: precomputed (one pass over the candidates) where the pairs
+    read candidates about as many times as there are, else empty (centred per candidate read)."""
+    return np.empty(len(cand_data)) if 4 * n_pairs >= len(cand_data) else np.empty(0)
 
 
 def knn_score(users, cand_indptr, cand_indices, cand_data, sim_idx, sim_val, k, min_k, center, user_based,
@@ -32,5 +38,52 @@ def knn_score(users, cand_indptr, cand_indices, cand_data, sim_idx, sim_val, k, 
     sim64, sim32 = split_similarity(sim_val)
     n_threads = max(1, int(n_threads))
     _cy.knn_score(users, cand_indptr, cand_indices, cand_data, sim_idx, sim64, sim32, int(k), int(min_k), int(center),
-                  int(bool(user_based)), means, sigmas, bu, bi, float(global_mean), scores, *_scratch(n_threads, cand_indptr),
-                  np.empty(n_threads, np.int32), np.empty(n_threads, np.int8), n_threads)
+                  int(bool(user_based)), means, sigmas, bu, bi, float(global_mean), scores,
+                  *_scratch(n_threads, cand_indptr),
+                  np.empty(n_threads, np.int32), np.empty(n_threads, np.int8),
+                  _dev_slots(scores.size, cand_data), n_threads)
+
+
+def knn_recommend(users, cand_indptr, cand_indices, cand_data, sim_idx, sim_val, k, min_k, center, user_based,
+                  means, sigmas, bu, bi, global_mean, seen_indptr, seen_indices, n_items, top, exclude=True,
+                  symmetric=False, n_threads=1):
+    """(idx int64, val float64), both (n_users, top): the top ``top`` items per user, seen ones
+    excluded, ties by the smaller item.
+
+    User-based: scoring and selection fused, per user. Item-based: users with at most k ratings
+    through the fused kernel where the dense storage is ``symmetric`` (the estimator's similarities
+    are): their candidates' similarity rows are streamed; the others by knn_score blocks (item-major,
+    each item's similarity row hot in cache across the block) and topk_rows.
+    """
+    from .topn import topk_rows
+
+    check_knn_model(users, cand_indptr, cand_indices, cand_data, sim_idx, sim_val, k, center, user_based,
+                    means, sigmas, bu, bi, n_items=n_items)
+    check_topk_inputs(np.empty((len(users), 0)), users, seen_indptr, seen_indices, top)
+    idx = np.empty((len(users), top), dtype=np.int64)
+    val = np.empty((len(users), top))
+    fused = np.ones(len(users), bool)
+    if not user_based:
+        counts = np.diff(cand_indptr)[np.maximum(users, 0)]
+        fused = (users >= 0) & (counts <= k) & bool(symmetric) & (sim_idx.shape[0] == 0)
+    if not fused.all():
+        rest = np.flatnonzero(~fused)
+        idx[rest], val[rest] = recommend_by_blocks(
+            knn_score, topk_rows, np.ascontiguousarray(users[rest]), cand_indptr, cand_indices, cand_data, sim_idx,
+            sim_val, k, min_k, center, user_based, means, sigmas, bu, bi, global_mean, seen_indptr, seen_indices,
+            n_items, top, exclude, symmetric, n_threads)
+    if not fused.any():
+        return idx, val
+    some = np.ascontiguousarray(users[fused])
+    sim64, sim32 = split_similarity(sim_val)
+    n_threads = max(1, min(int(n_threads), len(some)))
+    f_idx = np.empty((len(some), top), dtype=np.int64)
+    f_val = np.empty((len(some), top))
+    _cy.knn_recommend(some, cand_indptr, cand_indices, cand_data, sim_idx, sim64, sim32, int(k), int(min_k),
+                      int(center), int(bool(user_based)), means, sigmas, bu, bi, float(global_mean), seen_indptr,
+                      seen_indices, bool(exclude), bool(symmetric), f_idx, f_val,
+                      _dev_slots(len(some) * n_items, cand_data),
+                      np.empty((n_threads, n_items)), np.empty((n_threads, 2 * n_items)),
+                      np.empty((n_threads, n_items), np.int32), *_scratch(n_threads, cand_indptr), n_threads)
+    idx[fused], val[fused] = f_idx, f_val
+    return idx, val

@@ -11,7 +11,7 @@ similarity row serves many consecutive pairs.
 import numba
 import numpy as np
 
-from .._knn import BASELINE, MEAN, NONE, POSSIBLE, TOO_FEW, UNKNOWN, ZSCORE, check_knn_model
+from .._knn import BASELINE, MEAN, NONE, POSSIBLE, TOO_FEW, UNKNOWN, ZSCORE, check_knn_model, recommend_by_blocks
 from ._threads import numba_threads
 
 _CHUNK = 256  # pairs per parallel task
@@ -194,3 +194,15 @@ def knn_score(users, cand_indptr, cand_indices, cand_data, sim_idx, sim_val, k, 
     with numba_threads(n_threads):
         _score(users, cand_indptr, cand_indices, cand_data, sim_idx, sim_val, np.int64(k), np.int64(min_k),
                np.int64(center), bool(user_based), means, sigmas, bu, bi, np.float64(global_mean), scores)
+
+
+def knn_recommend(users, cand_indptr, cand_indices, cand_data, sim_idx, sim_val, k, min_k, center, user_based,
+                  means, sigmas, bu, bi, global_mean, seen_indptr, seen_indices, n_items, top, exclude=True,
+                  symmetric=False, n_threads=1):
+    """(idx, val), both (n_users, top): the top ``top`` items per user by knn_score, seen ones
+    excluded, ties by the smaller item (this backend's knn_score and topk_rows, block by block)."""
+    from .topn import topk_rows
+
+    return recommend_by_blocks(knn_score, topk_rows, users, cand_indptr, cand_indices, cand_data, sim_idx, sim_val,
+                               k, min_k, center, user_based, means, sigmas, bu, bi, global_mean, seen_indptr,
+                               seen_indices, n_items, top, exclude, symmetric, n_threads)

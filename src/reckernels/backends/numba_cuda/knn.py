@@ -11,7 +11,7 @@ quickselect on a buffer; the sums are the same). In the scorer, neighbouring thr
 import numpy as np
 from numba import cuda
 
-from .._knn import BASELINE, MEAN, NONE, POSSIBLE, TOO_FEW, UNKNOWN, ZSCORE, check_knn_model
+from .._knn import BASELINE, MEAN, NONE, POSSIBLE, TOO_FEW, UNKNOWN, ZSCORE, check_knn_model, recommend_by_blocks
 from ._device import blocks_for
 from .topn import heap_push, sift_down
 
@@ -187,3 +187,15 @@ def knn_score(users, cand_indptr, cand_indices, cand_data, sim_idx, sim_val, k, 
     _score[grid](cuda.to_device(users), ip, ix, dt, si, sv, k, min_k, center, bool(user_based), mn, sg, dbu, dbi,
                  np.float64(global_mean), d_scores, hs, hp)
     d_scores.copy_to_host(scores)
+
+
+def knn_recommend(users, cand_indptr, cand_indices, cand_data, sim_idx, sim_val, k, min_k, center, user_based,
+                  means, sigmas, bu, bi, global_mean, seen_indptr, seen_indices, n_items, top, exclude=True,
+                  symmetric=False, n_threads=1):
+    """(idx, val), both (n_users, top): the top ``top`` items per user by knn_score, seen ones
+    excluded, ties by the smaller item (this backend's knn_score and topk_rows, block by block)."""
+    from .topn import topk_rows
+
+    return recommend_by_blocks(knn_score, topk_rows, users, cand_indptr, cand_indices, cand_data, sim_idx, sim_val,
+                               k, min_k, center, user_based, means, sigmas, bu, bi, global_mean, seen_indptr,
+                               seen_indices, n_items, top, exclude, symmetric, n_threads)

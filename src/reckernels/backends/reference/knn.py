@@ -24,7 +24,7 @@ mu + b_u + b_i ("baseline"; an unknown id contributes a bias of 0).
 
 import numpy as np
 
-from .._knn import BASELINE, MEAN, NONE, POSSIBLE, TOO_FEW, UNKNOWN, ZSCORE
+from .._knn import BASELINE, MEAN, NONE, POSSIBLE, TOO_FEW, UNKNOWN, ZSCORE, recommend_by_blocks
 
 
 def similarity_at(sim_idx, sim_val, x, x2):
@@ -94,3 +94,15 @@ def knn_score(users, cand_indptr, cand_indices, cand_data, sim_idx, sim_val, k, 
         for i in range(scores.shape[1]):
             scores[r, i] = predict_one(users[r], i, cand_indptr, cand_indices, cand_data, sim_idx, sim_val, k,
                                        min_k, center, user_based, means, sigmas, bu, bi, global_mean)[0]
+
+
+def knn_recommend(users, cand_indptr, cand_indices, cand_data, sim_idx, sim_val, k, min_k, center, user_based,
+                  means, sigmas, bu, bi, global_mean, seen_indptr, seen_indices, n_items, top, exclude=True,
+                  symmetric=False, n_threads=1):
+    """(idx, val), both (n_users, top): the top ``top`` items per user by knn_score, seen ones
+    excluded, ties by the smaller item (this backend's knn_score and topk_rows, block by block)."""
+    from .topn import topk_rows
+
+    return recommend_by_blocks(knn_score, topk_rows, users, cand_indptr, cand_indices, cand_data, sim_idx, sim_val,
+                               k, min_k, center, user_based, means, sigmas, bu, bi, global_mean, seen_indptr,
+                               seen_indices, n_items, top, exclude, symmetric, n_threads)
