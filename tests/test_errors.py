@@ -81,7 +81,10 @@ RAISES = {
     "file-class": (lambda t: rk.ALS.load(_saved(t)), TypeError, r"holds a SVD model, not a ALS"),
     "file-array-shape": (lambda t: rk.load(_rewrite(_saved(t), m_item_factors_=lambda a: a[:-1])), ValueError,
                          r"m\.npz.*array 'item_factors_' has shape"),
-    "file-array-dtype": (lambda t: rk.load(_rewrite(_saved(t), m_user_bias_=lambda a: a.astype(np.float32))),
+    # schedule="exact" saves float64 arrays (the default blocked schedule saves float32, which this retyping would keep)
+    "file-array-dtype": (lambda t: rk.load(_rewrite(_saved(t, rk.SVD(n_factors=3, n_epochs=1, random_state=0,
+                                                                     schedule="exact").fit(_data())),
+                                                    m_user_bias_=lambda a: a.astype(np.float32))),
                          ValueError, r"array 'user_bias_' has dtype float32, expected float64"),
     "file-array-nan": (lambda t: rk.load(_rewrite(_saved(t), m_user_factors_=lambda a: a * np.nan)), ValueError,
                        r"array 'user_factors_' holds NaN"),

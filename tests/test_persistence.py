@@ -40,6 +40,21 @@ def test_truncated_file_is_refused(small_data, tmp_path):
         rk.load(path)
 
 
+def test_damaged_array_header_is_refused(small_data, tmp_path):
+    """A flipped byte that unbalances a .npy header's braces makes numpy's header parser raise
+    tokenize.TokenError; load says the file is corrupt instead."""
+    path = BaselineOnly().fit(small_data).save(tmp_path / "m.npz")
+    with zipfile.ZipFile(path) as z:
+        entries = {n: z.read(n) for n in z.namelist()}
+    name = "m_user_bias_.npy" if "m_user_bias_.npy" in entries else sorted(entries)[-1]
+    entries[name] = entries[name].replace(b"}", b" ", 1)
+    with zipfile.ZipFile(path, "w") as z:
+        for n, b in entries.items():
+            z.writestr(n, b)
+    with pytest.raises(ValueError, match="truncated or corrupt"):
+        rk.load(path)
+
+
 def test_file_of_another_class_is_refused(small_data, tmp_path):
     path = Popular().fit(small_data).save(tmp_path / "m.npz")
     with pytest.raises(TypeError, match="holds a Popular model, not a BaselineOnly"):

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import struct
+import tokenize
 import zipfile
 import zlib
 from pathlib import Path
@@ -59,9 +60,11 @@ def read_model(path) -> tuple[dict, dict[str, np.ndarray]]:
     except FileNotFoundError:
         raise
     except (zipfile.BadZipFile, EOFError, OSError, json.JSONDecodeError, UnicodeDecodeError, NotImplementedError,
-            RuntimeError, KeyError, OverflowError, MemoryError, zlib.error, struct.error) as exc:
+            RuntimeError, KeyError, OverflowError, MemoryError, zlib.error, struct.error, SyntaxError,
+            tokenize.TokenError) as exc:
         # zipfile reports a damaged archive in many ways (a flipped compression-method byte raises
-        # NotImplementedError, an encryption flag RuntimeError, a cut central directory KeyError)
+        # NotImplementedError, an encryption flag RuntimeError, a cut central directory KeyError);
+        # numpy parses a damaged .npy header with tokenize, which raises TokenError past its own checks
         raise ValueError(
             f"model file {str(path)!r} is truncated or corrupt ({type(exc).__name__}: {exc}); save the model again."
         ) from None

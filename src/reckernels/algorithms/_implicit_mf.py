@@ -15,6 +15,7 @@ import numpy as np
 from .._validation import check_choice, check_nonnegative_float, check_positive_int
 from ..data import CSR
 from .als import _bind_implicit, _implicit_input, _rng
+from ..persistence import Arr
 from .base import IterativeModel
 
 DTYPES = ("float32", "float64")
@@ -117,9 +118,19 @@ class ImplicitMF(IterativeModel):
         meta, arrays = super()._state()
         return {**meta, "seed": self.seed_}, arrays
 
+    #: columns beyond n_factors (the bias and constant columns of implicit's layout)
+    extra_columns = 1
+
+    def _file_spec(self, meta):
+        cols = self.n_factors + self.extra_columns
+        return {"user_factors_": Arr("dtype", ("n_users", cols)), "item_factors_": Arr("dtype", ("n_items", cols))}
+
     def _restore(self, meta, arrays):
         super()._restore(meta, arrays)
-        self.seed_ = int(meta["seed"])
+        seed = meta["seed"]
+        if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed < 2**63:
+            raise ValueError(f"its seed {seed!r} is not an integer in [0, 2**63); the file is damaged.")
+        self.seed_ = seed
 
     # hooks ------------------------------------------------------------------
     _rating_scale = (-np.inf, np.inf)

@@ -37,7 +37,7 @@ import numpy as np
 from .. import backends as _backends
 from .._validation import check_choice, check_positive_int
 from ..data import CSR, IdMap
-from ..persistence import register
+from ..persistence import CSR as FileCSR, Arr, register
 from .als import _implicit_input
 from .base import Estimator
 
@@ -230,6 +230,11 @@ class ItemItem(Estimator):
         return {}, {"sim_indptr": self.sim_indptr_, "sim_indices": self.sim_indices_, "sim_data": self.sim_data_,
                     "ui_indptr": ui.indptr, "ui_indices": ui.indices, "ui_data": ui.data,
                     "item_popularity": self.item_popularity_}
+
+    def _file_spec(self, meta):
+        # the top-K similarity (items x items) and the training interactions (users x items)
+        return {"sim": FileCSR("n_items", "n_items", "float64"), "ui": FileCSR("n_users", "n_items", "float64"),
+                "item_popularity": Arr("float64", ("n_items",))}
 
     def _restore(self, meta, arrays):
         self.sim_indptr_, self.sim_indices_, self.sim_data_ = (arrays["sim_indptr"], arrays["sim_indices"],

@@ -40,6 +40,7 @@ class LogisticMF(ImplicitMF):
     """Logistic matrix factorisation (implicit 0.7.3's defaults)."""
 
     cold_column = -2
+    extra_columns = 2
     _rating_scale = (0.0, 1.0)
 
     def __init__(self, n_factors=30, learning_rate=1.0, reg=0.6, n_epochs=30, neg_prop=30, dtype="float32", *,

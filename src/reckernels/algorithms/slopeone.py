@@ -32,7 +32,7 @@ import numpy as np
 
 from .._validation import check_choice, check_positive_int
 from ..backends import threads_for
-from ..persistence import register
+from ..persistence import CSR as _FileCSR, Arr, register
 from ..similarity import _rows_ascending, default_memory_limit, transpose_csr
 from .base import Estimator
 
@@ -155,6 +155,20 @@ class SlopeOne(Estimator):
         if self.storage_ == "sparse":
             arrays.update(pair_indptr=self.pair_indptr_, pair_indices=self.pair_indices_)
         return {"storage_": self.storage_}, arrays
+
+    def _file_spec(self, meta):
+        storage = meta["storage_"]
+        if storage not in ("dense", "sparse"):
+            raise ValueError(f"its storage_ {storage!r} is neither 'dense' nor 'sparse'; the file is damaged.")
+        spec = {"user_mean": Arr("float64", ("n_users",))}
+        if storage == "dense":
+            pairs = ("n_items", "n_items")
+        else:  # the CSR store of the co-rated pairs: dev and freq have one entry per stored pair
+            spec["pair"] = _FileCSR("n_items", "n_items")
+            pairs = ("__pair_nnz",)
+        spec["dev"] = Arr("float64", pairs)
+        spec["freq"] = Arr("int32", pairs, lo=0, hi=2**31 - 1)
+        return spec
 
     def _restore(self, meta, arrays):
         self.storage_ = meta["storage_"]
