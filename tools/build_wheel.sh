@@ -85,7 +85,7 @@ reckernels info
 say "a subset of the tests against the installed wheel"
 rm -rf "$out/tests"
 mkdir -p "$out/tests/backends"
-cp "$src"/tests/__init__.py "$src"/tests/conftest.py "$out/tests/"
+cp "$src"/tests/__init__.py "$src"/tests/conftest.py "$src"/tests/_*.py "$out/tests/"  # _*.py: shared test helpers
 cp "$src"/tests/backends/__init__.py "$src"/tests/backends/conftest.py "$out/tests/backends/"
 subset="tests/test_package.py tests/test_baseline.py tests/test_persistence.py tests/backends/test_baseline.py tests/backends/test_topn.py"
 for t in $subset; do cp "$src/$t" "$out/$t"; done
