@@ -46,7 +46,10 @@ def sizes(name):
 
 
 def run(kernels, c, view, mu, model, biased, epochs=3, lr=LR, reg=REG, n_threads=1, data=None):
-    data = c.data if data is None else data
+    if data is None:
+        data = c.data
+    else:  # the by-item view carries the ratings: that of these ones
+        view = by_item_view(CSR(c.indptr, c.indices, data), len(view[0]) - 1)
     loss = None
     for _ in range(epochs):
         loss = kernels.nmf_epoch(c.indptr, c.indices, data, *view, mu, *model, lr, reg, biased, n_threads)
@@ -172,15 +175,19 @@ def test_nmf_empty_and_checks(reference):
 
 
 def test_by_item_view_is_the_stable_transpose():
-    """Each item's positions in CSR order, for 16-bit item ids (radix sort) and wider ones."""
+    """Each item's ratings in CSR order, for 16-bit item ids (radix sort) and wider ones, with
+    their users and ratings; t_slot maps every CSR position to its place in the view."""
     rng = np.random.default_rng(0)
     for n_items in (50, 70_000):
         indptr = np.array([0, 3, 3, 7], dtype=np.int64)
         indices = rng.integers(0, n_items, size=7).astype(np.int32)
         indices[4] = indices[0]  # an item rated by two users
-        t_indptr, t_pos, t_users = by_item_view(CSR(indptr, indices, np.ones(7)), n_items)
+        data = rng.integers(1, 6, size=7).astype(float)
+        t_indptr, t_users, t_data, t_slot = by_item_view(CSR(indptr, indices, data), n_items)
         users = np.repeat(np.arange(3), np.diff(indptr))
+        assert sorted(t_slot.tolist()) == list(range(7))
         for i in range(n_items):
             want = [p for p in range(7) if indices[p] == i]
-            assert t_pos[t_indptr[i]:t_indptr[i + 1]].tolist() == want
+            assert t_slot[want].tolist() == list(range(t_indptr[i], t_indptr[i + 1]))
             assert t_users[t_indptr[i]:t_indptr[i + 1]].tolist() == users[want].tolist()
+            assert t_data[t_indptr[i]:t_indptr[i + 1]].tolist() == data[want].tolist()

@@ -75,24 +75,29 @@ class NMF(_SGDModel):
 
     def _epoch_runner(self, dataset, dtype):
         c = dataset.csr
-        t_indptr, t_pos, t_users = by_item_view(c, dataset.n_items)
+        view = by_item_view(c, dataset.n_items)
         lr = np.array([self.lr_bu, self.lr_bi])
         reg = np.array([self.reg_bu, self.reg_bi, self.reg_pu, self.reg_qi])
         model = (self.user_bias_, self.item_bias_, self.user_factors_, self.item_factors_)
         k, threads = self._kernels, self.n_threads_
-        return lambda: k.nmf_epoch(c.indptr, c.indices, c.data, t_indptr, t_pos, t_users, dataset.global_mean,
-                                   *model, lr, reg, self.biased, threads)
+        return lambda: k.nmf_epoch(c.indptr, c.indices, c.data, *view, dataset.global_mean, *model, lr, reg,
+                                   self.biased, threads)
 
 
 def by_item_view(csr, n_items):
-    """(t_indptr, t_pos, t_users): each item's ratings as positions into the by-user CSR, in
-    CSR order (users in increasing inner order, as scikit-surprise's rating loop adds them)."""
+    """(t_indptr, t_users, t_data, t_slot): the ratings item by item, each item's in CSR order
+    (users in increasing inner order, as scikit-surprise's rating loop adds them), with the
+    user and the rating of each, and for each CSR position its slot in this view. Built once
+    per fit, so that the items' pass of every epoch reads its ratings in sequence."""
     keys = csr.indices.astype(np.uint16) if n_items <= 1 << 16 else csr.indices
-    t_pos = np.argsort(keys, kind="stable").astype(np.int64)  # a radix sort for 16-bit keys
+    t_pos = np.argsort(keys, kind="stable")  # a radix sort for 16-bit keys
     t_indptr = np.zeros(n_items + 1, dtype=np.int64)
     np.cumsum(np.bincount(csr.indices, minlength=n_items), out=t_indptr[1:])
     users = np.repeat(np.arange(len(csr.indptr) - 1, dtype=np.int32), np.diff(csr.indptr))
-    return t_indptr, t_pos, np.ascontiguousarray(users[t_pos])
+    t_slot = np.empty(len(t_pos), dtype=np.int64)
+    t_slot[t_pos] = np.arange(len(t_pos))
+    t_data = np.ascontiguousarray(np.asarray(csr.data, dtype=np.float64)[t_pos])
+    return t_indptr, np.ascontiguousarray(users[t_pos]), t_data, t_slot
 
 
 def _check_init(init_low, init_high):

@@ -13,15 +13,14 @@ from ._threads import numba_threads
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
-def _sums(lo, hi, rows, pos, use_pos, data, est, X, num, den):
+def _sums(lo, hi, rows, data, est, X, num, den):
     k = X.shape[1]
     for f in range(k):
         num[f] = 0.0
         den[f] = 0.0
     for q in range(lo, hi):
-        p = pos[q] if use_pos else q
-        r = data[p]
-        e = est[p]
+        r = data[q]
+        e = est[q]
         row = rows[q]
         for f in range(k):
             num[f] += X[row, f] * r
@@ -38,8 +37,8 @@ def _multiply(x, num, den, n_reg):
 
 
 @numba.njit(parallel=True, cache=True, nogil=True)
-def _nmf_epoch(indptr, indices, data, t_indptr, t_pos, t_users, mu, bu, bi, pu, qi, lr, reg, biased, est,
-               user_num, user_den, item_num, item_den):
+def _nmf_epoch(indptr, indices, data, t_indptr, t_users, t_data, t_slot, mu, bu, bi, pu, qi, lr, reg, biased, est,
+               est_t, user_num, user_den, item_num, item_den):
     n_users, k = pu.shape
     n_items = qi.shape[0]
     loss = 0.0
@@ -51,11 +50,12 @@ def _nmf_epoch(indptr, indices, data, t_indptr, t_pos, t_users, mu, bu, bi, pu, 
             for f in range(k):  # left to right, as scikit-surprise
                 dot += qi[i, f] * pu[u, f]
             est[p] = dot
+            est_t[t_slot[p]] = dot  # the items' pass reads it in its order
             if not biased:
                 err = data[p] - dot
                 part += err * err
         if not biased:
-            _sums(indptr[u], indptr[u + 1], indices, indices, False, data, est, qi, user_num[u], user_den[u])
+            _sums(indptr[u], indptr[u + 1], indices, data, est, qi, user_num[u], user_den[u])
         loss += part
     if biased:
         for u in range(n_users):  # serial: each bias step is read by the next estimate
@@ -63,26 +63,28 @@ def _nmf_epoch(indptr, indices, data, t_indptr, t_pos, t_users, mu, bu, bi, pu, 
                 i = indices[p]
                 e = mu + bu[u] + bi[i] + est[p]
                 est[p] = e
+                est_t[t_slot[p]] = e
                 err = data[p] - e
                 loss += err * err
                 bu[u] += lr[0] * (err - reg[0] * bu[u])
                 bi[i] += lr[1] * (err - reg[1] * bi[i])
         for u in numba.prange(n_users):
-            _sums(indptr[u], indptr[u + 1], indices, indices, False, data, est, qi, user_num[u], user_den[u])
+            _sums(indptr[u], indptr[u + 1], indices, data, est, qi, user_num[u], user_den[u])
     for i in numba.prange(n_items):
-        _sums(t_indptr[i], t_indptr[i + 1], t_users, t_pos, True, data, est, pu, item_num[i], item_den[i])
+        _sums(t_indptr[i], t_indptr[i + 1], t_users, t_data, est_t, pu, item_num[i], item_den[i])
         _multiply(qi[i], item_num[i], item_den[i], (t_indptr[i + 1] - t_indptr[i]) * reg[3])
     for u in numba.prange(n_users):
         _multiply(pu[u], user_num[u], user_den[u], (indptr[u + 1] - indptr[u]) * reg[2])
     return loss
 
 
-def nmf_epoch(indptr, indices, data, t_indptr, t_pos, t_users, global_mean, bu, bi, pu, qi, lr, reg, biased,
+def nmf_epoch(indptr, indices, data, t_indptr, t_users, t_data, t_slot, global_mean, bu, bi, pu, qi, lr, reg, biased,
               n_threads=1):
-    lr, reg = check_nmf(indptr, indices, data, t_indptr, t_pos, t_users, bu, bi, pu, qi, lr, reg)
-    est = np.empty(len(indices))
+    lr, reg = check_nmf(indptr, indices, data, t_indptr, t_users, t_data, t_slot, bu, bi, pu, qi, lr, reg)
+    est, est_t = np.empty(len(indices)), np.empty(len(indices))
     scratch = [np.empty_like(pu), np.empty_like(pu), np.empty_like(qi), np.empty_like(qi)]
     mu = float(global_mean) if biased else 0.0
     with numba_threads(n_threads):
-        return float(_nmf_epoch(indptr, indices, np.ascontiguousarray(data, dtype=np.float64), t_indptr, t_pos,
-                                t_users, mu, bu, bi, pu, qi, lr, reg, bool(biased), est, *scratch))
+        return float(_nmf_epoch(indptr, indices, np.ascontiguousarray(data, dtype=np.float64), t_indptr, t_users,
+                                np.ascontiguousarray(t_data, dtype=np.float64), t_slot, mu, bu, bi, pu, qi, lr, reg,
+                                bool(biased), est, est_t, *scratch))

@@ -14,17 +14,14 @@ from ._device import blocks_for
 
 
 @cuda.jit(device=True)
-def _sums(lo, hi, rows, pos, use_pos, data, est, X, num, den, row_out):
+def _sums(lo, hi, rows, data, est, X, num, den, row_out):
     k = X.shape[1]
     for f in range(k):
         num[row_out, f] = 0.0
         den[row_out, f] = 0.0
     for q in range(lo, hi):
-        p = q
-        if use_pos:
-            p = pos[q]
-        r = data[p]
-        e = est[p]
+        r = data[q]
+        e = est[q]
         row = rows[q]
         for f in range(k):
             num[row_out, f] += X[row, f] * r
@@ -41,7 +38,7 @@ def _multiply(x, row, num, den, n_reg):
 
 
 @cuda.jit
-def _users_est(indptr, indices, data, pu, qi, biased, est, user_num, user_den, user_loss):
+def _users_est(indptr, indices, data, t_slot, pu, qi, biased, est, est_t, user_num, user_den, user_loss):
     u = cuda.grid(1)
     if u >= pu.shape[0]:
         return
@@ -53,15 +50,16 @@ def _users_est(indptr, indices, data, pu, qi, biased, est, user_num, user_den, u
         for f in range(k):
             dot += qi[i, f] * pu[u, f]
         est[p] = dot
+        est_t[t_slot[p]] = dot  # the items' pass reads it in its order
         err = data[p] - dot
         part += err * err
     user_loss[u] = part
     if not biased:
-        _sums(indptr[u], indptr[u + 1], indices, indices, False, data, est, qi, user_num, user_den, u)
+        _sums(indptr[u], indptr[u + 1], indices, data, est, qi, user_num, user_den, u)
 
 
 @cuda.jit
-def _biases_serial(indptr, indices, data, mu, bu, bi, lr, reg, est, loss):
+def _biases_serial(indptr, indices, data, t_slot, mu, bu, bi, lr, reg, est, est_t, loss):
     if cuda.grid(1) != 0:
         return
     total = 0.0
@@ -70,6 +68,7 @@ def _biases_serial(indptr, indices, data, mu, bu, bi, lr, reg, est, loss):
             i = indices[p]
             e = mu + bu[u] + bi[i] + est[p]
             est[p] = e
+            est_t[t_slot[p]] = e
             err = data[p] - e
             total += err * err
             bu[u] += lr[0] * (err - reg[0] * bu[u])
@@ -81,14 +80,14 @@ def _biases_serial(indptr, indices, data, mu, bu, bi, lr, reg, est, loss):
 def _users_sums(indptr, indices, data, qi, est, user_num, user_den):
     u = cuda.grid(1)
     if u < user_num.shape[0]:
-        _sums(indptr[u], indptr[u + 1], indices, indices, False, data, est, qi, user_num, user_den, u)
+        _sums(indptr[u], indptr[u + 1], indices, data, est, qi, user_num, user_den, u)
 
 
 @cuda.jit
-def _items(t_indptr, t_pos, t_users, data, est, pu, qi, reg_qi, item_num, item_den):
+def _items(t_indptr, t_users, t_data, est_t, pu, qi, reg_qi, item_num, item_den):
     i = cuda.grid(1)
     if i < qi.shape[0]:
-        _sums(t_indptr[i], t_indptr[i + 1], t_users, t_pos, True, data, est, pu, item_num, item_den, i)
+        _sums(t_indptr[i], t_indptr[i + 1], t_users, t_data, est_t, pu, item_num, item_den, i)
         _multiply(qi, i, item_num, item_den, (t_indptr[i + 1] - t_indptr[i]) * reg_qi)
 
 
@@ -99,30 +98,31 @@ def _users_step(indptr, pu, reg_pu, user_num, user_den):
         _multiply(pu, u, user_num, user_den, (indptr[u + 1] - indptr[u]) * reg_pu)
 
 
-def nmf_epoch(indptr, indices, data, t_indptr, t_pos, t_users, global_mean, bu, bi, pu, qi, lr, reg, biased,
+def nmf_epoch(indptr, indices, data, t_indptr, t_users, t_data, t_slot, global_mean, bu, bi, pu, qi, lr, reg, biased,
               n_threads=1):
-    lr, reg = check_nmf(indptr, indices, data, t_indptr, t_pos, t_users, bu, bi, pu, qi, lr, reg)
+    lr, reg = check_nmf(indptr, indices, data, t_indptr, t_users, t_data, t_slot, bu, bi, pu, qi, lr, reg)
     n_users, n_items = len(bu), len(bi)
     d = {name: cuda.to_device(np.ascontiguousarray(a)) for name, a in
          (("indptr", indptr), ("indices", indices), ("data", np.asarray(data, dtype=np.float64)),
-          ("t_indptr", t_indptr), ("t_pos", t_pos), ("t_users", t_users), ("bu", bu), ("bi", bi), ("pu", pu),
+          ("t_indptr", t_indptr), ("t_users", t_users), ("t_data", np.asarray(t_data, dtype=np.float64)),
+          ("t_slot", t_slot), ("bu", bu), ("bi", bi), ("pu", pu),
           ("qi", qi), ("lr", lr), ("reg", reg))}
-    est = cuda.device_array(max(1, len(indices)))
+    est, est_t = cuda.device_array(max(1, len(indices))), cuda.device_array(max(1, len(indices)))
     user_num, user_den = cuda.device_array(pu.shape), cuda.device_array(pu.shape)
     item_num, item_den = cuda.device_array(qi.shape), cuda.device_array(qi.shape)
     user_loss = cuda.device_array(max(1, n_users))
     if n_users:
-        _users_est[blocks_for(n_users)](d["indptr"], d["indices"], d["data"], d["pu"], d["qi"], bool(biased), est,
-                                        user_num, user_den, user_loss)
+        _users_est[blocks_for(n_users)](d["indptr"], d["indices"], d["data"], d["t_slot"], d["pu"], d["qi"],
+                                        bool(biased), est, est_t, user_num, user_den, user_loss)
     loss = float(user_loss.copy_to_host()[:n_users].sum())
     if biased and n_users:
         out = cuda.device_array(1)
-        _biases_serial[1, 1](d["indptr"], d["indices"], d["data"], float(global_mean), d["bu"], d["bi"], d["lr"],
-                             d["reg"], est, out)
+        _biases_serial[1, 1](d["indptr"], d["indices"], d["data"], d["t_slot"], float(global_mean), d["bu"], d["bi"],
+                             d["lr"], d["reg"], est, est_t, out)
         loss = float(out.copy_to_host()[0])
         _users_sums[blocks_for(n_users)](d["indptr"], d["indices"], d["data"], d["qi"], est, user_num, user_den)
     if n_items:
-        _items[blocks_for(n_items)](d["t_indptr"], d["t_pos"], d["t_users"], d["data"], est, d["pu"], d["qi"],
+        _items[blocks_for(n_items)](d["t_indptr"], d["t_users"], d["t_data"], est_t, d["pu"], d["qi"],
                                     float(reg[3]), item_num, item_den)
     if n_users:
         _users_step[blocks_for(n_users)](d["indptr"], d["pu"], float(reg[2]), user_num, user_den)

@@ -14,11 +14,13 @@ Where the denominator is 0 (only possible for a user or item without ratings, wi
 or when est <= 0 in the biased model) scikit-surprise raises ZeroDivisionError; every backend
 here skips that one update instead (the factor keeps its value), so no NaN or inf appears.
 
-``lr = [lr_bu, lr_bi]``, ``reg = [reg_bu, reg_bi, reg_pu, reg_qi]``. The by-item view is
-``t_indptr`` (n_items + 1) and ``t_pos`` (positions into the CSR, each item's in CSR order,
-i.e. its users in increasing inner order), with ``t_users`` the user of each; it only serves
-the parallel backends, which sum each item's terms in that same order. Factors and biases are
-updated in place; the return value is the sum of the squared errors r - est of the epoch.
+``lr = [lr_bu, lr_bi]``, ``reg = [reg_bu, reg_bi, reg_pu, reg_qi]``. The by-item view
+(``reckernels.algorithms.nmf.by_item_view``) holds the same ratings item by item, each item's
+in CSR order (its users in increasing inner order): ``t_indptr`` (n_items + 1), ``t_users``
+and ``t_data`` (the user and the rating of each), and ``t_slot`` (for each CSR position, its
+place in the view). It only serves the parallel backends, which sum each item's terms in that
+same order and read them in sequence; it must be the view of these ``data``. Factors and
+biases are updated in place; the return value is the sum of the squared errors r - est.
 """
 
 import numpy as np
@@ -27,10 +29,10 @@ from .._checks import check_csr
 from .sgd import check_model
 
 
-def nmf_epoch(indptr, indices, data, t_indptr, t_pos, t_users, global_mean, bu, bi, pu, qi, lr, reg, biased,
+def nmf_epoch(indptr, indices, data, t_indptr, t_users, t_data, t_slot, global_mean, bu, bi, pu, qi, lr, reg, biased,
               n_threads=1):
     """One epoch of scikit-surprise's NMF in its order (see the module docstring)."""
-    lr, reg = check_nmf(indptr, indices, data, t_indptr, t_pos, t_users, bu, bi, pu, qi, lr, reg)
+    lr, reg = check_nmf(indptr, indices, data, t_indptr, t_users, t_data, t_slot, bu, bi, pu, qi, lr, reg)
     lr_bu, lr_bi = lr
     reg_bu, reg_bi, reg_pu, reg_qi = reg
     mu = global_mean if biased else 0.0
@@ -65,13 +67,15 @@ def _multiply(x, num, den, counts, reg):
     x[step] = x[step] * (num[step] / den[step])
 
 
-def check_nmf(indptr, indices, data, t_indptr, t_pos, t_users, bu, bi, pu, qi, lr, reg):
+def check_nmf(indptr, indices, data, t_indptr, t_users, t_data, t_slot, bu, bi, pu, qi, lr, reg):
     """Shapes of an NMF epoch's arrays agree (O(1) checks); returns (lr, reg) as float64 arrays."""
     check_model(bu, bi, pu, qi, dtype=np.float64)
     check_csr(indptr, indices, data, n_rows=len(bu), n_cols=len(bi))
-    if len(t_indptr) != len(bi) + 1 or len(t_pos) != len(indices) or len(t_users) != len(indices):
-        raise ValueError(f"the by-item view must have n_items + 1 = {len(bi) + 1} pointers and one position "
-                         f"and user per rating ({len(indices)}); got {len(t_indptr)}, {len(t_pos)}, {len(t_users)}.")
+    n = len(indices)
+    if len(t_indptr) != len(bi) + 1 or not len(t_users) == len(t_data) == len(t_slot) == n:
+        raise ValueError(f"the by-item view must have n_items + 1 = {len(bi) + 1} pointers and one user, rating "
+                         f"and slot per rating ({n}); got {len(t_indptr)}, {len(t_users)}, {len(t_data)}, "
+                         f"{len(t_slot)}. Build it with reckernels.algorithms.nmf.by_item_view.")
     if len(bi) and (t_indptr[0] != 0 or t_indptr[-1] != len(indices)):
         raise ValueError("t_indptr must start at 0 and end at the number of ratings.")
     out = []
