@@ -49,6 +49,9 @@ cdef struct Model:
     const double* bi
     double global_mean
     const double* dev          # NULL, or each candidate's centred rating, precomputed (_fill_dev)
+    const double* guess        # NULL, or (n_x, guess_cols): a sample of each row's similarities, descending
+    Py_ssize_t guess_cols
+    double guess_rank          # the sample rank to read for n_cand candidates: guess_rank / n_cand
 
 
 cdef inline double _sim(const Model* m, Py_ssize_t x, i32 x2) noexcept nogil:
@@ -130,6 +133,53 @@ cdef inline double _term(const Model* m, double w, double dev, double sigma) noe
     return w * dev
 
 
+cdef inline double _threshold(const Model* m, Py_ssize_t x, Py_ssize_t n_cand) noexcept nogil:
+    """A guess at the similarity above which about GUESS_MARGIN * k of the n_cand candidates lie
+    (0: no guess): the value at that rank in x's sorted sample (m.guess). It only narrows the
+    selection: the caller checks that at least k positive candidates clear it, else it looks at all."""
+    cdef Py_ssize_t q
+    cdef double g
+    if m.guess == NULL:
+        return 0.0
+    q = <Py_ssize_t>(m.guess_rank / <double>n_cand)
+    if q >= m.guess_cols:
+        return 0.0
+    g = m.guess[x * m.guess_cols + q]
+    return g if g > 0 else 0.0
+
+
+cdef inline Py_ssize_t _gather(const Model* m, Py_ssize_t x, i32 y, Py_ssize_t lo, Py_ssize_t hi, double g,
+                               double* bs, double* bd, double* bg, const double* bx, const double* by,
+                               Py_ssize_t* n_pos) noexcept nogil:
+    """Branch-free: the candidates with similarity s > 0 and s >= g appended to the buffers in
+    candidate order (similarity, centred rating, and sigma for z-score; a rejected one is written
+    and then overwritten); returns their number, and counts all positive ones in n_pos."""
+    cdef Py_ssize_t p, c = 0, npos = 0
+    cdef const double* srow
+    cdef double s
+    cdef i32 nb
+    if m.sim_idx == NULL and m.sim32 == NULL and m.dev != NULL and m.center != ZSCORE:
+        srow = m.sim64 + x * m.sim_cols
+        for p in range(lo, hi):
+            s = srow[m.indices[p]]
+            bs[c] = s
+            bd[c] = m.dev[p]
+            c += (s > 0) & (s >= g)
+            npos += s > 0
+    else:
+        for p in range(lo, hi):
+            nb = m.indices[p]
+            s = _sim(m, x, nb)
+            bs[c] = s
+            bd[c] = m.dev[p] if m.dev != NULL else _deviation(m, nb, m.data[p], y, bx, by)
+            if m.center == ZSCORE:
+                bg[c] = m.sigmas[nb]
+            c += (s > 0) & (s >= g)
+            npos += s > 0
+    n_pos[0] = npos
+    return c
+
+
 cdef double _predict_one(const Model* m, i32 u, i32 i, double* bs, double* bd, double* bc,
                          i32* actual_k, i8* code) noexcept nogil:
     """One pair. ``bs`` and ``bc`` are buffers as long as the longest candidate list, ``bd``
@@ -139,9 +189,9 @@ cdef double _predict_one(const Model* m, i32 u, i32 i, double* bs, double* bd, d
     cdef const double* by
     cdef const double* srow
     cdef double* bg = bd + m.longest
-    cdef Py_ssize_t p, q, lo, hi, n, n_pos = 0, above, left
-    cdef double s, w, dev, sigma = 1.0, sum_sim = 0.0, sum_r = 0.0, est, vk
-    cdef bint take
+    cdef Py_ssize_t p, q, lo, hi, n, n_pos = 0, above, left, c
+    cdef double s, w, dev, sigma = 1.0, sum_sim = 0.0, sum_r = 0.0, est, vk, g
+    cdef bint take, summed = False
     if u < 0 or i < 0:
         actual_k[0] = 0
         code[0] = UNKNOWN
@@ -154,58 +204,62 @@ cdef double _predict_one(const Model* m, i32 u, i32 i, double* bs, double* bd, d
     else:
         x, y, bx, by = i, u, m.bi, m.bu
     lo, hi = m.indptr[y], m.indptr[y + 1]
-    # pass 1, branch-free: count the positive candidates, sum them all (a term of weight 0.0 adds
-    # an exact zero, so the sums equal those over the positive ones in candidate order) and
-    # append their similarity and centred rating to the buffers (a non-positive one is written
-    # and then overwritten)
-    if m.sim_idx == NULL and m.sim32 == NULL and m.dev != NULL and m.center != ZSCORE:
-        # the common case, dense float64 with the centred ratings precomputed: the same pass with
-        # no per-candidate branch on the storage or the centring
-        srow = m.sim64 + x * m.sim_cols
-        for p in range(lo, hi):
-            s = srow[m.indices[p]]
-            w = s if s > 0 else 0.0
-            dev = m.dev[p]
-            bs[n_pos] = s
-            bd[n_pos] = dev
-            n_pos += s > 0
-            sum_sim += w
-            sum_r += w * dev
-        lo = hi  # done: the general loop below runs no rounds
-    for p in range(lo, hi):
-        nb = m.indices[p]
-        s = _sim(m, x, nb)
-        w = s if s > 0 else 0.0
-        dev = m.dev[p] if m.dev != NULL else _deviation(m, nb, m.data[p], y, bx, by)
-        if m.center == ZSCORE:
-            sigma = m.sigmas[nb]
-            bg[n_pos] = sigma
-        bs[n_pos] = s
-        bd[n_pos] = dev
-        n_pos += s > 0
-        sum_sim += w
-        sum_r += _term(m, w, dev, sigma)
-    n = n_pos
-    if n_pos > m.k:
-        # the k-th largest similarity vk; taken: every one above vk, then those equal to vk in
-        # candidate order while places are left (the stable rule: the earlier candidate wins a tie)
-        for q in range(n_pos):
-            bc[q] = bs[q]
-        vk = _kth_largest(bc, n_pos, m.k)
-        above = 0
-        for q in range(n_pos):
-            above += bs[q] > vk
-        left = m.k - above
-        sum_sim = 0.0
-        sum_r = 0.0
-        for q in range(n_pos):
+    g = _threshold(m, x, hi - lo) if hi - lo > m.k else 0.0
+    c = 0
+    if g > 0:
+        # the guess: only the candidates at or above g are kept; exact when at least k positive
+        # ones clear it (the k most similar are then among them) and more than k are positive
+        c = _gather(m, x, y, lo, hi, g, bs, bd, bg, bx, by, &n_pos)
+        if c < m.k or n_pos <= m.k:
+            c = 0  # missed: look at every candidate below
+    if c == 0 and hi - lo > m.k:
+        c = _gather(m, x, y, lo, hi, 0.0, bs, bd, bg, bx, by, &n_pos)
+    elif c == 0:
+        # few candidates, all positive ones taken: one branch-free pass that sums them (a term of
+        # weight 0.0 adds an exact zero, so the sums equal those over the positive ones in
+        # candidate order)
+        summed = True
+        if m.sim_idx == NULL and m.sim32 == NULL and m.dev != NULL and m.center != ZSCORE:
+            srow = m.sim64 + x * m.sim_cols
+            for p in range(lo, hi):
+                s = srow[m.indices[p]]
+                w = s if s > 0 else 0.0
+                n_pos += s > 0
+                sum_sim += w
+                sum_r += w * m.dev[p]
+        else:
+            for p in range(lo, hi):
+                nb = m.indices[p]
+                s = _sim(m, x, nb)
+                w = s if s > 0 else 0.0
+                dev = m.dev[p] if m.dev != NULL else _deviation(m, nb, m.data[p], y, bx, by)
+                if m.center == ZSCORE:
+                    sigma = m.sigmas[nb]
+                n_pos += s > 0
+                sum_sim += w
+                sum_r += _term(m, w, dev, sigma)
+    n = m.k if n_pos > m.k else n_pos
+    if not summed:
+        # the buffers hold c candidates in candidate order, a superset of the taken ones
+        vk = 0.0
+        left = 0
+        if c > m.k:
+            # the k-th largest similarity vk; taken: every one above vk, then those equal to vk in
+            # candidate order while places are left (the stable rule: the earlier candidate wins a tie)
+            for q in range(c):
+                bc[q] = bs[q]
+            vk = _kth_largest(bc, c, m.k)
+            above = 0
+            for q in range(c):
+                above += bs[q] > vk
+            left = m.k - above
+        for q in range(c):
             s = bs[q]
             take = s > vk or (s == vk and left > 0)
             left -= s == vk and take
             w = s if take else 0.0
             sum_sim += w
             sum_r += _term(m, w, bd[q], bg[q] if m.center == ZSCORE else 1.0)
-        n = m.k
     actual_k[0] = <i32>n
     if n < m.min_k or n == 0:
         code[0] = TOO_FEW
@@ -244,7 +298,24 @@ cdef Model _model(const i64[::1] cand_indptr, const i32[::1] cand_indices, const
     m.global_mean = global_mean
     m.longest = 0
     m.dev = NULL
+    m.guess = NULL
+    m.guess_cols = 0
+    m.guess_rank = 0.0
     return m
+
+
+cdef double GUESS_MARGIN = 1.5  # the guess aims at this many times k candidates (a miss costs a second pass)
+
+
+cdef void _set_guess(Model* m, const double[:, ::1] guess, Py_ssize_t n_rows) noexcept nogil:
+    """Use ``guess`` (empty: none), a sample of each row's similarities sorted descending: among
+    n_cand candidates drawn like the row's entries, GUESS_MARGIN * k lie at or above the row's
+    value of rank GUESS_MARGIN * k * n_rows / n_cand, i.e. sample rank guess_rank / n_cand."""
+    if guess.shape[0] == 0 or guess.shape[1] == 0:
+        return
+    m.guess = &guess[0, 0]
+    m.guess_cols = guess.shape[1]
+    m.guess_rank = GUESS_MARGIN * m.k * <double>n_rows * <double>guess.shape[1] / <double>m.sim_cols
 
 
 cdef void _fill_dev(Model* m, Py_ssize_t n_y, double[::1] dev, int n_threads) noexcept nogil:
@@ -267,12 +338,13 @@ def knn_predict(const i32[::1] users, const i32[::1] items, const i64[::1] cand_
                 int user_based, const double[::1] means, const double[::1] sigmas, const double[::1] bu,
                 const double[::1] bi, double global_mean, double[::1] est, i32[::1] actual_k, i8[::1] code,
                 double[:, ::1] buf_sim, double[:, ::1] buf_dev, double[:, ::1] buf_copy, double[::1] dev,
-                int n_threads):
+                const double[:, ::1] guess, int n_threads):
     """Estimates for pairs; ``buf_*`` are per-thread scratch rows (see _predict_one for their lengths);
     ``dev``: empty, or one slot per candidate for the centred ratings (filled here, read per pair)."""
     cdef Model m = _model(cand_indptr, cand_indices, cand_data, sim_idx, sim64, sim32, k, min_k, center,
                           user_based, means, sigmas, bu, bi, global_mean)
     m.longest = buf_sim.shape[1]
+    _set_guess(&m, guess, sim64.shape[0] if sim64.shape[0] else sim32.shape[0])
     cdef Py_ssize_t p
     cdef int t
     with nogil:
@@ -288,7 +360,7 @@ def knn_score(const i32[::1] users, const i64[::1] cand_indptr, const i32[::1] c
               const float[:, ::1] sim32, int k, int min_k, int center, int user_based, const double[::1] means,
               const double[::1] sigmas, const double[::1] bu, const double[::1] bi, double global_mean,
               double[:, ::1] scores, double[:, ::1] buf_sim, double[:, ::1] buf_dev, double[:, ::1] buf_copy,
-              i32[::1] ak, i8[::1] code, double[::1] dev, int n_threads):
+              i32[::1] ak, i8[::1] code, double[::1] dev, const double[:, ::1] guess, int n_threads):
     """``scores[r, i]`` = estimate for (users[r], i) for every item i.
 
     ``buf_*`` are scratch rows as long as the longest candidate list and ``ak`` / ``code``
@@ -297,6 +369,7 @@ def knn_score(const i32[::1] users, const i64[::1] cand_indptr, const i32[::1] c
     cdef Model m = _model(cand_indptr, cand_indices, cand_data, sim_idx, sim64, sim32, k, min_k, center,
                           user_based, means, sigmas, bu, bi, global_mean)
     m.longest = buf_sim.shape[1]
+    _set_guess(&m, guess, sim64.shape[0] if sim64.shape[0] else sim32.shape[0])
     with nogil:
         _fill_dev(&m, cand_indptr.shape[0] - 1, dev, n_threads)
     cdef Py_ssize_t r, i
@@ -394,7 +467,7 @@ def knn_recommend(const i32[::1] users, const i64[::1] cand_indptr, const i32[::
                   const i64[::1] seen_indptr, const i32[::1] seen_indices, bint exclude, bint symmetric,
                   i64[:, ::1] out_idx, double[:, ::1] out_val, double[::1] dev, double[:, ::1] rows,
                   double[:, ::1] acc, i32[:, ::1] cnt, double[:, ::1] buf_sim, double[:, ::1] buf_dev,
-                  double[:, ::1] buf_copy, int n_threads):
+                  double[:, ::1] buf_copy, const double[:, ::1] guess, int n_threads):
     """Top-k items per user, the seen ones excluded, without a score block: each thread scores
     one user's row (``rows[t]``) and selects from it at once (topk_rows' rule: best first, ties
     by the smaller item, -inf never, -1 / -inf padding).
@@ -409,6 +482,7 @@ def knn_recommend(const i32[::1] users, const i64[::1] cand_indptr, const i32[::
     cdef Model m = _model(cand_indptr, cand_indices, cand_data, sim_idx, sim64, sim32, k, min_k, center,
                           user_based, means, sigmas, bu, bi, global_mean)
     m.longest = buf_sim.shape[1]
+    _set_guess(&m, guess, sim64.shape[0] if sim64.shape[0] else sim32.shape[0])
     cdef Py_ssize_t r, i, p, n_items = rows.shape[1], kk = out_idx.shape[1]
     cdef int t
     cdef i32 u, ak

@@ -22,7 +22,26 @@ def knn_predict(users, items, cand_indptr, cand_indices, cand_data, sim_idx, sim
     n_threads = max(1, int(n_threads))
     _cy.knn_predict(users, items, cand_indptr, cand_indices, cand_data, sim_idx, sim64, sim32, int(k), int(min_k),
                     int(center), int(bool(user_based)), means, sigmas, bu, bi, float(global_mean), est, actual_k, code,
-                    *_scratch(n_threads, cand_indptr), _dev_slots(len(users), cand_data), n_threads)
+                    *_scratch(n_threads, cand_indptr), _dev_slots(len(users), cand_data), _guess(sim_val, len(users)),
+                    n_threads)
+
+
+#: values sampled from each similarity row for the kernels' selection guess (see _guess)
+GUESS_SAMPLE = 128
+
+
+def _guess(sim_val, n_pairs):
+    """A sorted (descending) sample of each similarity row, from which the kernels guess, per pair,
+    a similarity above which a little more than k of its candidates lie: only those are then
+    searched for the k most similar (exact: a pair whose guess keeps fewer than k positive
+    candidates looks at all of them). Strided, so deterministic; about 1 KiB a row. Empty (no
+    guess) for calls with too few pairs to pay for it."""
+    n_rows, cols = sim_val.shape
+    if n_rows == 0 or cols == 0 or n_pairs < 8 * n_rows:
+        return np.empty((0, 0))
+    sample = np.array(sim_val[:, ::max(1, cols // GUESS_SAMPLE)][:, :GUESS_SAMPLE], dtype=np.float64)
+    sample.sort(axis=1)
+    return np.ascontiguousarray(sample[:, ::-1])
 
 
 def _dev_slots(n_pairs, cand_data):
@@ -41,7 +60,7 @@ def knn_score(users, cand_indptr, cand_indices, cand_data, sim_idx, sim_val, k, 
                   int(bool(user_based)), means, sigmas, bu, bi, float(global_mean), scores,
                   *_scratch(n_threads, cand_indptr),
                   np.empty(n_threads, np.int32), np.empty(n_threads, np.int8),
-                  _dev_slots(scores.size, cand_data), n_threads)
+                  _dev_slots(scores.size, cand_data), _guess(sim_val, scores.size), n_threads)
 
 
 def knn_recommend(users, cand_indptr, cand_indices, cand_data, sim_idx, sim_val, k, min_k, center, user_based,
@@ -84,6 +103,7 @@ def knn_recommend(users, cand_indptr, cand_indices, cand_data, sim_idx, sim_val,
                       seen_indices, bool(exclude), bool(symmetric), f_idx, f_val,
                       _dev_slots(len(some) * n_items, cand_data),
                       np.empty((n_threads, n_items)), np.empty((n_threads, 2 * n_items)),
-                      np.empty((n_threads, n_items), np.int32), *_scratch(n_threads, cand_indptr), n_threads)
+                      np.empty((n_threads, n_items), np.int32), *_scratch(n_threads, cand_indptr),
+                      _guess(sim_val, len(some) * n_items), n_threads)
     idx[fused], val[fused] = f_idx, f_val
     return idx, val
