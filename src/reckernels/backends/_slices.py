@@ -26,28 +26,29 @@ import numpy as np
 #: target duration of one sliced call, seconds (Ctrl-C is answered within about this much)
 SLICE_SECONDS = 0.1
 #: work units of the first slice (a unit is one row, or one entry of ``cost``'s increments)
-FIRST_WORK = 1 << 16
+FIRST_WORK = 1 << 16  # entries of a similarity row pass, or ~1e7 flops of an ALS solve
 #: the most a slice's budget may grow from one call to the next (timing noise on short calls)
 MAX_GROWTH = 8.0
 
 
-def run_sliced(call, start: int, stop: int, indptr=None, per_row: float = 1.0) -> list:
+def run_sliced(call, start: int, stop: int, indptr=None, per_row: float = 1.0, per_entry: float = 1.0) -> list:
     """``call(lo, hi)`` on consecutive ranges covering [start, stop); returns the calls' results.
 
     Row r's work is ``per_row`` units plus, with ``indptr`` (a CSR row pointer covering rows
-    start .. stop), its ``indptr[r + 1] - indptr[r]`` entries. Nothing is called for an empty range.
+    start .. stop), ``per_entry`` units for each of its ``indptr[r + 1] - indptr[r]`` entries.
+    Nothing is called for an empty range.
     """
     start, stop = int(start), int(stop)
     if start >= stop:
         return []
     budget = float(FIRST_WORK)
-    total = per_row * (stop - start) + (0.0 if indptr is None else float(indptr[stop] - indptr[start]))
+    total = per_row * (stop - start) + (0.0 if indptr is None else per_entry * float(indptr[stop] - indptr[start]))
     if total <= budget:
         return [call(start, stop)]  # the common small case: one call, no cost array
     # cost[r - start]: the work of rows start .. r - 1
     cost = per_row * np.arange(stop - start + 1, dtype=np.float64)
     if indptr is not None:
-        cost += np.asarray(indptr[start:stop + 1], dtype=np.float64) - float(indptr[start])
+        cost += per_entry * (np.asarray(indptr[start:stop + 1], dtype=np.float64) - float(indptr[start]))
     results = []
     lo = start
     while lo < stop:

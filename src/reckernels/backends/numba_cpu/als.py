@@ -209,5 +209,5 @@ def als_implicit_half(indptr, indices, data, alpha, other_factors, reg,
 def _sweep(indptr, half, k):
     """The half-sweep as calls on ranges of rows (independent solves: the same bits in one call),
     so Ctrl-C is answered between them (backends/_slices.py); returns the failed-row count.
-    A row's work: its entries plus a k x k solve (about k of them)."""
-    return int(sum(run_sliced(half, 0, len(indptr) - 1, indptr, per_row=k)))
+    A row's work, in units of ~k^2 / 8 flops: k per entry (its rank-1 update) plus k for the solve."""
+    return int(sum(run_sliced(half, 0, len(indptr) - 1, indptr, per_row=k, per_entry=k)))
