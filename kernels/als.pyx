@@ -242,16 +242,27 @@ cdef void _gram(const floating* Y, Py_ssize_t n, int k, floating* G) noexcept no
             G[a * k + b] = G[b * k + a]
 
 
+def als_gram(const floating[:, ::1] Y, floating[:, ::1] G):
+    """G = Y^T Y (k x k), as als_half uses it: computed once per half-sweep, which the Python entry
+    point runs as several calls on ranges of rows (so Ctrl-C is answered between them)."""
+    if G.shape[0] != Y.shape[1] or G.shape[1] != Y.shape[1]:
+        raise ValueError(f"G must be ({Y.shape[1]}, {Y.shape[1]}), got ({G.shape[0]}, {G.shape[1]}).")
+    if Y.shape[1] > 0:
+        _gram(&Y[0, 0], Y.shape[0], Y.shape[1], &G[0, 0])
+
+
 def als_half(const i64[::1] indptr, const i32[::1] indices, const double[::1] data,
              const floating[:, ::1] Y, const floating[::1] other_bias,
              double reg, bint implicit, double alpha, double mu,
-             floating[:, ::1] X, floating[::1] x_bias, bint cholesky, int cg_steps, int n_threads):
+             floating[:, ::1] X, floating[::1] x_bias, bint cholesky, int cg_steps, int n_threads,
+             const floating[:, ::1] gram):
     """One half-sweep in place over the rows of X; returns the number of rows whose Cholesky failed.
 
-    implicit: A shares the Gram matrix Y^T Y (computed here, d = k), lam = reg; x_bias and
-    other_bias are unused. explicit: lam = reg * n_row, d = k + 1 and the last unknown is
-    x_bias[row]. Rows without ratings get zeros. Raises MemoryError if a thread's scratch
-    cannot be allocated.
+    implicit: A shares the Gram matrix Y^T Y (``gram``, from als_gram; d = k), lam = reg; x_bias
+    and other_bias are unused. explicit: lam = reg * n_row, d = k + 1 and the last unknown is
+    x_bias[row]; ``gram`` is unused. Rows without ratings get zeros. ``indptr`` may be a slice
+    of a longer row pointer (row r's entries are indptr[r] .. indptr[r + 1]), X and x_bias the
+    matching rows. Raises MemoryError if a thread's scratch cannot be allocated.
     """
     cdef Py_ssize_t n_rows = X.shape[0]
     cdef int k = X.shape[1]
@@ -265,14 +276,13 @@ def als_half(const i64[::1] indptr, const i32[::1] indices, const double[::1] da
     cdef floating* scratch = NULL
     cdef floating* x = NULL
     cdef const floating* bias_ptr = &other_bias[0]
-    cdef floating* base_ptr = NULL
+    cdef const floating* base_ptr = NULL
     if n_rows == 0:
         return 0
     if implicit:
-        base_ptr = <floating*> malloc(k * k * sizeof(floating))
-        if base_ptr == NULL:
-            raise MemoryError(f"ALS could not allocate the {k} x {k} Gram matrix.")
-        _gram(&Y[0, 0], Y.shape[0], k, base_ptr)
+        if gram.shape[0] != k or gram.shape[1] != k:
+            raise ValueError(f"gram must be the ({k}, {k}) Gram matrix from als_gram.")
+        base_ptr = &gram[0, 0]
     with nogil, parallel(num_threads=n_threads):
         # calloc: the padding of the gathered rows must be finite (it feeds A's unread columns)
         scratch = <floating*> calloc(d * ld + 5 * d + GATHER * ld, sizeof(floating))
@@ -301,7 +311,6 @@ def als_half(const i64[::1] indptr, const i32[::1] indices, const double[::1] da
                 if not implicit:
                     x_bias[row] = x[k]
             free(scratch)
-    free(base_ptr)
     if out_of_memory:
         raise MemoryError(f"ALS could not allocate its per-thread scratch ({d} x {d} floats); "
                           "use fewer factors or threads.")

@@ -195,3 +195,18 @@ def test_neumf_implicit_scores_are_not_clipped_to_a_scale_of_ones():
                      random_state=0).fit(ones)
     est = model.predict(ones.users, ones.items)
     assert not model.predicts_ratings and np.isfinite(est).all() and (est < 1.0).all() and np.unique(est).size > 1
+
+
+def test_divergence_names_the_inputs_scale_as_a_cause():
+    # huge interaction strengths overflow LogisticMF at its default learning rate: the message must
+    # not blame the learning rate alone, but name the input's scale (and the knobs) as causes
+    import scipy.sparse as sp
+
+    m = sp.random(40, 30, density=0.3, format="csr", random_state=0)
+    m.data[:] = 1e38
+    with pytest.raises(FloatingPointError) as info:
+        rk.LogisticMF(n_factors=4, n_epochs=3, random_state=0).fit(m)
+    text = str(info.value)
+    assert "scale" in text and "rescale the input" in text
+    assert "learning rate is too large or the regularisation too small" in text
+    assert "learning_rate=1.0" in text and "reg=0.6" in text

@@ -429,10 +429,14 @@ def check_finite_epoch(owner: str, epoch: int, knobs: dict, loss=None, arrays=No
     if bad is None:
         return
     listed = ", ".join(f"{k}={v!r}" for k, v in knobs.items()) or "its parameters"
+    # the usual causes, not one blamed: a step too large for the data, too little regularisation, or
+    # data of a huge scale (LMF's gradients grow with the interaction strengths, SGD's with the ratings)
     raise FloatingPointError(
-        f"{owner} diverged in epoch {epoch}: {bad} became NaN or infinite. The learning rate is too large (or "
-        f"the regularisation too small) for this data: lower the learning rate or raise the regularisation "
-        f"({listed})" + (", or use dtype='float64'." if dtype == "float32" else "."))
+        f"{owner} diverged in epoch {epoch}: {bad} became NaN or infinite. The updates grew without bound: the "
+        f"learning rate is too large or the regularisation too small for this data, or the input's values are of "
+        f"a very large scale (ratings, or interaction strengths / confidences far above 1): lower the learning "
+        f"rate or raise the regularisation ({listed}), or rescale the input (e.g. log1p of the strengths)"
+        + (", or use dtype='float64'." if dtype == "float32" else "."))
 
 
 def _number(value) -> bool:

@@ -5,6 +5,7 @@ import numpy as np
 from reckernels._cy import als as _cy
 
 from .._checks import check_csr
+from .._slices import run_sliced
 
 SOLVERS = {"cholesky": True, "cg": False}
 
@@ -30,8 +31,10 @@ def als_explicit_half(indptr, indices, data, global_mean, other_factors, other_b
     _check_factors(other_factors, factors, ("other_bias", other_bias), ("bias", bias))
     if len(bias) != len(factors) or len(other_bias) != len(other_factors):
         raise ValueError("bias / other_bias must have one entry per row of factors / other_factors.")
-    return _cy.als_half(indptr, indices, data, other_factors, other_bias, float(reg), False, 0.0,
-                        float(global_mean), factors, bias, SOLVERS[solver], int(cg_steps), int(n_threads))
+    unused = np.zeros((1, 1), dtype=factors.dtype)
+    return _sweep(indptr, lambda lo, hi: _cy.als_half(
+        indptr[lo:hi + 1], indices, data, other_factors, other_bias, float(reg), False, 0.0, float(global_mean),
+        factors[lo:hi], bias[lo:hi], SOLVERS[solver], int(cg_steps), int(n_threads), unused), factors.shape[1])
 
 
 def als_implicit_half(indptr, indices, data, alpha, other_factors, reg,
@@ -40,5 +43,16 @@ def als_implicit_half(indptr, indices, data, alpha, other_factors, reg,
     check_csr(indptr, indices, data, n_rows=len(factors))
     _check_factors(other_factors, factors)
     no_bias = np.zeros(1, dtype=factors.dtype)
-    return _cy.als_half(indptr, indices, data, other_factors, no_bias, float(reg), True, float(alpha),
-                        0.0, factors, no_bias, SOLVERS[solver], int(cg_steps), int(n_threads))
+    k = factors.shape[1]
+    gram = np.empty((k, k), dtype=factors.dtype)
+    _cy.als_gram(other_factors, gram)  # once per half-sweep, shared by its slices
+    return _sweep(indptr, lambda lo, hi: _cy.als_half(
+        indptr[lo:hi + 1], indices, data, other_factors, no_bias, float(reg), True, float(alpha), 0.0,
+        factors[lo:hi], no_bias, SOLVERS[solver], int(cg_steps), int(n_threads), gram), k)
+
+
+def _sweep(indptr, half, k):
+    """The half-sweep as calls on ranges of rows (independent solves: the same bits in one call),
+    so Ctrl-C is answered between them (backends/_slices.py); returns the failed-row count.
+    A row's work, in units of ~k^2 / 8 flops: k per entry (its rank-1 update) plus k for the solve."""
+    return int(sum(run_sliced(half, 0, len(indptr) - 1, indptr, per_row=k, per_entry=k)))

@@ -5,6 +5,7 @@ import numpy as np
 from reckernels._cy import coclustering as _cy
 
 from .._checks import check_csr
+from .._slices import run_sliced
 
 
 def _check_clusters(cltr_u, cltr_i, avg_u, avg_i, avg_co):
@@ -25,8 +26,10 @@ def cocluster_assign_users(u_indptr, u_indices, u_data, user_mean, item_mean, cl
     check_csr(u_indptr, u_indices, u_data, n_rows=len(cltr_u))
     _check_means(user_mean, item_mean, cltr_u, cltr_i)
     _check_clusters(cltr_u, cltr_i, avg_u, avg_i, avg_co)
-    return int(_cy.cocluster_assign_users(u_indptr, u_indices, u_data, user_mean, item_mean, cltr_u, cltr_i,
-                                          avg_u, avg_i, avg_co, max(1, int(n_threads))))
+    # users are independent: short calls on ranges of them, so Ctrl-C is answered (backends/_slices.py)
+    return int(sum(run_sliced(lambda lo, hi: _cy.cocluster_assign_users(
+        u_indptr[lo:hi + 1], u_indices, u_data, user_mean[lo:hi], item_mean, cltr_u[lo:hi], cltr_i, avg_u, avg_i,
+        avg_co, max(1, int(n_threads))), 0, len(cltr_u), u_indptr, per_row=len(avg_u))))
 
 
 def cocluster_assign_items(i_indptr, i_indices, i_data, user_mean, item_mean, cltr_u, cltr_i,
@@ -34,8 +37,9 @@ def cocluster_assign_items(i_indptr, i_indices, i_data, user_mean, item_mean, cl
     check_csr(i_indptr, i_indices, i_data, n_rows=len(cltr_i))
     _check_means(user_mean, item_mean, cltr_u, cltr_i)
     _check_clusters(cltr_u, cltr_i, avg_u, avg_i, avg_co)
-    return int(_cy.cocluster_assign_items(i_indptr, i_indices, i_data, user_mean, item_mean, cltr_u, cltr_i,
-                                          avg_u, avg_i, avg_co, max(1, int(n_threads))))
+    return int(sum(run_sliced(lambda lo, hi: _cy.cocluster_assign_items(
+        i_indptr[lo:hi + 1], i_indices, i_data, user_mean, item_mean[lo:hi], cltr_u, cltr_i[lo:hi], avg_u, avg_i,
+        avg_co, max(1, int(n_threads))), 0, len(cltr_i), i_indptr, per_row=len(avg_i))))
 
 
 def cocluster_predict(users, items, user_mean, item_mean, cltr_u, cltr_i, avg_u, avg_i, avg_co,

@@ -4,13 +4,18 @@ import numpy as np
 
 from reckernels._cy import itemitem as _cy
 
+from .._slices import run_sliced, score_row_work
 from ..reference.itemitem import check_itemitem_args
 
 
 def itemitem_scores(indptr, indices, data, users, s_indptr, s_indices, s_data, out, n_threads=1):
     check_itemitem_args(indptr, indices, data, users, s_indptr, s_indices, s_data, out)
-    _cy.itemitem_scores(np.ascontiguousarray(indptr, dtype=np.int64), np.ascontiguousarray(indices, dtype=np.int32),
-                        np.ascontiguousarray(data, dtype=np.float64), np.ascontiguousarray(users, dtype=np.int32),
-                        np.ascontiguousarray(s_indptr, dtype=np.int64),
-                        np.ascontiguousarray(s_indices, dtype=np.int32),
-                        np.ascontiguousarray(s_data, dtype=np.float64), out, max(1, int(n_threads)))
+    indptr, indices = np.ascontiguousarray(indptr, dtype=np.int64), np.ascontiguousarray(indices, dtype=np.int32)
+    data, users = np.ascontiguousarray(data, dtype=np.float64), np.ascontiguousarray(users, dtype=np.int32)
+    s_indptr = np.ascontiguousarray(s_indptr, dtype=np.int64)
+    s_indices = np.ascontiguousarray(s_indices, dtype=np.int32)
+    s_data = np.ascontiguousarray(s_data, dtype=np.float64)
+    # users are independent: short calls on ranges of them, so Ctrl-C is answered (backends/_slices.py)
+    run_sliced(lambda lo, hi: _cy.itemitem_scores(indptr, indices, data, users[lo:hi], s_indptr, s_indices, s_data,
+                                                  out[lo:hi], max(1, int(n_threads))),
+               0, len(users), per_row=score_row_work(indptr, s_indptr, out.shape[1]))

@@ -5,6 +5,7 @@ import numpy as np
 from reckernels._cy import knn as _cy
 
 from .._knn import check_knn_model, check_topk_inputs, recommend_by_blocks, split_similarity
+from .._slices import mean_row_length, run_sliced
 
 
 def _scratch(n_threads, cand_indptr):
@@ -20,10 +21,13 @@ def knn_predict(users, items, cand_indptr, cand_indices, cand_data, sim_idx, sim
                     means, sigmas, bu, bi, items=items, outputs=(est, actual_k, code))
     sim64, sim32 = split_similarity(sim_val)
     n_threads = max(1, int(n_threads))
-    _cy.knn_predict(users, items, cand_indptr, cand_indices, cand_data, sim_idx, sim64, sim32, int(k), int(min_k),
-                    int(center), int(bool(user_based)), means, sigmas, bu, bi, float(global_mean), est, actual_k, code,
-                    *_scratch(n_threads, cand_indptr), _dev_slots(len(users), cand_data), _guess(sim_val, len(users)),
-                    n_threads)
+    scratch, guess = _scratch(n_threads, cand_indptr), _guess(sim_val, len(users))
+    # pairs are independent: short calls on ranges of them, so Ctrl-C is answered (backends/_slices.py)
+    run_sliced(lambda lo, hi: _cy.knn_predict(
+        users[lo:hi], items[lo:hi], cand_indptr, cand_indices, cand_data, sim_idx, sim64, sim32, int(k), int(min_k),
+        int(center), int(bool(user_based)), means, sigmas, bu, bi, float(global_mean), est[lo:hi], actual_k[lo:hi],
+        code[lo:hi], *scratch, _dev_slots(hi - lo, cand_data), guess, n_threads),
+        0, len(users), per_row=1 + mean_row_length(cand_indptr))
 
 
 #: values sampled from each similarity row for the kernels' selection guess (see _guess)
@@ -56,11 +60,13 @@ def knn_score(users, cand_indptr, cand_indices, cand_data, sim_idx, sim_val, k, 
                     means, sigmas, bu, bi, scores=scores)
     sim64, sim32 = split_similarity(sim_val)
     n_threads = max(1, int(n_threads))
-    _cy.knn_score(users, cand_indptr, cand_indices, cand_data, sim_idx, sim64, sim32, int(k), int(min_k), int(center),
-                  int(bool(user_based)), means, sigmas, bu, bi, float(global_mean), scores,
-                  *_scratch(n_threads, cand_indptr),
-                  np.empty(n_threads, np.int32), np.empty(n_threads, np.int8),
-                  _dev_slots(scores.size, cand_data), _guess(sim_val, scores.size), n_threads)
+    scratch, guess = _scratch(n_threads, cand_indptr), _guess(sim_val, scores.size)
+    run_sliced(lambda lo, hi: _cy.knn_score(
+        users[lo:hi], cand_indptr, cand_indices, cand_data, sim_idx, sim64, sim32, int(k), int(min_k), int(center),
+        int(bool(user_based)), means, sigmas, bu, bi, float(global_mean), scores[lo:hi], *scratch,
+        np.empty(n_threads, np.int32), np.empty(n_threads, np.int8), _dev_slots((hi - lo) * scores.shape[1], cand_data),
+        guess, n_threads),
+        0, len(users), per_row=scores.shape[1] * (1 + mean_row_length(cand_indptr)))
 
 
 def knn_recommend(users, cand_indptr, cand_indices, cand_data, sim_idx, sim_val, k, min_k, center, user_based,
@@ -98,12 +104,14 @@ def knn_recommend(users, cand_indptr, cand_indices, cand_data, sim_idx, sim_val,
     n_threads = max(1, min(int(n_threads), len(some)))
     f_idx = np.empty((len(some), top), dtype=np.int64)
     f_val = np.empty((len(some), top))
-    _cy.knn_recommend(some, cand_indptr, cand_indices, cand_data, sim_idx, sim64, sim32, int(k), int(min_k),
-                      int(center), int(bool(user_based)), means, sigmas, bu, bi, float(global_mean), seen_indptr,
-                      seen_indices, bool(exclude), bool(symmetric), f_idx, f_val,
-                      _dev_slots(len(some) * n_items, cand_data),
-                      np.empty((n_threads, n_items)), np.empty((n_threads, 2 * n_items)),
-                      np.empty((n_threads, n_items), np.int32), *_scratch(n_threads, cand_indptr),
-                      _guess(sim_val, len(some) * n_items), n_threads)
+    buffers = (np.empty((n_threads, n_items)), np.empty((n_threads, 2 * n_items)),
+               np.empty((n_threads, n_items), np.int32), *_scratch(n_threads, cand_indptr))
+    guess = _guess(sim_val, len(some) * n_items)
+    run_sliced(lambda lo, hi: _cy.knn_recommend(
+        some[lo:hi], cand_indptr, cand_indices, cand_data, sim_idx, sim64, sim32, int(k), int(min_k), int(center),
+        int(bool(user_based)), means, sigmas, bu, bi, float(global_mean), seen_indptr, seen_indices, bool(exclude),
+        bool(symmetric), f_idx[lo:hi], f_val[lo:hi], _dev_slots((hi - lo) * n_items, cand_data), *buffers,
+        guess, n_threads),
+        0, len(some), per_row=n_items * (1 + mean_row_length(cand_indptr)))
     idx[fused], val[fused] = f_idx, f_val
     return idx, val

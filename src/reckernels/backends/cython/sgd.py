@@ -5,6 +5,7 @@ import numpy as np
 from reckernels._cy import sgd as _cy
 
 from .._checks import check_csr
+from .._slices import run_sliced
 from ..reference.sgd import check_grid, check_model, check_rates
 
 
@@ -12,7 +13,11 @@ def svd_epoch(indptr, indices, data, global_mean, bu, bi, pu, qi, lr, reg, biase
     check_model(bu, bi, pu, qi, dtype=np.float64)
     check_csr(indptr, indices, data, n_rows=len(bu), n_cols=len(bi))
     lr, reg = check_rates(lr, reg, 4, np.float64)
-    return _cy.svd_epoch(indptr, indices, data, float(global_mean), bu, bi, pu, qi, lr, reg, bool(biased))
+    # ranges of users in order, as short calls, so Ctrl-C is answered (backends/_slices.py): the same
+    # updates in the same order; the loss, a sum, then agrees to rounding
+    return float(sum(run_sliced(lambda lo, hi: _cy.svd_epoch(indptr[lo:hi + 1], indices, data, float(global_mean),
+                                                       bu[lo:hi], bi, pu[lo:hi], qi, lr, reg, bool(biased)),
+                          0, len(bu), indptr, per_row=1)))
 
 
 def svd_epoch_blocked(block_ptr, users, items, ratings, global_mean, bu, bi, pu, qi, lr, reg, biased,
@@ -28,7 +33,9 @@ def svdpp_epoch(indptr, indices, data, global_mean, bu, bi, pu, qi, yj, lr, reg)
     check_model(bu, bi, pu, qi, yj, dtype=np.float64)
     check_csr(indptr, indices, data, n_rows=len(bu), n_cols=len(bi))
     lr, reg = check_rates(lr, reg, 5, np.float64)
-    return _cy.svdpp_epoch(indptr, indices, data, float(global_mean), bu, bi, pu, qi, yj, lr, reg)
+    return float(sum(run_sliced(lambda lo, hi: _cy.svdpp_epoch(indptr[lo:hi + 1], indices, data, float(global_mean),
+                                                         bu[lo:hi], bi, pu[lo:hi], qi, yj, lr, reg),
+                          0, len(bu), indptr, per_row=1)))
 
 
 def svdpp_epoch_hogwild(indptr, indices, data, global_mean, bu, bi, pu, qi, yj, lr, reg, n_threads=1):
@@ -37,5 +44,6 @@ def svdpp_epoch_hogwild(indptr, indices, data, global_mean, bu, bi, pu, qi, yj, 
     if np.asarray(data).dtype != pu.dtype:
         raise ValueError(f"data must have the factors' dtype {pu.dtype}, got {np.asarray(data).dtype}.")
     lr, reg = check_rates(lr, reg, 5, pu.dtype)
-    return _cy.svdpp_epoch_hogwild(indptr, indices, data, pu.dtype.type(global_mean), bu, bi, pu, qi, yj, lr, reg,
-                                   int(n_threads))
+    return float(sum(run_sliced(lambda lo, hi: _cy.svdpp_epoch_hogwild(
+        indptr[lo:hi + 1], indices, data, pu.dtype.type(global_mean), bu[lo:hi], bi, pu[lo:hi], qi, yj, lr, reg,
+        int(n_threads)), 0, len(bu), indptr, per_row=1)))

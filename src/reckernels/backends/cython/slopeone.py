@@ -5,6 +5,7 @@ import numpy as np
 from reckernels._cy import slopeone as _cy
 
 from ...similarity import _rows_ascending
+from .._slices import run_sliced
 from ..reference.slopeone import check_dense_out, check_fit_args, check_predict_args, check_sparse_out
 
 
@@ -18,8 +19,11 @@ def slopeone_dense(indptr, indices, data, t_indptr, t_indices, t_data, row_start
     check_dense_out(n, dev, freq)
     # ascending by-user lists let the kernel walk j >= x only (half the work; see slopeone_mirror)
     upper = _rows_ascending(t_indptr, t_indices)
-    _cy.slopeone_dense(indptr, indices, data, t_indptr, t_indices, t_data, int(row_start), int(row_stop), dev, freq,
-                       upper, np.zeros((_threads(n_threads), 2 * n + 8)), _threads(n_threads))
+    scratch = np.zeros((_threads(n_threads), 2 * n + 8))
+    # rows are independent: short calls, so Ctrl-C is answered (backends/_slices.py)
+    run_sliced(lambda lo, hi: _cy.slopeone_dense(indptr, indices, data, t_indptr, t_indices, t_data, lo, hi, dev,
+                                                 freq, upper, scratch, _threads(n_threads)),
+               row_start, row_stop, indptr)
 
 
 def slopeone_mirror(dev, freq, n_threads=1):
@@ -34,8 +38,9 @@ def slopeone_count(indptr, indices, t_indptr, t_indices, row_start, row_stop, co
     if not 0 <= row_start <= row_stop <= n:
         raise ValueError(f"rows [{row_start}, {row_stop}) are not within [0, {n}).")
     mark = np.full((_threads(n_threads), max(1, n)), -1, dtype=np.int32)
-    _cy.slopeone_count(indptr, indices, t_indptr, t_indices, int(row_start), int(row_stop), counts, mark,
-                       _threads(n_threads))
+    run_sliced(lambda lo, hi: _cy.slopeone_count(indptr, indices, t_indptr, t_indices, lo, hi, counts, mark,
+                                                 _threads(n_threads)),
+               row_start, row_stop, indptr)
 
 
 def slopeone_sparse(indptr, indices, data, t_indptr, t_indices, t_data, row_start, row_stop,
@@ -43,9 +48,10 @@ def slopeone_sparse(indptr, indices, data, t_indptr, t_indices, t_data, row_star
     n = check_fit_args(indptr, indices, data, t_indptr, t_indices, t_data, row_start, row_stop)
     check_sparse_out(n, out_indptr, out_indices, out_dev, out_freq)
     t = _threads(n_threads)
-    _cy.slopeone_sparse(indptr, indices, data, t_indptr, t_indices, t_data, int(row_start), int(row_stop),
-                        out_indptr, out_indices, out_dev, out_freq, np.zeros((t, max(1, n)), np.int32),
-                        np.zeros((t, max(1, n))), t)
+    run_sliced(lambda lo, hi: _cy.slopeone_sparse(indptr, indices, data, t_indptr, t_indices, t_data, lo, hi,
+                                                  out_indptr, out_indices, out_dev, out_freq,
+                                                  np.zeros((t, max(1, n)), np.int32), np.zeros((t, max(1, n))), t),
+               row_start, row_stop, indptr)
 
 
 def slopeone_predict_dense(users, items, u_indptr, u_indices, user_mean, dev, freq, global_mean, est, impossible,

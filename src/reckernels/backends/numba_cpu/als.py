@@ -11,6 +11,7 @@ import numpy as np
 
 from .._checks import check_csr
 from ..reference.als import CG_EPS
+from .._slices import run_sliced
 from ._threads import numba_threads
 
 SOLVERS = {"cholesky": True, "cg": False}
@@ -185,9 +186,10 @@ def als_explicit_half(indptr, indices, data, global_mean, other_factors, other_b
     check_csr(indptr, indices, data, n_rows=len(factors))
     no_base = np.zeros((1, 1), dtype=np.float64)
     with numba_threads(n_threads):
-        return int(_half(indptr, indices, data, other_factors, other_bias, no_base, np.float64(reg), False,
-                         0.0, np.float64(global_mean), factors, bias, SOLVERS[solver], int(cg_steps),
-                         4 * max(1, int(n_threads))))
+        return _sweep(indptr, lambda lo, hi: _half(
+            indptr[lo:hi + 1], indices, data, other_factors, other_bias, no_base, np.float64(reg), False, 0.0,
+            np.float64(global_mean), factors[lo:hi], bias[lo:hi], SOLVERS[solver], int(cg_steps),
+            4 * max(1, int(n_threads))), factors.shape[1])
 
 
 def als_implicit_half(indptr, indices, data, alpha, other_factors, reg,
@@ -198,6 +200,14 @@ def als_implicit_half(indptr, indices, data, alpha, other_factors, reg,
     gram = Y.T @ Y
     no_bias = np.zeros(1, dtype=factors.dtype)
     with numba_threads(n_threads):
-        return int(_half(indptr, indices, data, other_factors, no_bias, gram, np.float64(reg), True,
-                         np.float64(alpha), 0.0, factors, no_bias, SOLVERS[solver], int(cg_steps),
-                         4 * max(1, int(n_threads))))
+        return _sweep(indptr, lambda lo, hi: _half(
+            indptr[lo:hi + 1], indices, data, other_factors, no_bias, gram, np.float64(reg), True,
+            np.float64(alpha), 0.0, factors[lo:hi], no_bias, SOLVERS[solver], int(cg_steps),
+            4 * max(1, int(n_threads))), factors.shape[1])
+
+
+def _sweep(indptr, half, k):
+    """The half-sweep as calls on ranges of rows (independent solves: the same bits in one call),
+    so Ctrl-C is answered between them (backends/_slices.py); returns the failed-row count.
+    A row's work, in units of ~k^2 / 8 flops: k per entry (its rank-1 update) plus k for the solve."""
+    return int(sum(run_sliced(half, 0, len(indptr) - 1, indptr, per_row=k, per_entry=k)))

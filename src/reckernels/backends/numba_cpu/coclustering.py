@@ -12,6 +12,7 @@ import numba
 import numpy as np
 
 from .._checks import check_csr
+from .._slices import run_sliced
 from ._threads import numba_threads
 
 # Python's float ** 2 calls the C library's pow, which differs from x * x in the last bit for
@@ -133,17 +134,19 @@ def cocluster_averages(u_indptr, u_indices, u_data, cltr_u, cltr_i, global_mean,
 def cocluster_assign_users(u_indptr, u_indices, u_data, user_mean, item_mean, cltr_u, cltr_i,
                            avg_u, avg_i, avg_co, n_threads=1):
     check_csr(u_indptr, u_indices, u_data, n_rows=len(cltr_u))
-    with numba_threads(n_threads):
-        return int(_assign_users(u_indptr, u_indices, u_data, user_mean, item_mean, cltr_u, cltr_i,
-                                 avg_u, avg_i, avg_co))
+    with numba_threads(n_threads):  # users are independent: short calls, so Ctrl-C is answered (_slices.py)
+        return int(sum(run_sliced(lambda lo, hi: _assign_users(
+            u_indptr[lo:hi + 1], u_indices, u_data, user_mean[lo:hi], item_mean, cltr_u[lo:hi], cltr_i, avg_u,
+            avg_i, avg_co), 0, len(cltr_u), u_indptr, per_row=len(avg_u))))
 
 
 def cocluster_assign_items(i_indptr, i_indices, i_data, user_mean, item_mean, cltr_u, cltr_i,
                            avg_u, avg_i, avg_co, n_threads=1):
     check_csr(i_indptr, i_indices, i_data, n_rows=len(cltr_i))
     with numba_threads(n_threads):
-        return int(_assign_items(i_indptr, i_indices, i_data, user_mean, item_mean, cltr_u, cltr_i,
-                                 avg_u, avg_i, avg_co))
+        return int(sum(run_sliced(lambda lo, hi: _assign_items(
+            i_indptr[lo:hi + 1], i_indices, i_data, user_mean, item_mean[lo:hi], cltr_u, cltr_i[lo:hi], avg_u,
+            avg_i, avg_co), 0, len(cltr_i), i_indptr, per_row=len(avg_i))))
 
 
 def cocluster_predict(users, items, user_mean, item_mean, cltr_u, cltr_i, avg_u, avg_i, avg_co,

@@ -7,6 +7,7 @@ import numba
 import numpy as np
 
 from ..reference.itemitem import check_itemitem_args
+from .._slices import run_sliced, score_row_work
 from ._threads import numba_threads
 
 
@@ -29,8 +30,12 @@ def _scores(indptr, indices, data, users, s_indptr, s_indices, s_data, out):
 
 def itemitem_scores(indptr, indices, data, users, s_indptr, s_indices, s_data, out, n_threads=1):
     check_itemitem_args(indptr, indices, data, users, s_indptr, s_indices, s_data, out)
-    with numba_threads(n_threads):
-        _scores(np.ascontiguousarray(indptr, dtype=np.int64), np.ascontiguousarray(indices, dtype=np.int32),
-                np.ascontiguousarray(data, dtype=np.float64), np.ascontiguousarray(users, dtype=np.int32),
-                np.ascontiguousarray(s_indptr, dtype=np.int64), np.ascontiguousarray(s_indices, dtype=np.int32),
-                np.ascontiguousarray(s_data, dtype=np.float64), out)
+    indptr, indices = np.ascontiguousarray(indptr, dtype=np.int64), np.ascontiguousarray(indices, dtype=np.int32)
+    data, users = np.ascontiguousarray(data, dtype=np.float64), np.ascontiguousarray(users, dtype=np.int32)
+    s_indptr = np.ascontiguousarray(s_indptr, dtype=np.int64)
+    s_indices = np.ascontiguousarray(s_indices, dtype=np.int32)
+    s_data = np.ascontiguousarray(s_data, dtype=np.float64)
+    with numba_threads(n_threads):  # users are independent: short calls, so Ctrl-C is answered (_slices.py)
+        run_sliced(lambda lo, hi: _scores(indptr, indices, data, users[lo:hi], s_indptr, s_indices, s_data,
+                                          out[lo:hi]),
+                   0, len(users), per_row=score_row_work(indptr, s_indptr, out.shape[1]))

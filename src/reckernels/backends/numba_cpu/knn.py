@@ -12,6 +12,7 @@ import numba
 import numpy as np
 
 from .._knn import BASELINE, MEAN, NONE, POSSIBLE, TOO_FEW, UNKNOWN, ZSCORE, check_knn_model, recommend_by_blocks
+from .._slices import mean_row_length, run_sliced
 from ._threads import numba_threads
 
 _CHUNK = 256  # pairs per parallel task
@@ -181,10 +182,12 @@ def knn_predict(users, items, cand_indptr, cand_indices, cand_data, sim_idx, sim
                 user_based, means, sigmas, bu, bi, global_mean, est, actual_k, code, n_threads=1):
     check_knn_model(users, cand_indptr, cand_indices, cand_data, sim_idx, sim_val, k, center, user_based,
                     means, sigmas, bu, bi, items=items, outputs=(est, actual_k, code))
-    with numba_threads(n_threads):
-        _predict(users, items, cand_indptr, cand_indices, cand_data, sim_idx, sim_val, np.int64(k), np.int64(min_k),
-                 np.int64(center), bool(user_based), means, sigmas, bu, bi, np.float64(global_mean), est, actual_k,
-                 code)
+    with numba_threads(n_threads):  # pairs are independent: short calls, so Ctrl-C is answered (_slices.py)
+        run_sliced(lambda lo, hi: _predict(
+            users[lo:hi], items[lo:hi], cand_indptr, cand_indices, cand_data, sim_idx, sim_val, np.int64(k),
+            np.int64(min_k), np.int64(center), bool(user_based), means, sigmas, bu, bi, np.float64(global_mean),
+            est[lo:hi], actual_k[lo:hi], code[lo:hi]),
+            0, len(users), per_row=1 + mean_row_length(cand_indptr))
 
 
 def knn_score(users, cand_indptr, cand_indices, cand_data, sim_idx, sim_val, k, min_k, center, user_based,
@@ -192,8 +195,10 @@ def knn_score(users, cand_indptr, cand_indices, cand_data, sim_idx, sim_val, k, 
     check_knn_model(users, cand_indptr, cand_indices, cand_data, sim_idx, sim_val, k, center, user_based,
                     means, sigmas, bu, bi, scores=scores)
     with numba_threads(n_threads):
-        _score(users, cand_indptr, cand_indices, cand_data, sim_idx, sim_val, np.int64(k), np.int64(min_k),
-               np.int64(center), bool(user_based), means, sigmas, bu, bi, np.float64(global_mean), scores)
+        run_sliced(lambda lo, hi: _score(
+            users[lo:hi], cand_indptr, cand_indices, cand_data, sim_idx, sim_val, np.int64(k), np.int64(min_k),
+            np.int64(center), bool(user_based), means, sigmas, bu, bi, np.float64(global_mean), scores[lo:hi]),
+            0, len(users), per_row=scores.shape[1] * (1 + mean_row_length(cand_indptr)))
 
 
 def knn_recommend(users, cand_indptr, cand_indices, cand_data, sim_idx, sim_val, k, min_k, center, user_based,

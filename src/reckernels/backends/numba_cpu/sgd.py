@@ -6,6 +6,7 @@ import numpy as np
 
 from .._checks import check_csr
 from ..reference.sgd import check_grid, check_model, check_rates
+from .._slices import run_sliced
 from ._threads import numba_threads
 
 
@@ -143,7 +144,11 @@ def svd_epoch(indptr, indices, data, global_mean, bu, bi, pu, qi, lr, reg, biase
     check_model(bu, bi, pu, qi, dtype=np.float64)
     check_csr(indptr, indices, data, n_rows=len(bu), n_cols=len(bi))
     lr, reg = check_rates(lr, reg, 4, np.float64)
-    return float(_svd_epoch(indptr, indices, data, np.float64(global_mean), bu, bi, pu, qi, lr, reg, bool(biased)))
+    # ranges of users in order, as short calls, so Ctrl-C is answered (backends/_slices.py): the same
+    # updates in the same order; the loss, a sum, then agrees to rounding
+    return float(sum(run_sliced(lambda lo, hi: _svd_epoch(indptr[lo:hi + 1], indices, data, np.float64(global_mean),
+                                                          bu[lo:hi], bi, pu[lo:hi], qi, lr, reg, bool(biased)),
+                                0, len(bu), indptr, per_row=1)))
 
 
 def svd_epoch_blocked(block_ptr, users, items, ratings, global_mean, bu, bi, pu, qi, lr, reg, biased,
@@ -170,15 +175,20 @@ def _svdpp_args(indptr, indices, data, bu, bi, pu, qi, yj, lr, reg, dtype):
 
 def svdpp_epoch(indptr, indices, data, global_mean, bu, bi, pu, qi, yj, lr, reg):
     lr, reg, decay, sqrt_iu = _svdpp_args(indptr, indices, data, bu, bi, pu, qi, yj, lr, reg, np.float64)
-    return float(_svdpp_epoch(indptr, indices, data, np.float64(global_mean), bu, bi, pu, qi, yj, lr, reg, decay,
-                              sqrt_iu))
+    return float(sum(run_sliced(lambda lo, hi: _svdpp_epoch(
+        indptr[lo:hi + 1], indices, data, np.float64(global_mean), bu[lo:hi], bi, pu[lo:hi], qi, yj, lr, reg, decay,
+        sqrt_iu[lo:hi]), 0, len(bu), indptr, per_row=1)))
 
 
 def svdpp_epoch_hogwild(indptr, indices, data, global_mean, bu, bi, pu, qi, yj, lr, reg, n_threads=1):
     lr, reg, decay, sqrt_iu = _svdpp_args(indptr, indices, data, bu, bi, pu, qi, yj, lr, reg, None)
     gm = pu.dtype.type(global_mean)
     if n_threads == 1:  # numba's prange has no ordering guarantee; one thread must be the serial order
-        return float(_svdpp_epoch(indptr, indices, data, gm, bu, bi, pu, qi, yj, lr, reg, decay, sqrt_iu))
+        return float(sum(run_sliced(lambda lo, hi: _svdpp_epoch(
+            indptr[lo:hi + 1], indices, data, gm, bu[lo:hi], bi, pu[lo:hi], qi, yj, lr, reg, decay, sqrt_iu[lo:hi]),
+            0, len(bu), indptr, per_row=1)))
     with numba_threads(n_threads):
-        user_loss = _svdpp_hogwild(indptr, indices, data, gm, bu, bi, pu, qi, yj, lr, reg, decay, sqrt_iu)
-    return float(np.sum(user_loss))
+        user_loss = run_sliced(lambda lo, hi: _svdpp_hogwild(
+            indptr[lo:hi + 1], indices, data, gm, bu[lo:hi], bi, pu[lo:hi], qi, yj, lr, reg, decay, sqrt_iu[lo:hi]),
+            0, len(bu), indptr, per_row=1)
+    return float(np.sum(np.concatenate(user_loss))) if user_loss else 0.0

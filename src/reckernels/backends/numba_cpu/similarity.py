@@ -9,6 +9,7 @@ import numba
 import numpy as np
 
 from ..reference.similarity import COSINE, DOT, MSD, PEARSON, PEARSON_BASELINE, check_kernel_args, check_square, kind_code
+from .._slices import run_sliced
 from ._threads import numba_threads
 
 MAX_STRIDE = 8
@@ -243,9 +244,11 @@ def similarity_upper(indptr, indices, data, t_indptr, t_indices, t_data, row_sta
     check_kernel_args(indptr, indices, data, t_indptr, t_indices, t_data, row_start, row_stop, kind,
                       out.shape, (len(indptr) - 1, len(indptr) - 1))
     n_chunks = _chunks(n_threads, row_stop - row_start)
-    with numba_threads(n_chunks):
-        _upper(indptr, indices, data, t_indptr, t_indices, t_data, np.int64(row_start), np.int64(row_stop),
-               kind_code(kind), np.float64(min_support), np.float64(shrinkage), out, n_chunks)
+    with numba_threads(n_chunks):  # rows are independent: short calls, so Ctrl-C is answered (_slices.py)
+        run_sliced(lambda lo, hi: _upper(indptr, indices, data, t_indptr, t_indices, t_data, np.int64(lo),
+                                         np.int64(hi), kind_code(kind), np.float64(min_support),
+                                         np.float64(shrinkage), out, n_chunks),
+                   row_start, row_stop, indptr)
 
 
 def similarity_topm(indptr, indices, data, t_indptr, t_indices, t_data, row_start, row_stop,
@@ -254,9 +257,10 @@ def similarity_topm(indptr, indices, data, t_indptr, t_indices, t_data, row_star
                       out_sim.shape, out_idx.shape, implicit_order)
     n_chunks = _chunks(n_threads, row_stop - row_start)
     with numba_threads(n_chunks):
-        _topm(indptr, indices, data, t_indptr, t_indices, t_data, np.int64(row_start), np.int64(row_stop),
-              kind_code(kind), np.float64(min_support), np.float64(shrinkage), out_idx, out_sim, n_chunks,
-              bool(implicit_order))
+        run_sliced(lambda lo, hi: _topm(indptr, indices, data, t_indptr, t_indices, t_data, np.int64(lo),
+                                        np.int64(hi), kind_code(kind), np.float64(min_support),
+                                        np.float64(shrinkage), out_idx, out_sim, n_chunks, bool(implicit_order)),
+                   row_start, row_stop, indptr)
 
 
 @numba.njit(cache=True, nogil=True, parallel=True)

@@ -9,6 +9,7 @@ import numba
 import numpy as np
 
 from ..reference.slopeone import check_dense_out, check_fit_args, check_predict_args, check_sparse_out
+from .._slices import run_sliced
 from ._threads import numba_threads
 
 
@@ -151,9 +152,10 @@ def slopeone_dense(indptr, indices, data, t_indptr, t_indices, t_data, row_start
                    n_threads=1):
     n = check_fit_args(indptr, indices, data, t_indptr, t_indices, t_data, row_start, row_stop)
     check_dense_out(n, dev, freq)
-    with numba_threads(n_threads):
-        _dense(indptr, indices, data, t_indptr, t_indices, t_data, int(row_start), int(row_stop), dev, freq,
-               _chunks(n_threads))
+    with numba_threads(n_threads):  # rows are independent: short calls, so Ctrl-C is answered (_slices.py)
+        run_sliced(lambda lo, hi: _dense(indptr, indices, data, t_indptr, t_indices, t_data, lo, hi, dev, freq,
+                                         _chunks(n_threads)),
+                   row_start, row_stop, indptr)
 
 
 def slopeone_mirror(dev, freq, n_threads=1):
@@ -170,7 +172,8 @@ def slopeone_count(indptr, indices, t_indptr, t_indices, row_start, row_stop, co
         raise ValueError(f"rows [{row_start}, {row_stop}) are not within [0, {n}).")
     mark = np.full((_chunks(n_threads), max(1, n)), -1, dtype=np.int64)
     with numba_threads(n_threads):
-        _count(indptr, indices, t_indptr, t_indices, int(row_start), int(row_stop), counts, mark)
+        run_sliced(lambda lo, hi: _count(indptr, indices, t_indptr, t_indices, lo, hi, counts, mark),
+                   row_start, row_stop, indptr)
 
 
 def slopeone_sparse(indptr, indices, data, t_indptr, t_indices, t_data, row_start, row_stop,
@@ -179,8 +182,10 @@ def slopeone_sparse(indptr, indices, data, t_indptr, t_indices, t_data, row_star
     check_sparse_out(n, out_indptr, out_indices, out_dev, out_freq)
     c = _chunks(n_threads)
     with numba_threads(n_threads):
-        _sparse(indptr, indices, data, t_indptr, t_indices, t_data, int(row_start), int(row_stop), out_indptr,
-                out_indices, out_dev, out_freq, np.zeros((c, max(1, n)), np.int32), np.zeros((c, max(1, n))))
+        run_sliced(lambda lo, hi: _sparse(indptr, indices, data, t_indptr, t_indices, t_data, lo, hi, out_indptr,
+                                          out_indices, out_dev, out_freq, np.zeros((c, max(1, n)), np.int32),
+                                          np.zeros((c, max(1, n)))),
+                   row_start, row_stop, indptr)
 
 
 def slopeone_predict_dense(users, items, u_indptr, u_indices, user_mean, dev, freq, global_mean, est, impossible,

@@ -1,0 +1,151 @@
+"""Ctrl-C during a long fit (or recommend) returns within about a second, and the estimator is left
+unfitted or at its previous fit, never half-updated (docs/errors.md, row fit-interrupted).
+
+Each case starts a call whose single kernel call would take seconds unsliced (one similarity,
+one ALS half-sweep, one SlopeOne deviation pass...), sends SIGINT from a timer thread after
+DELAY seconds (``_thread.interrupt_main``, what Ctrl-C does to the interpreter) and measures how
+late KeyboardInterrupt arrives. The bound is loose (LATENCY_BOUND, for a loaded machine);
+the measured latencies are printed (``pytest -s``). The second half checks that cutting a
+kernel call into slices (backends/_slices.py) gives the same bits as one call.
+"""
+
+import _thread
+import threading
+import time
+
+import numpy as np
+import pytest
+
+import reckernels as rk
+from reckernels.backends import _slices
+
+DELAY = 0.3
+LATENCY_BOUND = 3.0  # seconds after the signal; measured typically ~0.1 s (see the printed figures)
+BACKENDS = ["cython", "numba"]
+
+pytestmark = pytest.mark.skipif(threading.current_thread() is not threading.main_thread(),
+                                reason="signals go to the main thread")
+
+
+@pytest.fixture(scope="module")
+def small():
+    return rk.datasets.make_ratings(60, 40, 600, random_state=1)
+
+
+@pytest.fixture(scope="module")
+def big():
+    # dense enough that one similarity / deviation pass / ALS half-sweep is seconds of kernel time
+    return rk.datasets.make_ratings(6000, 3000, 2_400_000, random_state=2)
+
+
+def _interrupted(call):
+    """Run call() with SIGINT DELAY seconds in; the seconds from the signal to KeyboardInterrupt."""
+    timer = threading.Timer(DELAY, _thread.interrupt_main)
+    start = time.perf_counter()
+    timer.start()
+    try:
+        call()
+    except KeyboardInterrupt:
+        latency = time.perf_counter() - (start + DELAY)
+        timer.join()
+        return latency
+    try:  # finished first: the interrupt still lands, here
+        timer.join()
+        time.sleep(1.0)
+    except KeyboardInterrupt:
+        pass
+    pytest.fail("the call finished before the signal: the case's data are too small to test an interrupt")
+
+
+# (name, constructor, where: "fit" or "recommend"); each fit's first long call is one kernel call
+CASES = [
+    ("UserKNN", lambda b: rk.UserKNN(k=20, backend=b), "fit"),
+    ("ItemKNN", lambda b: rk.ItemKNN(k=20, backend=b), "fit"),
+    ("SlopeOne", lambda b: rk.SlopeOne(backend=b), "fit"),
+    ("ItemItem", lambda b: rk.ItemItem(K=20, backend=b), "fit"),
+    ("ALS", lambda b: rk.ALS(n_factors=160, n_epochs=2, backend=b, random_state=0), "fit"),
+    ("ImplicitALS", lambda b: rk.ImplicitALS(n_factors=256, n_epochs=2, solver="cholesky", dtype="float64", backend=b,
+                                             random_state=0), "fit"),
+    ("CoClustering", lambda b: rk.CoClustering(n_cltr_u=200, n_cltr_i=200, n_epochs=2, backend=b,
+                                               random_state=0), "fit"),
+    ("SVD-exact", lambda b: rk.SVD(n_factors=400, n_epochs=2, schedule="exact", backend=b, random_state=0), "fit"),
+    ("SVDpp", lambda b: rk.SVDpp(n_factors=200, n_epochs=2, backend=b, random_state=0), "fit"),
+    ("UserKNN.recommend", lambda b: rk.UserKNN(k=40, backend=b), "recommend"),
+]
+LATENCIES = {}
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("name,make,where", CASES, ids=[c[0] for c in CASES])
+def test_ctrl_c_returns_fast_and_leaves_the_previous_state(name, make, where, backend, small, big):
+    pairs = (small.users[:50], small.items[:50])
+    previous = make(backend).fit(small)  # fitted (and compiled) on small data
+    before = previous.predict(*pairs)
+    if where == "fit":
+        latency = _interrupted(lambda: previous.fit(big))
+        np.testing.assert_array_equal(previous.predict(*pairs), before)  # the previous fit, untouched
+        fresh = make(backend)
+        latency = max(latency, _interrupted(lambda: fresh.fit(big)))
+        assert not hasattr(fresh, "user_map_")  # unfitted, not half-fitted
+    else:
+        model = make(backend).fit(big)
+        users = np.tile(big.user_map.raw_ids, 20)  # recommend for everyone, many times over
+        latency = _interrupted(lambda: model.recommend(users, k=10))
+    LATENCIES[f"{name}/{backend}"] = latency
+    print(f"\n{name} {backend}: KeyboardInterrupt {latency:.3f} s after the signal")
+    assert latency < LATENCY_BOUND
+
+
+# ------------------------------------------------------------------ slicing changes no bit
+def _fitted_arrays(model):
+    return {k: v.copy() for k, v in vars(model).items() if isinstance(v, np.ndarray)}
+
+
+SAME_BITS = [
+    lambda b: rk.UserKNN(k=5, backend=b),
+    lambda b: rk.ItemKNN(k=5, sim="pearson_baseline", max_neighbors=7, backend=b),
+    lambda b: rk.SlopeOne(storage="sparse", backend=b),
+    lambda b: rk.SlopeOne(storage="dense", backend=b),
+    lambda b: rk.ItemItem(K=5, backend=b),
+    lambda b: rk.ALS(n_factors=4, n_epochs=2, backend=b, random_state=0),
+    lambda b: rk.ImplicitALS(n_factors=4, n_epochs=2, backend=b, random_state=0),
+    lambda b: rk.CoClustering(n_cltr_u=3, n_cltr_i=2, n_epochs=3, backend=b, random_state=0),
+    lambda b: rk.SVD(n_factors=4, n_epochs=2, schedule="exact", backend=b, random_state=0),
+    lambda b: rk.SVDpp(n_factors=3, n_epochs=2, schedule="exact", backend=b, random_state=0),
+    lambda b: rk.SVDpp(n_factors=3, n_epochs=2, n_threads=1, backend=b, random_state=0),
+]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("make", SAME_BITS, ids=[f"{type(m('auto')).__name__}{i}" for i, m in enumerate(SAME_BITS)])
+def test_one_row_slices_give_the_bits_of_one_call(make, backend, small, monkeypatch):
+    whole = make(backend).fit(small)
+    users = small.user_map.raw_ids
+    ids, scores = whole.recommend(users, k=5)
+    est = whole.predict(small.users, small.items)
+    # every sliced call cut into ranges of a single row: the worst case for any order dependence
+    monkeypatch.setattr(_slices, "FIRST_WORK", 1e-9)
+    monkeypatch.setattr(_slices, "MAX_GROWTH", 1.0)
+    sliced = make(backend).fit(small)
+    a, b = _fitted_arrays(whole), _fitted_arrays(sliced)
+    assert a.keys() == b.keys()
+    for name in a:
+        np.testing.assert_array_equal(a[name], b[name], err_msg=name)
+    np.testing.assert_array_equal(sliced.predict(small.users, small.items), est)
+    ids2, scores2 = sliced.recommend(users, k=5)
+    np.testing.assert_array_equal(ids2, ids)
+    np.testing.assert_array_equal(scores2, scores)
+
+
+def test_run_sliced_covers_the_range_once_in_order():
+    indptr = np.cumsum(np.r_[0, np.random.default_rng(0).integers(0, 50, 5000)])
+    for first in (1e-9, 10.0, 1e12):
+        _slices.FIRST_WORK, saved = first, _slices.FIRST_WORK
+        try:
+            calls = _slices.run_sliced(lambda lo, hi: (lo, hi), 7, 4990, indptr, per_row=3)
+        finally:
+            _slices.FIRST_WORK = saved
+        assert calls[0][0] == 7 and calls[-1][1] == 4990
+        assert all(a[1] == b[0] and a[0] < a[1] for a, b in zip(calls, calls[1:]))
+        assert (len(calls) == 1) == (first == 1e12)
+    assert _slices.run_sliced(lambda lo, hi: 1 / 0, 5, 5) == []
