@@ -1,10 +1,23 @@
 """NCF (GMF, MLP, NeuMF) against the library's other models; training throughput; the sampler.
 
+    python benchmarks/bench_ncf.py defaults [--keras-epochs 3]
     python benchmarks/bench_ncf.py ranking [--data ml-100k | ml-1m-prefix] [--epochs 20]
     python benchmarks/bench_ncf.py rating [--epochs 20]
     python benchmarks/bench_ncf.py throughput [--data ml-1m-prefix]
     python benchmarks/bench_ncf.py sampling [--data ml-1m-prefix] [--repeat 7]
     python benchmarks/bench_ncf.py steps [--data ml-100k]
+
+defaults: ``rk.NeuMF(task="implicit", random_state=0)`` with every other option at its default,
+on the ML-1M prefix under the NCF protocol (below): HR@10, NDCG@10 and fit time after the
+last epoch, and HR@10 after every epoch against the training time so far (the evaluation
+itself is not counted); ImplicitALS (64 factors) beside it, fitted for 1..15 epochs. Then
+the plain Keras NeuMF a user would write (Embedding, Flatten, Multiply/Concatenate, Dense,
+Adam(0.001), binary cross-entropy, ``model.fit`` on NumPy arrays at batch 256, Keras's
+compile defaults), the same architecture as our defaults, trained for --keras-epochs epochs
+on the same samples (every positive and 4 negatives each, drawn by the same sampler):
+samples/s of its epochs after the first (tracing) beside ours (our epochs after the first,
+negative sampling and input pipeline included), by wall time and by CPU time. Writes
+ncf_defaults.png (HR@10 against training time) beside RESULTS.md.
 
 ranking: leave-one-out (each user's latest rating held out), the held-out item ranked against
 99 sampled items the user never touched, the same candidates for every model (seed 0);
@@ -68,6 +81,131 @@ def ncf_models(args, task):
                   lambda: NeuMF(arch="neumf", factors=args.factors, layers=args.layers, **common)),
     }
     return dict(models[arch] for arch in args.archs)
+
+
+def plain_keras_neumf(keras, n_users, n_items, factors, layers):
+    """The NeuMF a Keras user writes from the paper: four Embedding tables, Flatten, Dense."""
+    L = keras.layers
+    user, item = keras.Input((1,), dtype="int32"), keras.Input((1,), dtype="int32")
+    gmf = L.Multiply()([L.Flatten()(L.Embedding(n_users, factors)(user)),
+                        L.Flatten()(L.Embedding(n_items, factors)(item))])
+    x = L.Concatenate()([L.Flatten()(L.Embedding(n_users, layers[0] // 2)(user)),
+                         L.Flatten()(L.Embedding(n_items, layers[0] // 2)(item))])
+    for width in layers[1:]:
+        x = L.Dense(width, activation="relu")(x)
+    out = L.Dense(1, activation="sigmoid")(L.Concatenate()([gmf, x]))
+    model = keras.Model([user, item], out)
+    model.compile(optimizer=keras.optimizers.Adam(0.001), loss="binary_crossentropy")
+    return model
+
+
+def defaults(args):
+    import keras
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    import reckernels as rk
+    from reckernels.algorithms.ncf import NeuMF
+    from reckernels.backends import get_backend
+    from reckernels.sampled_ranking import sample_candidates, sampled_ranking_evaluation
+    from reckernels.split import leave_one_out
+
+    data = load("ml-1m-prefix")
+    train, test = leave_one_out(data)
+    implicit = rk.Dataset.from_arrays(train.users, train.items)
+    candidates = sample_candidates(train, test, n_negatives=99, random_state=0)
+    print(f"# ml-1m-prefix: {data}; train {len(train):,}, test {len(test):,} users; load average "
+          f"{os.getloadavg()[0]:.2f}", flush=True)
+
+    class Traced(NeuMF):
+        """Evaluates after every epoch, outside the timed training (the fit is otherwise the default's)."""
+
+        def _check_epoch(self, epoch, loss=None):
+            super()._check_epoch(epoch, loss)
+            start, cpu = time.perf_counter(), time.process_time()
+            res = sampled_ranking_evaluation(self, candidates=candidates)
+            self.eval_s += time.perf_counter() - start
+            self.eval_cpu += time.process_time() - cpu
+            self.curve.append((time.perf_counter() - self.t0 - self.eval_s, res["hit_rate"], res["ndcg"]))
+            self.cpu.append(time.process_time() - self.cpu0 - self.eval_cpu)
+
+    ours = Traced(task="implicit", random_state=0)
+    ours.curve, ours.cpu, ours.eval_s, ours.eval_cpu = [], [], 0.0, 0.0
+    ours.t0, ours.cpu0 = time.perf_counter(), time.process_time()
+    ours.fit(implicit)
+    fit_s = time.perf_counter() - ours.t0 - ours.eval_s
+    res = sampled_ranking_evaluation(ours, candidates=candidates)
+    params = {k: v for k, v in ours.get_params().items() if k not in ("backend", "n_threads", "verbose")}
+    print(f"| model | HR@10 | NDCG@10 | fit (s) |\n|---|---|---|---|\n"
+          f"| NeuMF defaults ({params}) | {res['hit_rate']:.4f} | {res['ndcg']:.4f} | {fit_s:.1f} |", flush=True)
+    als_curve = []
+    for n in (1, 2, 3, 5, 8, 15):
+        als = rk.get_algorithm("implicit_als")(n_factors=64, n_epochs=n, random_state=0)
+        start = time.perf_counter()
+        als.fit(implicit)
+        als_s = time.perf_counter() - start
+        r = sampled_ranking_evaluation(als, candidates=candidates)
+        als_curve.append((als_s, r["hit_rate"], r["ndcg"]))
+    print(f"| ImplicitALS (64 factors, 15 epochs, alpha=40) | {r['hit_rate']:.4f} | {r['ndcg']:.4f} | "
+          f"{als_s:.1f} |", flush=True)
+
+    # throughput: ours from the fit above, the plain Keras model on one epoch of the same samples
+    n_samples = len(implicit) * (1 + ours.n_negatives)
+    ours_wall = statistics.median(ours.history_["epoch_time"][1:])
+    ours_cpu = statistics.median(np.diff(ours.cpu)[0:])
+    order = np.lexsort((implicit.inner_items, implicit.inner_users))
+    pos_u = implicit.inner_users[order].astype(np.int32)
+    pos_i = implicit.inner_items[order].astype(np.int32)
+    indptr = np.zeros(implicit.n_users + 1, np.int64)
+    np.cumsum(np.bincount(pos_u, minlength=implicit.n_users), out=indptr[1:])
+    neg = np.empty(len(pos_u) * ours.n_negatives, np.int32)
+    get_backend("cython").sample_negatives(indptr, pos_i, implicit.n_items, ours.n_negatives, 0, 0, neg, 2)
+    users = np.concatenate((pos_u, np.repeat(pos_u, ours.n_negatives)))
+    items = np.concatenate((pos_i, neg))
+    labels = np.concatenate((np.ones(len(pos_u), np.float32), np.zeros(len(neg), np.float32)))
+    keras.utils.set_random_seed(0)
+    plain = plain_keras_neumf(keras, implicit.n_users, implicit.n_items, ours.factors, ours.layers)
+
+    class Clock(keras.callbacks.Callback):
+        wall, cpu = [], []
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self.start = (time.perf_counter(), time.process_time())
+
+        def on_epoch_end(self, epoch, logs=None):
+            self.wall.append(time.perf_counter() - self.start[0])
+            self.cpu.append(time.process_time() - self.start[1])
+
+    clock = Clock()
+    plain.fit([users, items], labels, batch_size=256, epochs=args.keras_epochs, shuffle=True, verbose=0,
+              callbacks=[clock])
+    plain_wall, plain_cpu = statistics.median(clock.wall[1:]), statistics.median(clock.cpu[1:])
+    print(f"\n{n_samples:,} samples per epoch ({len(implicit):,} positives + {ours.n_negatives} negatives each); "
+          f"median of epochs 2.. ; load average {os.getloadavg()[0]:.2f}")
+    print("| trainer | batch | epoch (s) | samples/s | CPU s per epoch | samples per CPU s |\n|---|---|---|---|---|---|")
+    print(f"| plain Keras (jit_compile={plain.jit_compile}, steps_per_execution=1) | 256 | {plain_wall:.1f} | "
+          f"{n_samples / plain_wall:,.0f} | {plain_cpu:.1f} | {n_samples / plain_cpu:,.0f} |")
+    print(f"| rk.NeuMF defaults | {ours.batch_size} | {ours_wall:.1f} | {n_samples / ours_wall:,.0f} | "
+          f"{ours_cpu:.1f} | {n_samples / ours_cpu:,.0f} |")
+    print(f"speed-up: {plain_wall / ours_wall:.2f}x by wall time, {plain_cpu / ours_cpu:.2f}x by CPU time", flush=True)
+
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    t, hr, _ = zip(*ours.curve)
+    ax.plot(t, hr, "o-", label=f"NeuMF defaults (batch {ours.batch_size}, {ours.n_epochs} epochs)")
+    t, hr, _ = zip(*als_curve)
+    ax.plot(t, hr, "s-", label="ImplicitALS (64 factors, 1-15 epochs)")
+    ax.axhline(0.70, color="grey", lw=0.8, ls="--")
+    ax.set_xlabel("training time (s, wall)")
+    ax.set_ylabel("HR@10 (99 sampled negatives)")
+    ax.set_title(f"ML-1M prefix, leave-one-out, {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    out = Path(__file__).resolve().parent / "ncf_defaults.png"
+    fig.savefig(out, dpi=120)
+    print(f"# wrote {out}")
 
 
 def ranking(args):
@@ -193,7 +331,7 @@ def sampling(args):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("section", choices=("ranking", "rating", "throughput", "steps", "sampling"))
+    parser.add_argument("section", choices=("defaults", "ranking", "rating", "throughput", "steps", "sampling"))
     parser.add_argument("--data", choices=tuple(DATA), default=None,
                         help="ml-100k for ranking, ml-1m-prefix for throughput and sampling by default")
     parser.add_argument("--epochs", type=int, default=20)
@@ -206,12 +344,13 @@ def main():
                         help="which NCF architectures to run, comma separated")
     parser.add_argument("--pretrain", action="store_true", help="ranking: also NeuMF initialised from GMF and MLP")
     parser.add_argument("--repeat", type=int, default=7)
+    parser.add_argument("--keras-epochs", type=int, default=3, help="defaults: epochs of the plain Keras model")
     args = parser.parse_args()
     if args.data is None:
         args.data = "ml-100k" if args.section in ("ranking", "rating", "steps") else "ml-1m-prefix"
     if args.section != "sampling":
         header(args)
-    sections = {"ranking": ranking, "rating": rating, "throughput": throughput, "steps": steps, "sampling": sampling}
+    sections = {"defaults": defaults, "ranking": ranking, "rating": rating, "throughput": throughput, "steps": steps, "sampling": sampling}
     sections[args.section](args)
 
 

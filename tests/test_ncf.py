@@ -133,6 +133,20 @@ def test_implicit_ranks_a_planted_item_first():
     assert not model.predicts_ratings and NeuMF(task="rating").predicts_ratings
 
 
+@pytest.mark.parametrize("task", ["rating", "implicit"])
+def test_divergence_raises_and_keeps_the_previous_fit(data, task):
+    """An absurd learning rate overflows the weights in the first epoch: fit names the knobs to
+    change and leaves the estimator at its previous fit (the transaction in Estimator.fit)."""
+    model = NeuMF(task=task, factors=4, layers=(8, 4), n_epochs=1, batch_size=64, random_state=0).fit(data)
+    keras_model, before = model.model_, model.predict(data.users, data.items, clip=False)
+    model.set_params(learning_rate=1e38, n_epochs=3)
+    with pytest.raises(FloatingPointError, match=r"NeuMF diverged in epoch 0: .* became NaN or infinite.*"
+                                                 r"lower the learning rate .*learning_rate=1e\+38, reg=0\.0"):
+        model.fit(data)
+    assert model.model_ is keras_model and len(model.history_["loss"]) == 1
+    np.testing.assert_array_equal(model.predict(data.users, data.items, clip=False), before)
+
+
 @pytest.mark.parametrize("kwargs, error, message", [
     ({"arch": "deep"}, ValueError, "arch"),
     ({"task": "ranking"}, ValueError, "task"),

@@ -23,8 +23,9 @@ and restores the best epoch's weights. NeuMF can start from fitted GMF and MLP m
 the output weights mixed as ``[alpha * h_gmf, (1 - alpha) * h_mlp]``, as in the paper.
 
 Reproducibility: with ``random_state`` set, ``fit`` seeds Python, NumPy and TensorFlow
-(``keras.utils.set_random_seed``) and, on CPU, turns on TensorFlow's op determinism (a
-process-wide switch), so two fits give identical predictions. The negative sampler's draws
+(``keras.utils.set_random_seed``); training steps run under XLA (``JIT_COMPILE``), which is
+deterministic on CPU, so two fits give identical predictions there (TensorFlow's op-determinism
+switch is not turned on: Keras disables XLA under it). The negative sampler's draws
 depend only on (seed, epoch, user), whatever the thread count. ``n_threads`` is the
 sampler's thread count; TensorFlow sizes its own thread pools (``tf.config.threading``).
 """
@@ -43,7 +44,7 @@ from ..data import Dataset
 from ..persistence import register
 from ._tf import gpu_present, import_keras
 from ..persistence import Arr
-from .base import Estimator, NotFittedError
+from .base import Estimator, NotFittedError, check_finite_epoch
 
 ARCHS = ("gmf", "mlp", "neumf")
 TASKS = ("rating", "implicit")
@@ -52,6 +53,8 @@ SCORE_BATCH = 1 << 16
 #: training steps per TensorFlow call: a small model's step is mostly dispatch overhead, and
 #: running many steps per call made an epoch about 3x faster on CPU (benchmarks/RESULTS.md, NCF)
 STEPS_PER_EXECUTION = 32
+#: compile each training step with XLA: fuses the small ops of the towers and the optimizer update
+JIT_COMPILE = True
 
 
 @register
@@ -129,8 +132,6 @@ class NeuMF(Estimator):
         self.mixed_ = gpu and self.mixed_precision in (True, "auto")
         self.seed_ = _draw_seed(self.random_state)
         keras.utils.set_random_seed(self.seed_)
-        if self.random_state is not None and not gpu:
-            tf.config.experimental.enable_op_determinism()
         self.model_ = self._build(keras, dataset.n_users, dataset.n_items, dataset.global_mean)
         if pretrain is not None:
             self._load_pretrained(*pretrain, alpha)
@@ -138,7 +139,8 @@ class NeuMF(Estimator):
         if self.mixed_:
             optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
         loss = "mse" if self.task == "rating" else "binary_crossentropy"
-        self.model_.compile(optimizer=optimizer, loss=loss, steps_per_execution=STEPS_PER_EXECUTION)
+        self.model_.compile(optimizer=optimizer, loss=loss, steps_per_execution=STEPS_PER_EXECUTION,
+                            jit_compile=JIT_COMPILE)
         self._predict_fn = None
 
         epoch_data = self._epoch_arrays(dataset)
@@ -155,9 +157,9 @@ class NeuMF(Estimator):
                 hist = self.model_.fit(self._pipeline(tf, users, items, labels, rng), epochs=1, verbose=0,
                                        shuffle=False)  # _pipeline has shuffled
                 self.history_["loss"].append(float(hist.history["loss"][0]))
-                self._check_epoch(epoch, self.history_["loss"][-1])
                 self.history_["sampling_time"].append(sampled - start)
                 self.history_["epoch_time"].append(time.perf_counter() - start)
+                self._check_epoch(epoch, self.history_["loss"][-1])
                 bar.update(1)
                 if monitor is None:
                     continue
@@ -172,6 +174,15 @@ class NeuMF(Estimator):
                         break
         if best_weights is not None:
             self.model_.set_weights(best_weights)
+
+    def _check_epoch(self, epoch: int, loss=None) -> None:
+        """The loss (base class), then every Keras weight: Adam with a far too large learning rate
+        can overflow the weights while the clipped cross-entropy still reads finite."""
+        super()._check_epoch(epoch, loss)
+        if self.check_divergence:
+            knobs = {"learning_rate": self.learning_rate, "reg": self.reg}
+            weights = {f"the weights {w.path!r}": np.asarray(w) for w in self.model_.weights}
+            check_finite_epoch(type(self).__name__, epoch, knobs, None, weights)
 
     def _epoch_arrays(self, dataset):
         """A function epoch -> (users, items, labels) arrays of that epoch's training samples."""
@@ -201,14 +212,26 @@ class NeuMF(Estimator):
         return arrays
 
     def _pipeline(self, tf, users, items, labels, rng):
-        """tf.data: this epoch's samples in a seeded random order, batched, prefetched.
+        """tf.data: this epoch's samples in a seeded random order, already cut into batches.
 
         The shuffle is one NumPy permutation of the whole epoch (an exact shuffle in one
-        vectorised step) rather than tf.data's per-element shuffle buffer.
+        vectorised step) rather than tf.data's per-element shuffle buffer, and the batches are
+        rows of (n_batches, batch_size) arrays, so tf.data hands out whole batches instead of
+        assembling them element by element; the last, shorter batch follows on its own.
         """
         perm = rng.permutation(len(labels))
-        ds = tf.data.Dataset.from_tensor_slices(({"user": users[perm], "item": items[perm]}, labels[perm]))
-        return ds.batch(self.batch_size).prefetch(tf.data.AUTOTUNE)
+        users, items, labels = users[perm], items[perm], labels[perm]
+        size = self.batch_size
+        full = len(labels) // size * size
+
+        def part(sl, shape):
+            inputs = {"user": users[sl].reshape(shape), "item": items[sl].reshape(shape)}
+            return tf.data.Dataset.from_tensor_slices((inputs, labels[sl].reshape(shape)))
+
+        ds = part(slice(0, full), (-1, size))
+        if full < len(labels):
+            ds = ds.concatenate(part(slice(full, None), (1, -1)))
+        return ds.prefetch(tf.data.AUTOTUNE)
 
     def _validation_metric(self, validation, dataset):
         if self.task == "rating":
