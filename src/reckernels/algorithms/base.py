@@ -175,8 +175,10 @@ class Estimator:
         transaction then restores the estimator)."""
         if not self.check_divergence:
             return
-        knobs = {k: v for k, v in self.get_params().items()
-                 if k.startswith(("lr", "learning_rate", "reg", "alpha")) and v is not None}
+        # the knobs are looked up only when an epoch diverged: get_params walks the signature
+        def knobs():
+            return {k: v for k, v in self.get_params().items()
+                    if k.startswith(("lr", "learning_rate", "reg", "alpha")) and v is not None}
         arrays = {name: self.__dict__.get(name) for name in getattr(self, "_arrays", ())}
         check_finite_epoch(type(self).__name__, epoch, knobs, loss, arrays, getattr(self, "dtype", None))
 
@@ -428,6 +430,7 @@ def check_finite_epoch(owner: str, epoch: int, knobs: dict, loss=None, arrays=No
             break
     if bad is None:
         return
+    knobs = knobs() if callable(knobs) else knobs  # a callable is evaluated only on failure
     listed = ", ".join(f"{k}={v!r}" for k, v in knobs.items()) or "its parameters"
     # the usual causes, not one blamed: a step too large for the data, too little regularisation, or
     # data of a huge scale (LMF's gradients grow with the interaction strengths, SGD's with the ratings)
