@@ -163,7 +163,7 @@ def check_grid(block_ptr, users, items, ratings, dtype):
 #: grid of a few blocks (Ctrl-C is answered between calls, see backends/_slices.py)
 WAVE_RATINGS = 1 << 14
 #: the most parts a step is cut into (the wave table then has at most MAX_BLOCKS * MAX_WAVE_PARTS entries)
-MAX_WAVE_PARTS = 1 << 12
+MAX_WAVE_PARTS = 1 << 10
 
 
 def grid_waves(block_ptr, n_blocks):
