@@ -53,8 +53,16 @@ static inline __attribute__((always_inline)) void rk_prefetch_row(const void *ro
 }
 #endif
 
-/* The lanes of v summed as a fixed tree (halves, then quarters, ...). */
+/* The lanes of v summed as a fixed tree (halves, then quarters, ...), written out lane by lane: the
+   loop over a copy in memory that it replaces made GCC add the last two lanes through the stack (a
+   store and two reloads in every rating's dependency chain). The same additions in the same order. */
 static inline __attribute__((always_inline)) RK_T RK_NAME(hsum)(RK_V v) {
+    if (RK_L == 8) {
+        const RK_T a0 = v[0] + v[4], a1 = v[1] + v[5], a2 = v[2] + v[6], a3 = v[3] + v[7];
+        return (a0 + a2) + (a1 + a3);
+    }
+    if (RK_L == 4)
+        return (v[0] + v[2]) + (v[1] + v[3]);
     RK_T t[RK_L];
     __builtin_memcpy(t, &v, sizeof t);
     for (int w = RK_L / 2; w >= 1; w /= 2)
