@@ -15,6 +15,10 @@ Sections:
   gets it and of the other kernels, wall time (median of --repeat fits, the fit includes
   building the grid and drawing the factors) and, for the single-thread lines, CPU time
   (time.process_time: less disturbed by other jobs on a shared machine).
+- ``grid``: ``rk.SVD()`` (100 factors, 20 epochs, --threads threads) on the ML-1M prefix with
+  n_blocks = 1, 2, 4 and 8 per thread (the default is ``BLOCKS_PER_THREAD``, see
+  reckernels/algorithms/svd.py): updates/s (median of --repeat fits, rounds interleaved so that
+  a burst of load hits every grid alike) and test RMSE against the exact schedule's.
 - ``svdpp``: one SVD++ epoch (20 factors) on fold 1 of MovieLens 100K: scikit-surprise (one
   epoch, timed --repeat times) against ours (20 epochs, per epoch).
 - ``synthetic``: SVD on make_ratings(69878, 10677, 10M) (MovieLens 10M's shape), 100
@@ -274,7 +278,36 @@ def svdpp(args):
                   f"x{t_s / (t / 20):7.1f}   (20 epochs {t:.2f} s, test RMSE {rmse(model, test):.4f})")
 
 
-SECTIONS = {"accuracy": accuracy, "speed": speed, "svdpp": svdpp, "synthetic": synthetic}
+def grid(args):
+    import reckernels as rk
+    from reckernels.algorithms.svd import BLOCKS_PER_THREAD
+
+    data = rk.datasets.read_ratings(PREFIX)
+    train, test = rk.split.train_test_split(data, test_size=0.2, random_state=0)
+    n_up = 20 * len(train)
+    exact = rmse(rk.SVD(n_factors=K, schedule="exact", random_state=0).fit(train), test)
+    print(f"rk.SVD() ({K} factors, 20 epochs, {args.threads} threads) on the ML-1M prefix by grid size; "
+          f"median of {args.repeat}; default {BLOCKS_PER_THREAD} blocks per thread; exact schedule's test RMSE "
+          f"{exact:.4f}; load average {os.getloadavg()[0]:.1f}")
+    per_thread = (1, 2, 4, 8)
+    models = {m: rk.SVD(n_factors=K, n_blocks=m * args.threads, n_threads=args.threads, random_state=0)
+              for m in per_thread}
+    times = {m: [] for m in per_thread}
+    for model in models.values():
+        model.fit(train)  # warm-up
+    for _ in range(args.repeat):  # rounds interleaved: load that comes and goes hits every grid alike
+        for m, model in models.items():
+            start = time.perf_counter()
+            model.fit(train)
+            times[m].append(time.perf_counter() - start)
+    for m, model in models.items():
+        wall = statistics.median(times[m])
+        print(f"  n_blocks={m * args.threads:<4} ({m} per thread){' default' if m == BLOCKS_PER_THREAD else '        '}"
+              f"  {wall:6.3f} s  {n_up / wall / 1e6:6.2f} M upd/s  (best {n_up / min(times[m]) / 1e6:6.2f})  "
+              f"test RMSE {rmse(model, test):.4f} ({rmse(model, test) - exact:+.4f} vs exact)", flush=True)
+
+
+SECTIONS = {"accuracy": accuracy, "grid": grid, "speed": speed, "svdpp": svdpp, "synthetic": synthetic}
 
 
 def main():

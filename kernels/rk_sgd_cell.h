@@ -5,7 +5,8 @@
      RK_NAME(f)  the function's name with the precision's prefix (rk_ssvd_cell, rk_dsvd_cell,
                  rk_ssvdpp_user, rk_dsvdpp_user).
 
-   The cell walks its ratings lo..hi in order: for each, the error of mu + b_u + b_i + q_i . p_u,
+   The cell walks its ratings lo..hi in order, adding each squared error to ``loss`` (the cell's
+   sum so far: a cell run in parts, one call each, sums exactly as in one call): for each, the error of mu + b_u + b_i + q_i . p_u,
    the biases, then p_u += lr_pu (err q_i - reg_pu p_u) and q_i += lr_qi (err p_u - reg_qi q_i)
    from the old values. What makes it fast:
    - RK_CLONES compiles it three times (AVX-512, AVX2/FMA, baseline), the clone picked at load
@@ -52,8 +53,16 @@ static inline __attribute__((always_inline)) void rk_prefetch_row(const void *ro
 }
 #endif
 
-/* The lanes of v summed as a fixed tree (halves, then quarters, ...). */
+/* The lanes of v summed as a fixed tree (halves, then quarters, ...), written out lane by lane: the
+   loop over a copy in memory that it replaces made GCC add the last two lanes through the stack (a
+   store and two reloads in every rating's dependency chain). The same additions in the same order. */
 static inline __attribute__((always_inline)) RK_T RK_NAME(hsum)(RK_V v) {
+    if (RK_L == 8) {
+        const RK_T a0 = v[0] + v[4], a1 = v[1] + v[5], a2 = v[2] + v[6], a3 = v[3] + v[7];
+        return (a0 + a2) + (a1 + a3);
+    }
+    if (RK_L == 4)
+        return (v[0] + v[2]) + (v[1] + v[3]);
     RK_T t[RK_L];
     __builtin_memcpy(t, &v, sizeof t);
     for (int w = RK_L / 2; w >= 1; w /= 2)
@@ -104,13 +113,12 @@ static inline __attribute__((always_inline)) void RK_NAME(step_short)(RK_T *rest
 
 static inline __attribute__((always_inline)) double RK_NAME(svd_cell_any)(long long lo, long long hi, const int *users, const int *items,
         const RK_T *ratings, RK_T mu, RK_T *bu, RK_T *bi, RK_T *pu, RK_T *qi, int k, const RK_T *lr,
-        const RK_T *reg, int biased) {
+        const RK_T *reg, int biased, double loss) {
     const RK_T lr_bu = lr[0], lr_bi = lr[1], lr_pu = lr[2], lr_qi = lr[3];
     const RK_T reg_bu = reg[0], reg_bi = reg[1];
     const RK_T ap = 1 - lr_pu * reg[2], aq = 1 - lr_qi * reg[3];
     const int row_bytes = k * (int)sizeof(RK_T);
     const int wide = k >= RK_L, full = k - k % RK_L;
-    double loss = 0.0;
     long long p = lo;
     while (p < hi) {
         for (long long a = p + RK_AHEAD; a < p + RK_AHEAD + 4 && a < hi; a++)
@@ -183,12 +191,11 @@ static inline __attribute__((always_inline)) double RK_NAME(svd_cell_any)(long l
    same sums in the same order. */
 static inline __attribute__((always_inline)) double RK_NAME(svd_cell_vec)(long long lo, long long hi,
         const int *users, const int *items, const RK_T *ratings, RK_T mu, RK_T *bu, RK_T *bi, RK_T *pu, RK_T *qi,
-        const int k, const RK_T *lr, const RK_T *reg, int biased) {
+        const int k, const RK_T *lr, const RK_T *reg, int biased, double loss) {
     const RK_T lr_bu = lr[0], lr_bi = lr[1], lr_pu = lr[2], lr_qi = lr[3];
     const RK_T reg_bu = reg[0], reg_bi = reg[1];
     const RK_T ap = 1 - lr_pu * reg[2], aq = 1 - lr_qi * reg[3];
     const int row_bytes = k * (int)sizeof(RK_T);
-    double loss = 0.0;
     long long p = lo;
     while (p < hi) {
         const int *u = users + p, *i = items + p;
@@ -253,9 +260,10 @@ static inline __attribute__((always_inline)) double RK_NAME(svd_cell_vec)(long l
 
 RK_CLONES RK_FAST static double RK_NAME(svd_cell)(long long lo, long long hi, const int *users, const int *items,
         const RK_T *ratings, RK_T mu, RK_T *bu, RK_T *bi, RK_T *pu, RK_T *qi, int k, const RK_T *lr,
-        const RK_T *reg, int biased) {
-#define RK_CELL(kk) RK_NAME(svd_cell_vec)(lo, hi, users, items, ratings, mu, bu, bi, pu, qi, kk, lr, reg, biased)
-    if (k % RK_L != 0) return RK_NAME(svd_cell_any)(lo, hi, users, items, ratings, mu, bu, bi, pu, qi, k, lr, reg, biased);
+        const RK_T *reg, int biased, double loss) {
+#define RK_CELL(kk) RK_NAME(svd_cell_vec)(lo, hi, users, items, ratings, mu, bu, bi, pu, qi, kk, lr, reg, biased, loss)
+    if (k % RK_L != 0)
+        return RK_NAME(svd_cell_any)(lo, hi, users, items, ratings, mu, bu, bi, pu, qi, k, lr, reg, biased, loss);
     switch (k / RK_L) {  /* padded widths of the usual factor counts (in vectors), then any */
         RK_CELL_CASES
         default: return RK_CELL(k);

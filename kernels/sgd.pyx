@@ -66,10 +66,10 @@ cdef extern from *:
                    double lr_q, double reg_q) noexcept nogil
     double rk_ssvd_cell(i64 lo, i64 hi, const i32* users, const i32* items, const float* ratings, float mu,
                         float* bu, float* bi, float* pu, float* qi, int k, const float* lr, const float* reg,
-                        int biased) noexcept nogil
+                        int biased, double loss) noexcept nogil
     double rk_dsvd_cell(i64 lo, i64 hi, const i32* users, const i32* items, const double* ratings, double mu,
                         double* bu, double* bi, double* pu, double* qi, int k, const double* lr,
-                        const double* reg, int biased) noexcept nogil
+                        const double* reg, int biased, double loss) noexcept nogil
     double rk_ssvdpp_user(i64 lo, i64 hi, i64 u, const i32* indices, const float* data, float mu, float* bu,
                           float* bi, float* pu, float* qi, float* yj, int k, const float* lr, const float* reg,
                           float* z, float* shift, float* implicit) noexcept nogil
@@ -103,30 +103,39 @@ def svd_epoch(const i64[::1] indptr, const i32[::1] indices, const double[::1] d
 cdef inline double _svd_cell(i64 lo, i64 hi, const i32[::1] users, const i32[::1] items,
                              const floating[::1] ratings, floating global_mean,
                              floating[::1] bu, floating[::1] bi, floating[:, ::1] pu, floating[:, ::1] qi,
-                             const floating[::1] lr, const floating[::1] reg, bint biased) noexcept nogil:
+                             const floating[::1] lr, const floating[::1] reg, bint biased,
+                             double loss) noexcept nogil:
     if floating is double:
         return rk_dsvd_cell(lo, hi, &users[0], &items[0], &ratings[0], global_mean, &bu[0], &bi[0], &pu[0, 0],
-                            &qi[0, 0], pu.shape[1], &lr[0], &reg[0], biased)
+                            &qi[0, 0], pu.shape[1], &lr[0], &reg[0], biased, loss)
     else:
         return rk_ssvd_cell(lo, hi, &users[0], &items[0], &ratings[0], global_mean, &bu[0], &bi[0], &pu[0, 0],
-                            &qi[0, 0], pu.shape[1], &lr[0], &reg[0], biased)
+                            &qi[0, 0], pu.shape[1], &lr[0], &reg[0], biased, loss)
 
 
 def svd_epoch_blocked(const i64[::1] block_ptr, const i32[::1] users, const i32[::1] items,
                       const floating[::1] ratings, floating global_mean,
                       floating[::1] bu, floating[::1] bi, floating[:, ::1] pu, floating[:, ::1] qi,
                       const floating[::1] lr, const floating[::1] reg, bint biased, int n_blocks,
-                      int n_threads):
-    """One SVD epoch over the B x B grid: B steps, the B cells of a step on parallel threads."""
-    cdef Py_ssize_t s, r, c
-    cdef double[::1] cell_loss = np.zeros(n_blocks * n_blocks)
+                      int n_threads, i64 wave_lo, i64 wave_hi, i64 parts, double[::1] cell_loss):
+    """Waves wave_lo .. wave_hi - 1 of an SVD epoch over the B x B grid (backends/reference/sgd.py:
+    grid_waves): wave s * parts + j runs part j of step s's B cells on parallel threads, and the
+    waves of one step that the call covers run as one part. ``cell_loss[c]`` (B * B entries) adds up
+    cell c's squared errors, so an epoch run in any number of calls gives the bits of one call."""
+    cdef i64 s, j0, j1, n, lo
+    cdef Py_ssize_t r, c
+    if wave_lo >= wave_hi:
+        return
     with nogil:
-        for s in range(n_blocks):
+        for s in range(wave_lo // parts, (wave_hi + parts - 1) // parts):
+            j0 = max(wave_lo - s * parts, 0)
+            j1 = min(wave_hi - s * parts, parts)
             for r in prange(n_blocks, schedule="dynamic", num_threads=n_threads):
                 c = r * n_blocks + (r + s) % n_blocks
-                cell_loss[c] = _svd_cell(block_ptr[c], block_ptr[c + 1], users, items, ratings, global_mean,
-                                         bu, bi, pu, qi, lr, reg, biased)
-    return float(np.sum(cell_loss))  # fixed order: the loss does not depend on thread timing either
+                lo = block_ptr[c]
+                n = block_ptr[c + 1] - lo
+                cell_loss[c] = _svd_cell(lo + n * j0 // parts, lo + n * j1 // parts, users, items, ratings,
+                                         global_mean, bu, bi, pu, qi, lr, reg, biased, cell_loss[c])
 
 
 # ---------------------------------------------------------------------------------------- SVD++

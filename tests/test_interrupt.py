@@ -70,6 +70,7 @@ CASES = [
                                                random_state=0), "fit"),
     ("SVD-exact", lambda b: rk.SVD(n_factors=400, n_epochs=2, schedule="exact", backend=b, random_state=0), "fit"),
     ("SVDpp", lambda b: rk.SVDpp(n_factors=200, n_epochs=2, backend=b, random_state=0), "fit"),
+    ("SVD-blocked", lambda b: rk.SVD(n_factors=2000, n_epochs=2, backend=b, random_state=0), "fit"),  # rk.SVD()'s
     ("UserKNN.recommend", lambda b: rk.UserKNN(k=40, backend=b), "recommend"),
 ]
 LATENCIES = {}
@@ -113,6 +114,8 @@ SAME_BITS = [
     lambda b: rk.SVD(n_factors=4, n_epochs=2, schedule="exact", backend=b, random_state=0),
     lambda b: rk.SVDpp(n_factors=3, n_epochs=2, schedule="exact", backend=b, random_state=0),
     lambda b: rk.SVDpp(n_factors=3, n_epochs=2, n_threads=1, backend=b, random_state=0),
+    lambda b: rk.SVD(n_factors=4, n_epochs=2, backend=b, random_state=0),  # blocked float32, rk.SVD()'s schedule
+    lambda b: rk.SVD(n_factors=5, n_epochs=2, n_blocks=3, n_threads=2, dtype="float64", backend=b, random_state=0),
 ]
 
 
@@ -149,3 +152,29 @@ def test_run_sliced_covers_the_range_once_in_order():
         assert all(a[1] == b[0] and a[0] < a[1] for a, b in zip(calls, calls[1:]))
         assert (len(calls) == 1) == (first == 1e12)
     assert _slices.run_sliced(lambda lo, hi: 1 / 0, 5, 5) == []
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("n_blocks", [1, 3])
+def test_blocked_sgd_waves_give_the_bits_of_one_call(backend, n_blocks, small, monkeypatch):
+    """The blocked SGD epoch cut into waves of one rating per cell (steps split into parts), one wave
+    per call: the factors, the biases and the loss (history_) of one call per epoch."""
+    import importlib
+
+    from reckernels.backends.reference import sgd as ref_sgd
+
+    kernels = importlib.import_module(f"reckernels.backends.{'numba_cpu' if backend == 'numba' else backend}.sgd")
+    make = lambda: rk.SVD(n_factors=5, n_epochs=3, n_blocks=n_blocks, n_threads=2, backend=backend, random_state=0)
+    whole = make().fit(small)
+    monkeypatch.setattr(ref_sgd, "WAVE_RATINGS", 1)
+    monkeypatch.setattr(_slices, "FIRST_WORK", 1e-9)
+    monkeypatch.setattr(_slices, "MAX_GROWTH", 1.0)
+    n_calls = []
+    real = kernels.run_sliced
+    monkeypatch.setattr(kernels, "run_sliced", lambda call, *a, **k: n_calls.append(len(real(call, *a, **k))))
+    sliced = make().fit(small)
+    assert min(n_calls) > n_blocks * 10  # many waves per step
+    a, b = _fitted_arrays(whole), _fitted_arrays(sliced)
+    for name in a:
+        np.testing.assert_array_equal(a[name], b[name], err_msg=name)
+    assert whole.history_ == sliced.history_

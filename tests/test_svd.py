@@ -94,6 +94,31 @@ def test_blocked_depends_on_the_grid_not_the_threads(small_data):
     assert np.array_equal(a.user_factors_, b.user_factors_) and np.array_equal(a.item_factors_, b.item_factors_)
 
 
+
+def test_default_grid_is_blocks_per_thread_and_bounded(small_data, monkeypatch):
+    """n_blocks=None: one block on one thread, BLOCKS_PER_THREAD per thread on more, never more than
+    MAX_BLOCKS per side (the cell table and per-epoch buffers stay bounded) however many threads."""
+    import warnings
+
+    from reckernels import backends
+    from reckernels.algorithms.svd import BLOCKS_PER_THREAD
+
+    for backend in ("cython", "numba"):
+        assert rk.SVD(**SMALL, n_threads=1, backend=backend).fit(small_data)._grid_blocks() == 1
+        if backends.available_cores() >= 2:
+            assert rk.SVD(**SMALL, n_threads=2, backend=backend).fit(small_data)._grid_blocks() == 2 * BLOCKS_PER_THREAD
+    with pytest.warns(backends.ThreadCapWarning):
+        capped = rk.SVD(**SMALL, n_threads=10000)
+    assert capped.n_threads_ == backends.available_cores()
+    monkeypatch.setattr(backends, "available_cores", lambda: 5000)  # a huge machine: the grid is capped
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", backends.ThreadCapWarning)
+        huge = rk.SVD(**SMALL, n_threads=10000, backend="cython")
+    huge.backend_ = "cython"
+    assert huge._grid_blocks() == 5000 * BLOCKS_PER_THREAD
+    assert backends.bound_blocks(huge._grid_blocks(), 10 ** 7, 10 ** 7) == backends.MAX_BLOCKS
+
+
 def test_hogwild_one_thread_is_the_exact_svdpp(small_data):
     exact = rk.SVDpp(**SMALL, **EXACT).fit(small_data)
     hogwild = rk.SVDpp(**SMALL, schedule="hogwild", dtype="float64", n_threads=1).fit(small_data)

@@ -6,7 +6,7 @@ from reckernels._cy import sgd as _cy
 
 from .._checks import check_csr
 from .._slices import run_sliced
-from ..reference.sgd import check_grid, check_model, check_rates
+from ..reference.sgd import check_grid, check_model, check_rates, grid_waves
 
 
 def svd_epoch(indptr, indices, data, global_mean, bu, bi, pu, qi, lr, reg, biased):
@@ -25,8 +25,15 @@ def svd_epoch_blocked(block_ptr, users, items, ratings, global_mean, bu, bi, pu,
     check_model(bu, bi, pu, qi)
     n_blocks = check_grid(block_ptr, users, items, ratings, pu.dtype)
     lr, reg = check_rates(lr, reg, 4, pu.dtype)
-    return _cy.svd_epoch_blocked(block_ptr, users, items, ratings, pu.dtype.type(global_mean), bu, bi, pu, qi,
-                                 lr, reg, bool(biased), n_blocks, int(n_threads))
+    # the epoch's waves (parts of its steps) as short calls, so Ctrl-C is answered: the same updates in
+    # the same order, each cell's loss summed on in place (the bits of one call)
+    parts, cost = grid_waves(block_ptr, n_blocks)
+    cell_loss = np.zeros(n_blocks * n_blocks)
+    gm, n_threads = pu.dtype.type(global_mean), int(n_threads)
+    run_sliced(lambda lo, hi: _cy.svd_epoch_blocked(block_ptr, users, items, ratings, gm, bu, bi, pu, qi, lr, reg,
+                                                    bool(biased), n_blocks, n_threads, lo, hi, parts, cell_loss),
+               0, n_blocks * parts, cost, per_row=0)
+    return float(np.sum(cell_loss))  # fixed order: the loss does not depend on thread timing either
 
 
 def svdpp_epoch(indptr, indices, data, global_mean, bu, bi, pu, qi, yj, lr, reg):

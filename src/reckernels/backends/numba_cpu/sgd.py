@@ -5,7 +5,7 @@ import numba
 import numpy as np
 
 from .._checks import check_csr
-from ..reference.sgd import check_grid, check_model, check_rates
+from ..reference.sgd import check_grid, check_model, check_rates, grid_waves
 from .._slices import run_sliced
 from ._threads import numba_threads
 
@@ -35,22 +35,23 @@ def _svd_epoch(indptr, indices, data, global_mean, bu, bi, pu, qi, lr, reg, bias
 
 
 @numba.njit(cache=True, nogil=True, fastmath=True)
-def _svd_cell(lo, hi, users, items, ratings, global_mean, bu, bi, pu, qi, lr, reg, decay, biased):
+def _svd_cell(lo, hi, users, items, ratings, global_mean, bu, bi, pu, qi, lr, reg, decay, biased, loss):
     # decay = [1 - lr_pu reg_pu, 1 - lr_qi reg_qi]: the factor step as two multiply-adds per
     # element, as the Cython cell. fastmath lets LLVM reassociate and vectorise the loops for
     # the host's widest vectors (Numba compiles for the CPU it runs on: no clones needed). Four
     # conflict-free ratings at once, as the Cython cell does, was measured here and gained
     # nothing (18.7 M updates per CPU second either way on the ML-1M prefix), so the ratings
-    # run one after the other.
+    # run one after the other. ``loss`` is the cell's sum so far (a cell run in parts sums as in
+    # one call).
     k = pu.shape[1]
     a_p = decay[0]
     a_q = decay[1]
-    loss = 0.0
+    zero = decay[0] - decay[0]  # 0 in the factors' dtype (float32 stays float32)
     for p in range(lo, hi):
         u = users[p]
         i = items[p]
-        dot = qi[i, 0] * pu[u, 0]  # starts in the factors' dtype (float32 stays float32)
-        for f in range(1, k):
+        dot = zero
+        for f in range(k):  # the whole (padded) row: whole vectors, no peeled first element
             dot += qi[i, f] * pu[u, f]
         err = ratings[p] - (global_mean + bu[u] + bi[i] + dot)
         e = np.float64(err)
@@ -69,14 +70,18 @@ def _svd_cell(lo, hi, users, items, ratings, global_mean, bu, bi, pu, qi, lr, re
 
 
 @numba.njit(cache=True, nogil=True, parallel=True)
-def _svd_grid(block_ptr, users, items, ratings, global_mean, bu, bi, pu, qi, lr, reg, decay, biased, n_blocks):
-    cell_loss = np.zeros(n_blocks * n_blocks)
-    for s in range(n_blocks):
+def _svd_waves(block_ptr, users, items, ratings, global_mean, bu, bi, pu, qi, lr, reg, decay, biased, n_blocks,
+               wave_lo, wave_hi, parts, cell_loss):
+    # waves wave_lo .. wave_hi - 1 (reference.sgd.grid_waves); cell_loss[c] sums cell c's errors on
+    for s in range(wave_lo // parts, (wave_hi + parts - 1) // parts):
+        j0 = max(wave_lo - s * parts, 0)
+        j1 = min(wave_hi - s * parts, parts)
         for r in numba.prange(n_blocks):  # the cells of one step share no user and no item
             c = r * n_blocks + (r + s) % n_blocks
-            cell_loss[c] = _svd_cell(block_ptr[c], block_ptr[c + 1], users, items, ratings, global_mean,
-                                     bu, bi, pu, qi, lr, reg, decay, biased)
-    return cell_loss
+            lo = block_ptr[c]
+            n = block_ptr[c + 1] - lo
+            cell_loss[c] = _svd_cell(lo + n * j0 // parts, lo + n * j1 // parts, users, items, ratings, global_mean,
+                                     bu, bi, pu, qi, lr, reg, decay, biased, cell_loss[c])
 
 
 # ---------------------------------------------------------------------------------------- SVD++
@@ -157,10 +162,15 @@ def svd_epoch_blocked(block_ptr, users, items, ratings, global_mean, bu, bi, pu,
     n_blocks = check_grid(block_ptr, users, items, ratings, pu.dtype)
     lr, reg = check_rates(lr, reg, 4, pu.dtype)
     decay = pu.dtype.type(1) - lr[2:] * reg[2:]  # in the factors' dtype
+    # the epoch's waves as short calls, so Ctrl-C is answered (as in backends/cython/sgd.py)
+    parts, cost = grid_waves(block_ptr, n_blocks)
+    cell_loss = np.zeros(n_blocks * n_blocks)
+    gm = pu.dtype.type(global_mean)
     with numba_threads(n_threads):
-        cell_loss = _svd_grid(block_ptr, users, items, ratings, pu.dtype.type(global_mean), bu, bi, pu, qi,
-                              lr, reg, decay, bool(biased), n_blocks)
-    return float(np.sum(cell_loss))
+        run_sliced(lambda lo, hi: _svd_waves(block_ptr, users, items, ratings, gm, bu, bi, pu, qi, lr, reg, decay,
+                                             bool(biased), n_blocks, lo, hi, parts, cell_loss),
+                   0, n_blocks * parts, cost, per_row=0)
+    return float(np.sum(cell_loss))  # fixed order: the loss does not depend on thread timing either
 
 
 def _svdpp_args(indptr, indices, data, bu, bi, pu, qi, yj, lr, reg, dtype):

@@ -155,3 +155,29 @@ def check_grid(block_ptr, users, items, ratings, dtype):
     if np.asarray(ratings).dtype != dtype:
         raise ValueError(f"ratings must have the factors' dtype {np.dtype(dtype)}, got {np.asarray(ratings).dtype}.")
     return n_blocks
+
+
+# --------------------------------------------------------------------------- waves of a blocked epoch
+#: the most ratings one wave of a blocked epoch holds (about 0.5 ms of one thread's work): a step
+#: whose cells hold more is cut into parts, so one epoch can run as several short calls even on a
+#: grid of a few blocks (Ctrl-C is answered between calls, see backends/_slices.py)
+WAVE_RATINGS = 1 << 14
+#: the most parts a step is cut into (the wave table then has at most MAX_BLOCKS * MAX_WAVE_PARTS entries)
+MAX_WAVE_PARTS = 1 << 10
+
+
+def grid_waves(block_ptr, n_blocks):
+    """(parts, cost) of the blocked epoch's waves: step s of the B steps is cut into ``parts``
+    waves; wave w = s * parts + j runs part j of each of the step's cells, i.e. cell c's ratings
+    ``lo + n*j // parts`` .. ``lo + n*(j + 1) // parts`` (lo = block_ptr[c], n its size). Running
+    the waves in order, in any number of calls, makes the updates of one call of the whole epoch:
+    each cell's ratings in their order, the cells of a step independent of each other. ``cost``
+    (B * parts + 1 entries, float64) is the cumulative ratings of the waves, a row pointer for
+    ``run_sliced``."""
+    sizes = np.diff(np.asarray(block_ptr, dtype=np.int64)).reshape(n_blocks, n_blocks)
+    r = np.arange(n_blocks)
+    step = sizes[r[None, :], (r[None, :] + r[:, None]) % n_blocks].sum(axis=1)  # ratings of step s
+    parts = int(min(MAX_WAVE_PARTS, max(1, -(-int(step.max(initial=0)) // WAVE_RATINGS))))
+    cost = np.zeros(n_blocks * parts + 1)
+    np.cumsum(np.repeat(step / parts, parts), out=cost[1:])
+    return parts, cost
