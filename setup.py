@@ -42,6 +42,8 @@ if os.environ.get("RECKERNELS_NATIVE") == "1":  # local builds only: wheels must
 # RECKERNELS_PYX=similarity,sgd builds only those kernels (for quick development rebuilds)
 only = {name for name in os.environ.get("RECKERNELS_PYX", "").split(",") if name}
 
+HEADERS = sorted(str(p) for pattern in ("*.h", "*.pxi") for p in Path("kernels").glob(pattern))
+
 extensions = [
     Extension(
         f"reckernels._cy.{pyx.stem}",
@@ -50,6 +52,8 @@ extensions = [
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_2_0_API_VERSION")],
         extra_compile_args=optimise + compile_omp,
         extra_link_args=link_omp,
+        # the C headers and .pxi files every kernel may include: a change to one rebuilds them all
+        depends=HEADERS,
     )
     for pyx in sorted(Path("kernels").glob("*.pyx"))
     if not only or pyx.stem in only
