@@ -171,9 +171,10 @@ cdef void _topk_user(const i64* indptr, const i32* indices, const double* data, 
 def itemitem_topk(const i64[::1] indptr, const i32[::1] indices, const double[::1] data,
                   const i32[::1] users, const i64[::1] s_indptr, const i32[::1] s_indices,
                   const double[::1] s_data, bint filter_seen, i32[:, ::1] out_ids, double[:, ::1] out_scores,
-                  i64[::1] out_len, int n_threads):
-    """Top k = out_ids.shape[1] per user, implicit's candidates and order (reference.itemitem_topk)."""
-    cdef Py_ssize_t n_rows = out_ids.shape[0], k = out_ids.shape[1], n_items = s_indptr.shape[0] - 1, r
+                  i64[::1] out_len, int n_threads, Py_ssize_t n_cols):
+    """Top k = out_ids.shape[1] per user, implicit's candidates and order (reference.itemitem_topk);
+    n_cols: the accumulator's width (every s_indices value is below it)."""
+    cdef Py_ssize_t n_rows = out_ids.shape[0], k = out_ids.shape[1], n_items = n_cols, r
     cdef Py_ssize_t t, T = max(1, min(n_threads, n_rows))
     cdef i32 u
     if n_rows == 0:

@@ -308,3 +308,32 @@ def test_topk_checks_its_arguments(backend, bad):
         data = data[:-1]
     with pytest.raises(ValueError):
         module.itemitem_topk(indptr, indices, data, users, *sim, True, ids, scores, n, 1)
+
+
+@settings(max_examples=10, deadline=None)
+@given(seed=st.integers(0, 10_000), n_rows=st.integers(1, 7), n_mid=st.integers(1, 9), n_cols=st.integers(1, 9),
+       k=st.integers(1, 10))
+def test_topk_with_a_non_square_S(backend, reference, seed, n_rows, n_mid, n_cols, k):
+    """The fit's use: rows = items by user, S = weights by user (n_users x n_items, n_cols given)."""
+    rng = np.random.default_rng(seed)
+    ui = _csr(rng.random((n_rows, n_mid)) < 0.6, rng.exponential(1.0, (n_rows, n_mid)), rng)
+    s = _csr(rng.random((n_mid, n_cols)) < 0.5, rng.exponential(1.0, (n_mid, n_cols)), rng)
+    users = np.arange(n_rows, dtype=np.int32)
+    name, module = backend
+    got = []
+    for mod in (module, reference):
+        ids, scores, n = np.full((n_rows, k), -7, np.int32), np.zeros((n_rows, k)), np.zeros(n_rows, np.int64)
+        mod.itemitem_topk(*ui, users, *s, False, ids, scores, n, 2, n_cols=n_cols)
+        got.append((ids, scores, n))
+    np.testing.assert_array_equal(got[0][2], got[1][2])
+    np.testing.assert_array_equal(got[0][0], got[1][0])
+    np.testing.assert_allclose(got[0][1], got[1][1], rtol=1e-12 if name == "cuda" else 0, atol=0)
+    assert (got[1][0] < n_cols).all()
+
+
+def test_topk_rejects_a_bad_n_cols(backend):
+    _, module = backend
+    ui = (np.array([0, 1], dtype=np.int64), np.zeros(1, np.int32), np.ones(1))
+    with pytest.raises(ValueError, match="n_cols"):
+        module.itemitem_topk(*ui, np.array([0], np.int32), *ui, False, np.zeros((1, 2), np.int32), np.zeros((1, 2)),
+                             np.zeros(1, np.int64), 1, n_cols=-1)

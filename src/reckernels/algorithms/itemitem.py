@@ -12,14 +12,15 @@ with W given by ``weighting``:
   len[i] = (1 - B) + B * colsum[i] / mean(colsum) (BM25Recommender), not normalised.
 
 An item column whose norm is 0 (all its users have idf 0) stays 0 where implicit would divide
-by zero. The dot products come from ``reckernels.similarity.compute_similarity(kind="dot",
-storage="topm", implicit_order=True)``: the item itself is a candidate, every item sharing a
-user counts (a zero product too), and ties at the K-th value are broken as implicit's walk
-breaks them, so the kept neighbours are implicit's, not just their values.
+by zero. The dot products come from the backend's ``itemitem_topk`` kernel run as implicit's
+all_pairs_knn: for item i, W[u, i] * W[u, :] summed over its users into a sparse accumulator,
+then a K-heap over the items reached (the item itself included, a zero product too), visited in
+implicit's order with its tie rule, so the kept neighbours are implicit's, not just their values.
 
 Score (``recommend``): ``C[u] @ S``, the user's row of the UN-weighted strengths times the
 top-K similarity, as implicit's recommend does, computed by the ``itemitem_scores`` kernel
-(users in parallel, no dense n_items x n_items array). Every product is summed in the same
+(users in parallel, no dense n_items x n_items array); the implicit drop-in's recommend uses
+the fused ``itemitem_topk`` instead (sparse accumulator and N-heap per user, no score rows). Every product is summed in the same
 order as implicit, so similarities and scores equal implicit's to the bit in float64 (for
 input whose rows list their items in ascending order, as a scipy CSR does). Recommendations
 then differ only in the order of equal scores (ours: smaller item id first) and where a user
@@ -136,16 +137,28 @@ class ItemItem(Estimator):
         self.item_popularity_ = by_item.row_lengths().astype(np.float64)
         w = item_weights(by_item, n_users, self.weighting, self.K1, self.B)
         bar.update()
-        # implicit_order: the item itself is a candidate and ties go as in implicit's all_pairs_knn
-        top = compute_similarity(by_item.indptr, by_item.indices, w, n_users, kind="dot", storage="topm",
-                                 max_neighbors=min(self.K, max(1, n_items)), backend=self.backend_,
-                                 n_threads=self.n_threads_, implicit_order=True)
+        # implicit's all_pairs_knn, fused: for item i, sum W[u, i] * W[u, :] over its users u
+        # (ascending) into a sparse accumulator, then a K-heap over the items it reached, visited
+        # newest first (the item itself included, zero products too): the kernel that recommends,
+        # with item i's users as the "user's items" and W by user as the "similarity"
+        w_by_user = transpose_csr(by_item.indptr, by_item.indices, w, n_users)
+        k = min(self.K, max(1, n_items))
+        ids = np.empty((n_items, k), dtype=np.int32)
+        sims = np.empty((n_items, k))
+        lengths = np.empty(n_items, dtype=np.int64)
+        self._kernels.itemitem_topk(by_item.indptr, by_item.indices, w, np.arange(n_items, dtype=np.int32),
+                                    w_by_user.indptr, w_by_user.indices, w_by_user.data, False, ids, sims,
+                                    lengths, self.n_threads_, n_cols=n_items)
         bar.update()
-        keep = top.idx >= 0  # each row's kept neighbours, ascending, then -1 padding
+        # each row's kept neighbours by ascending id (implicit's CSR after tocsr)
+        keep = np.arange(k) < lengths[:, None]
+        rows = np.repeat(np.arange(n_items), lengths)
+        idx, val = ids[keep], sims[keep]
+        order = np.lexsort((idx, rows))
         self.sim_indptr_ = np.zeros(n_items + 1, dtype=np.int64)
-        np.cumsum(keep.sum(axis=1), out=self.sim_indptr_[1:])
-        self.sim_indices_ = np.ascontiguousarray(top.idx[keep], dtype=np.int32)
-        self.sim_data_ = np.ascontiguousarray(top.sim[keep], dtype=np.float64)
+        np.cumsum(lengths, out=self.sim_indptr_[1:])
+        self.sim_indices_ = np.ascontiguousarray(idx[order], dtype=np.int32)
+        self.sim_data_ = np.ascontiguousarray(val[order], dtype=np.float64)
         bar.update()
 
     # ------------------------------------------------------------------ the similarity

@@ -9,7 +9,7 @@ as in the reference."""
 import numba
 import numpy as np
 
-from ..reference.itemitem import check_itemitem_args, check_itemitem_topk_args
+from ..reference.itemitem import check_itemitem_args, check_itemitem_topk_args, topk_work
 from .._slices import mean_row_length, run_sliced, score_row_work
 from ._threads import numba_threads
 
@@ -121,8 +121,7 @@ def _topk_user(indptr, indices, data, u, s_indptr, s_indices, s_data, filter_see
 
 @numba.njit(parallel=True, cache=True, nogil=True)
 def _topk(indptr, indices, data, users, s_indptr, s_indices, s_data, filter_seen, out_ids, out_scores, out_len,
-          threads):
-    n_items = len(s_indptr) - 1
+          threads, n_items):
     # lanes of users r = c, c + lanes, ..: each its own scratch row (numba.get_thread_id and
     # get_num_threads would stop the caching), several per thread so prange's static split stays balanced
     lanes = min(len(users), 8 * threads)
@@ -139,8 +138,9 @@ def _topk(indptr, indices, data, users, s_indptr, s_indices, s_data, filter_seen
 
 
 def itemitem_topk(indptr, indices, data, users, s_indptr, s_indices, s_data, filter_seen, out_ids, out_scores,
-                  out_len, n_threads=1):
-    check_itemitem_topk_args(indptr, indices, data, users, s_indptr, s_indices, s_data, out_ids, out_scores, out_len)
+                  out_len, n_threads=1, n_cols=None):
+    n_cols = check_itemitem_topk_args(indptr, indices, data, users, s_indptr, s_indices, s_data, out_ids, out_scores,
+                                      out_len, n_cols)
     indptr, indices = np.ascontiguousarray(indptr, dtype=np.int64), np.ascontiguousarray(indices, dtype=np.int32)
     data, users = np.ascontiguousarray(data, dtype=np.float64), np.ascontiguousarray(users, dtype=np.int32)
     s_indptr = np.ascontiguousarray(s_indptr, dtype=np.int64)
@@ -148,12 +148,12 @@ def itemitem_topk(indptr, indices, data, users, s_indptr, s_indices, s_data, fil
     s_data = np.ascontiguousarray(s_data, dtype=np.float64)
     if len(users) == 0:
         return
-    if out_ids.shape[1] == 0 or len(s_indptr) == 1:
+    if out_ids.shape[1] == 0 or n_cols == 0:
         out_len[:] = 0
         return
-    per_row = out_ids.shape[1] + mean_row_length(indptr) * max(1.0, mean_row_length(s_indptr))
+    per_row, work = topk_work(indptr, users, s_indptr, out_ids.shape[1])
     with numba_threads(n_threads):
         run_sliced(lambda lo, hi: _topk(indptr, indices, data, users[lo:hi], s_indptr, s_indices, s_data,
                                         bool(filter_seen), out_ids[lo:hi], out_scores[lo:hi], out_len[lo:hi],
-                                        numba.get_num_threads()),
-                   0, len(users), per_row=per_row)
+                                        numba.get_num_threads(), n_cols),
+                   0, len(users), work, per_row=per_row, per_entry=max(1.0, mean_row_length(s_indptr)))

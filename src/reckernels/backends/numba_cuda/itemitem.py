@@ -132,9 +132,10 @@ def _topk(indptr, indices, data, users, s_indptr, s_indices, s_data, filter_seen
 
 
 def itemitem_topk(indptr, indices, data, users, s_indptr, s_indices, s_data, filter_seen, out_ids, out_scores,
-                  out_len, n_threads=1):
-    check_itemitem_topk_args(indptr, indices, data, users, s_indptr, s_indices, s_data, out_ids, out_scores, out_len)
-    n_rows, k, n_items = len(users), out_ids.shape[1], len(s_indptr) - 1
+                  out_len, n_threads=1, n_cols=None):
+    n_items = check_itemitem_topk_args(indptr, indices, data, users, s_indptr, s_indices, s_data, out_ids,
+                                       out_scores, out_len, n_cols)
+    n_rows, k = len(users), out_ids.shape[1]
     if n_rows == 0:
         return
     if k == 0 or n_items == 0:

@@ -23,7 +23,9 @@ Every backend exposes
     score the candidate visited first stays). Row r of ``out_ids`` (int32) / ``out_scores``
     (float64) gets the kept candidates by decreasing (score, id): equal scores, larger id first;
     ``out_len[r]`` (int64) their number, min(k, candidates); the rest of the row is untouched.
-    An unknown user (id -1) gets length 0.
+    An unknown user (id -1) gets length 0. ``n_cols`` (keyword, default len(s_indptr) - 1: S
+    square) is the number of columns of S, which need not be square: the fit runs this kernel with
+    the items by user as the "interactions" and the weights by user as S (implicit's all_pairs_knn).
 """
 
 import numpy as np
@@ -44,10 +46,11 @@ def itemitem_scores(indptr, indices, data, users, s_indptr, s_indices, s_data, o
 
 
 def itemitem_topk(indptr, indices, data, users, s_indptr, s_indices, s_data, filter_seen, out_ids, out_scores,
-                  out_len, n_threads=1):
-    check_itemitem_topk_args(indptr, indices, data, users, s_indptr, s_indices, s_data, out_ids, out_scores, out_len)
+                  out_len, n_threads=1, n_cols=None):
+    n_cols = check_itemitem_topk_args(indptr, indices, data, users, s_indptr, s_indices, s_data, out_ids, out_scores,
+                                      out_len, n_cols)
     k = out_ids.shape[1]
-    sums = np.zeros(len(s_indptr) - 1)
+    sums = np.zeros(n_cols)
     for r, u in enumerate(np.asarray(users).tolist()):
         out_len[r] = 0
         if u < 0:
@@ -72,16 +75,17 @@ def itemitem_topk(indptr, indices, data, users, s_indptr, s_indices, s_data, fil
             elif score > min(heap)[0]:
                 heap.remove(min(heap))
                 heap.append((score, j))
-        sums[touched] = 0.0
-        sums[indices[indptr[u]:indptr[u + 1]]] = 0.0
+        sums[touched] = 0.0  # the user's own items are 0 too: touched, or never touched
         heap.sort(reverse=True)
         out_len[r] = len(heap)
         for c, (score, j) in enumerate(heap):
             out_ids[r, c], out_scores[r, c] = j, score
 
 
-def check_itemitem_topk_args(indptr, indices, data, users, s_indptr, s_indices, s_data, out_ids, out_scores, out_len):
-    """check_itemitem_args for itemitem_topk's outputs: (len(users), k) int32 ids, float64 scores, int64 lengths."""
+def check_itemitem_topk_args(indptr, indices, data, users, s_indptr, s_indices, s_data, out_ids, out_scores, out_len,
+                             n_cols=None):
+    """check_itemitem_args for itemitem_topk's outputs: (len(users), k) int32 ids, float64 scores, int64 lengths;
+    returns n_cols (None: S is square, len(s_indptr) - 1)."""
     n = len(users)
     for name, arr, dtype in (("out_ids", out_ids, np.int32), ("out_scores", out_scores, np.float64)):
         if arr.ndim != 2 or arr.shape[0] != n or arr.shape != out_ids.shape or not arr.flags.c_contiguous \
@@ -92,6 +96,11 @@ def check_itemitem_topk_args(indptr, indices, data, users, s_indptr, s_indices, 
         raise ValueError(f"out_len must be a C-contiguous int64 array of shape ({n},), got {out_len.dtype} "
                          f"{out_len.shape}.")
     _check_inputs(indptr, indices, data, users, s_indptr, s_indices, s_data)
+    if n_cols is None:
+        return len(s_indptr) - 1
+    if isinstance(n_cols, bool) or not isinstance(n_cols, (int, np.integer)) or n_cols < 0:
+        raise ValueError(f"n_cols must be an int >= 0 (the number of columns of S), got {n_cols!r}.")
+    return int(n_cols)
 
 
 def check_itemitem_args(indptr, indices, data, users, s_indptr, s_indices, s_data, out):
@@ -116,3 +125,18 @@ def _check_inputs(indptr, indices, data, users, s_indptr, s_indices, s_data):
     users = np.asarray(users)
     if len(users) and (users.max() >= n_users or users.min() < -1):
         raise ValueError(f"users must be inner ids in [0, {n_users}) or -1 (unknown).")
+
+
+def topk_work(indptr, users, s_indptr, k):
+    """itemitem_topk's work per row for backends/_slices.run_sliced: (k for the heap, a row pointer
+    over ``users`` counting each one's entries; run_sliced weighs an entry by the mean length of
+    the lists it expands into). Rows differ widely (popular items in a fit), so a mean per row
+    would cut the slices badly."""
+    users = np.asarray(users, dtype=np.int64)
+    indptr = np.asarray(indptr, dtype=np.int64)
+    known = users >= 0
+    counts = np.zeros(len(users), dtype=np.int64)
+    counts[known] = indptr[users[known] + 1] - indptr[users[known]]
+    work = np.zeros(len(users) + 1, dtype=np.int64)
+    np.cumsum(counts, out=work[1:])
+    return float(max(1, k)), work
