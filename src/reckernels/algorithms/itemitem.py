@@ -130,7 +130,7 @@ class ItemItem(Estimator):
         return self
 
     def _fit_similarity(self, by_user: CSR, n_users: int, n_items: int, bar) -> None:
-        from ..similarity import compute_similarity, transpose_csr
+        from ..similarity import transpose_csr
 
         self.user_items_ = by_user
         by_item = transpose_csr(*by_user, n_items)  # compiled counting sort: users ascending per item
