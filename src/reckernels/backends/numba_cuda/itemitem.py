@@ -6,7 +6,8 @@ its sum (one rounding instead of two), so scores can differ from the CPU's in th
 (the contract test allows 1e-12); the simulator computes exactly as the reference.
 
 itemitem_topk: one thread per user too, with its own accumulator row and linked list of touched
-items in device scratch (launched in row blocks so the scratch stays under SCRATCH_BYTES), and
+items in device scratch, cleared as it is read (launched in row blocks so the scratch stays under
+SCRATCH_BYTES), and
 its k-heap in its output row. A fused multiply-add can move a score by one ulp, and so the
 order of two nearly equal scores, on a real GPU."""
 
@@ -114,6 +115,8 @@ def _topk(indptr, indices, data, users, s_indptr, s_indices, s_data, filter_seen
         j = head
         s = sums[j]
         head = nxt[j]
+        sums[j] = 0.0  # left clean for the next launch's user on this row
+        nxt[j] = -1
         if n < k:
             hs[n], hi[n] = s, j
             n += 1
@@ -147,10 +150,10 @@ def itemitem_topk(indptr, indices, data, users, s_indptr, s_indices, s_data, fil
     users = np.ascontiguousarray(users, dtype=np.int32)
     rows = max(1, min(n_rows, SCRATCH_BYTES // (12 * n_items)))
     sums, nxt = cuda.device_array((rows, n_items), np.float64), cuda.device_array((rows, n_items), np.int32)
+    sums[:] = 0.0  # once: every thread clears what it touched (a liked item it never touched is 0)
+    nxt[:] = -1
     for lo in range(0, n_rows, rows):
         hi_ = min(n_rows, lo + rows)
-        sums[:hi_ - lo] = 0.0  # fresh scratch per launch (a thread does not clear its own)
-        nxt[:hi_ - lo] = -1
         d_ids = cuda.to_device(out_ids[lo:hi_])  # rows left over past a user's length stay as given
         d_scores = cuda.to_device(out_scores[lo:hi_])
         d_len = cuda.device_array(hi_ - lo, np.int64)
