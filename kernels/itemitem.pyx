@@ -195,7 +195,7 @@ def itemitem_topk(const i64[::1] indptr, const i32[::1] indices, const double[::
         raise MemoryError()
     memset(nxt, 0xFF, T * n_items * sizeof(i32))  # all -1
     try:
-        for r in prange(n_rows, nogil=True, schedule="dynamic", chunksize=16, num_threads=T):
+        for r in prange(n_rows, nogil=True, schedule="dynamic", chunksize=1, num_threads=T):
             t = threadid()
             u = users[r]
             if u < 0:
