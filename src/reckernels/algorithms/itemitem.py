@@ -12,14 +12,15 @@ with W given by ``weighting``:
   len[i] = (1 - B) + B * colsum[i] / mean(colsum) (BM25Recommender), not normalised.
 
 An item column whose norm is 0 (all its users have idf 0) stays 0 where implicit would divide
-by zero. The dot products come from ``reckernels.similarity.compute_similarity(kind="dot",
-storage="topm", implicit_order=True)``: the item itself is a candidate, every item sharing a
-user counts (a zero product too), and ties at the K-th value are broken as implicit's walk
-breaks them, so the kept neighbours are implicit's, not just their values.
+by zero. The dot products come from the backend's ``itemitem_topk`` kernel run as implicit's
+all_pairs_knn: for item i, W[u, i] * W[u, :] summed over its users into a sparse accumulator,
+then a K-heap over the items reached (the item itself included, a zero product too), visited in
+implicit's order with its tie rule, so the kept neighbours are implicit's, not just their values.
 
 Score (``recommend``): ``C[u] @ S``, the user's row of the UN-weighted strengths times the
 top-K similarity, as implicit's recommend does, computed by the ``itemitem_scores`` kernel
-(users in parallel, no dense n_items x n_items array). Every product is summed in the same
+(users in parallel, no dense n_items x n_items array); the implicit drop-in's recommend uses
+the fused ``itemitem_topk`` instead (sparse accumulator and N-heap per user, no score rows). Every product is summed in the same
 order as implicit, so similarities and scores equal implicit's to the bit in float64 (for
 input whose rows list their items in ascending order, as a scipy CSR does). Recommendations
 then differ only in the order of equal scores (ours: smaller item id first) and where a user
@@ -82,6 +83,59 @@ def item_weights(by_item: CSR, n_users: int, weighting: str, K1: float = 1.2, B:
     return w / safe[item_of]
 
 
+def user_item_weights(by_user: CSR, n_items: int, weighting: str, K1: float = 1.2, B: float = 0.75) -> np.ndarray:
+    """item_weights' W in by_user's order (each user's items ascending), to the bit.
+
+    The per-item sums (column sums, norms) are bincounts over the entries in by_user's order,
+    which visits each item's users in ascending order too, so they equal item_weights'; the fit
+    then needs one transpose (W by item from W by user) instead of two."""
+    data = by_user.data
+    if weighting == "none":
+        return data
+    lengths = by_user.row_lengths()
+    items = by_user.indices
+    if weighting in ("tfidf", "bm25"):
+        idf = np.repeat(np.log(float(n_items)) - np.log1p(lengths), lengths)  # per user, as item_weights
+    if weighting == "bm25":
+        col_sums = np.bincount(items, weights=data, minlength=n_items)
+        length_norm = (1.0 - B) + B * col_sums / col_sums.mean()
+        # data * (K1 + 1) / (K1 * len[i] + data) * idf, in place (fewer 10M-entry temporaries), same bits
+        w = data * (K1 + 1.0)
+        den = (K1 * length_norm)[items]
+        den += data
+        w /= den
+        w *= idf
+        return w
+    if weighting == "tfidf":
+        w = np.sqrt(data)
+        w *= idf
+    else:
+        w = data
+    norms = np.sqrt(np.bincount(items, weights=w * w, minlength=n_items))
+    safe = np.where(norms > 0, norms, 1.0)  # an all-zero column stays zero (implicit: 0 / 0)
+    out = safe[items]
+    np.divide(w, out, out=out)
+    return out
+
+
+def _itemitem_input(data, user_ids, item_ids):
+    """als._implicit_input's (by-user CSR, user ids, item ids), without its copies in the common case.
+
+    A canonical scipy CSR (sorted, no duplicates) of finite strengths > 0 and no ids given is
+    already what _implicit_input would build: its arrays are taken as they are (float64 values).
+    Anything else, bad input included, goes through _implicit_input (its checks and messages)."""
+    import scipy.sparse as sp
+
+    if user_ids is None and item_ids is None and sp.issparse(data) and data.format == "csr" and data.ndim == 2 \
+            and data.dtype.kind in "uif" and data.has_canonical_format and data.nnz:
+        values = np.asarray(data.data, dtype=np.float64)
+        if np.isfinite(values).all() and (values > 0).all():
+            n_users, n_items = data.shape
+            return (CSR(np.asarray(data.indptr, dtype=np.int64), np.ascontiguousarray(data.indices, dtype=np.int32),
+                        np.ascontiguousarray(values)), np.arange(n_users), np.arange(n_items))
+    return _implicit_input(data, user_ids, item_ids, model="ItemItem")
+
+
 @register
 class ItemItem(Estimator):
     """Item-item neighbourhood model on implicit feedback: see the module docstring.
@@ -115,7 +169,7 @@ class ItemItem(Estimator):
             return self._fit_itemitem(data, user_ids, item_ids)
 
     def _fit_itemitem(self, data, user_ids, item_ids):
-        by_user, user_ids, item_ids = _implicit_input(data, user_ids, item_ids, model="ItemItem")
+        by_user, user_ids, item_ids = _itemitem_input(data, user_ids, item_ids)
         self.backend_ = _backends.resolve(self.backend)
         self._kernels = _backends.get_backend(self.backend_)
         self.user_map_, self.item_map_ = IdMap(user_ids), IdMap(item_ids)
@@ -129,23 +183,35 @@ class ItemItem(Estimator):
         return self
 
     def _fit_similarity(self, by_user: CSR, n_users: int, n_items: int, bar) -> None:
-        from ..similarity import compute_similarity, transpose_csr
+        from ..similarity import transpose_csr
 
         self.user_items_ = by_user
-        by_item = transpose_csr(*by_user, n_items)  # compiled counting sort: users ascending per item
+        # W by user, then by item (one compiled counting sort: users ascending per item)
+        w_by_user = user_item_weights(by_user, n_items, self.weighting, self.K1, self.B)
+        by_item = transpose_csr(by_user.indptr, by_user.indices, w_by_user, n_items)
         self.item_popularity_ = by_item.row_lengths().astype(np.float64)
-        w = item_weights(by_item, n_users, self.weighting, self.K1, self.B)
         bar.update()
-        # implicit_order: the item itself is a candidate and ties go as in implicit's all_pairs_knn
-        top = compute_similarity(by_item.indptr, by_item.indices, w, n_users, kind="dot", storage="topm",
-                                 max_neighbors=min(self.K, max(1, n_items)), backend=self.backend_,
-                                 n_threads=self.n_threads_, implicit_order=True)
+        # implicit's all_pairs_knn, fused: for item i, sum W[u, i] * W[u, :] over its users u
+        # (ascending) into a sparse accumulator, then a K-heap over the items it reached, visited
+        # newest first (the item itself included, zero products too): the kernel that recommends,
+        # with item i's users as the "user's items" and W by user as the "similarity"
+        k = min(self.K, max(1, n_items))
+        ids = np.empty((n_items, k), dtype=np.int32)
+        sims = np.empty((n_items, k))
+        lengths = np.empty(n_items, dtype=np.int64)
+        self._kernels.itemitem_topk(by_item.indptr, by_item.indices, by_item.data, np.arange(n_items, dtype=np.int32),
+                                    by_user.indptr, by_user.indices, w_by_user, False, ids, sims,
+                                    lengths, self.n_threads_, n_cols=n_items)
         bar.update()
-        keep = top.idx >= 0  # each row's kept neighbours, ascending, then -1 padding
+        # each row's kept neighbours by ascending id (implicit's CSR after tocsr); padding sorts last
+        keep = np.arange(k) < lengths[:, None]
+        ids[~keep] = np.iinfo(np.int32).max
+        order = np.argsort(ids, axis=1)
+        ids, sims = np.take_along_axis(ids, order, 1), np.take_along_axis(sims, order, 1)
         self.sim_indptr_ = np.zeros(n_items + 1, dtype=np.int64)
-        np.cumsum(keep.sum(axis=1), out=self.sim_indptr_[1:])
-        self.sim_indices_ = np.ascontiguousarray(top.idx[keep], dtype=np.int32)
-        self.sim_data_ = np.ascontiguousarray(top.sim[keep], dtype=np.float64)
+        np.cumsum(lengths, out=self.sim_indptr_[1:])
+        self.sim_indices_ = np.ascontiguousarray(ids[keep], dtype=np.int32)
+        self.sim_data_ = np.ascontiguousarray(sims[keep], dtype=np.float64)
         bar.update()
 
     # ------------------------------------------------------------------ the similarity
@@ -243,4 +309,4 @@ class ItemItem(Estimator):
         self.item_popularity_ = arrays["item_popularity"]
 
 
-__all__ = ["ItemItem", "WEIGHTINGS", "item_weights"]
+__all__ = ["ItemItem", "WEIGHTINGS", "item_weights", "user_item_weights"]

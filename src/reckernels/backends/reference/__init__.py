@@ -8,7 +8,7 @@ from .coclustering import (centered_sum_squares, cocluster_assign_items, coclust
                            cocluster_averages, cocluster_predict)
 from .baseline import baseline_als_epoch, baseline_sgd_epoch
 from .bpr import bpr_epoch
-from .itemitem import itemitem_scores
+from .itemitem import itemitem_scores, itemitem_topk
 from .nmf import nmf_epoch
 from .lmf import lmf_half
 from .knn import knn_predict, knn_recommend, knn_score
@@ -29,4 +29,4 @@ __all__ += ["cocluster_averages", "cocluster_assign_users", "cocluster_assign_it
 __all__ += ["slopeone_dense", "slopeone_mirror", "slopeone_count", "slopeone_sparse", "slopeone_predict_dense", "slopeone_predict_sparse"]
 __all__ += ["nmf_epoch"]
 __all__ += ["bpr_epoch", "lmf_half"]
-__all__ += ["itemitem_scores"]
+__all__ += ["itemitem_scores", "itemitem_topk"]

@@ -8,8 +8,9 @@ implicit exports (``normalize``, ``tfidf_weight``, ``bm25_weight``) are here too
 Values must be >= 0 (the weightings take square roots and logarithms of counts).
 
 recommend() scores a user as implicit's scorer does, sum_j w_uj * S[j, :] over the user's row
-(the raw values w_uj), for a block of users at once with ItemItem's compiled ``itemitem_scores``
-kernel (same summation order as implicit); only items reached through some neighbour are
+(the raw values w_uj), for all users at once with ItemItem's compiled ``itemitem_topk`` kernel:
+implicit's sparse accumulator and size-N heap per user (same summation order, same visiting
+order, same tie rule), so the lists are implicit's; only items reached through some neighbour are
 candidates; already liked items get score 0 (and stay candidates), as in implicit. One id gives
 arrays as long as the candidates (at most N); an array of ids gives (n, N) arrays padded with id
 -1 and score -finfo(float32).max, as implicit's batch mode. One difference: with ``filter_items``
@@ -126,48 +127,51 @@ class ItemItemRecommender:
                 raise IndexError("Some of selected itemids are not in the model")
         if filter_items is not None:
             filter_items = np.asarray(filter_items, dtype=np.int64).ravel()
+        # implicit's scorer keeps a heap of N + len(filter_items) (all items with ``items``), then masks
+        k = n_items if items is not None else min(n_items, N + (0 if filter_items is None else len(filter_items)))
         width = N if items is None else len(items)
+        S = self.similarity
+        sim = (S.indptr.astype(np.int64), S.indices.astype(np.int32), S.data.astype(np.float64))
+        U = user_items
+        ui = (U.indptr.astype(np.int64), U.indices.astype(np.int32), U.data.astype(np.float64))
+        kernel = C.kernels("auto").itemitem_topk  # sparse accumulator + k-heap per user, implicit's order
+        threads = C.n_threads(self.num_threads)
         out_ids = np.full((count, width), -1, dtype=np.int32)
         out_scores = np.full((count, width), _NEG32, dtype=np.float64)
         lengths = np.zeros(count, dtype=np.int64)
-        rows = max(1, min(1024, (32 << 20) // max(1, 8 * n_items)))
-        S = self.similarity
-        sim = (S.indptr.astype(np.int64), S.indices.astype(np.int32), S.data.astype(np.float64))
-        sim_ones = (sim[0], sim[1], np.ones(S.nnz))
-        kernel = C.kernels("auto").itemitem_scores
-        threads = C.n_threads(self.num_threads)
+        rows = count if k <= 4 * N + 64 else max(1, (32 << 20) // (12 * k))  # a wide heap: in row blocks
         for lo in range(0, count, rows):
-            U = user_items[lo:lo + rows]
-            block = (U.indptr.astype(np.int64), U.indices.astype(np.int32), U.data.astype(np.float64))
-            rows_here = np.arange(U.shape[0], dtype=np.int32)
-            scores = np.empty((U.shape[0], n_items))
-            kernel(*block, rows_here, *sim, scores, threads)  # sum_j w_uj S[j, :], in implicit's order
-            reached = np.empty((U.shape[0], n_items))
-            kernel(block[0], block[1], np.ones(U.nnz), rows_here, *sim_ones, reached, threads)
-            reached = reached > 0  # the items some neighbour of a liked item reaches: implicit's candidates
-            if filter_already_liked_items:
-                C.set_rows_to(scores, U.indptr, U.indices, 0.0)
-            scores[~reached] = -np.inf
-            if filter_items is not None and filter_items.size:
-                scores[:, filter_items[(filter_items >= 0) & (filter_items < n_items)]] = -np.inf
-            if items is not None:
-                keep = np.full(n_items, -np.inf)
-                keep[items] = 0.0
-                scores += keep  # only the selected items are candidates
-            ids, vals = C.topk(scores, width, "auto", threads, larger_first=True)  # implicit's tie order
-            found = np.isfinite(vals)
+            hi = min(count, lo + rows)
+            ids = np.full((hi - lo, k), -1, dtype=np.int32)
+            vals = np.full((hi - lo, k), _NEG32, dtype=np.float64)
+            n = np.empty(hi - lo, dtype=np.int64)
+            kernel(*ui, np.arange(lo, hi, dtype=np.int32), *sim, bool(filter_already_liked_items), ids, vals, n,
+                   threads)
+            found = np.arange(k) < n[:, None]
+            if filter_items is not None or items is not None:
+                if filter_items is not None:
+                    found &= ~np.isin(ids, filter_items)
+                else:
+                    found &= np.isin(ids, items)
+                # the kept entries first, in their order (a stable sort of the mask), then cut
+                order = np.argsort(~found, axis=1, kind="stable")[:, :width]
+                ids, vals = np.take_along_axis(ids, order, 1), np.take_along_axis(vals, order, 1)
+                found = np.take_along_axis(found, order, 1)
+            else:
+                ids, vals, found = ids[:, :width], vals[:, :width], found[:, :width]
+            n_found = found.sum(axis=1)
             if items is not None:  # the selected items no neighbour reached come last, as in implicit
-                for r in range(len(ids)):
-                    missing = items[~np.isin(items, ids[r][found[r]])]
-                    n_found = int(found[r].sum())
-                    ids[r, n_found:n_found + len(missing)] = missing
-                    vals[r, n_found:n_found + len(missing)] = -np.finfo(np.float64).max
-                    found[r, n_found:n_found + len(missing)] = True
+                for r in np.flatnonzero(n_found < width):
+                    missing = items[np.isin(items, ids[r, :n_found[r]], invert=True)]
+                    ids[r, n_found[r]:n_found[r] + len(missing)] = missing
+                    vals[r, n_found[r]:n_found[r] + len(missing)] = -np.finfo(np.float64).max
+                    found[r, n_found[r]:n_found[r] + len(missing)] = True
+                n_found = found.sum(axis=1)
             ids[~found] = -1
             vals[~found] = _NEG32
-            out_ids[lo:lo + rows, :ids.shape[1]] = ids
-            out_scores[lo:lo + rows, :ids.shape[1]] = vals
-            lengths[lo:lo + rows] = found.sum(axis=1)
+            out_ids[lo:hi, :ids.shape[1]] = ids
+            out_scores[lo:hi, :ids.shape[1]] = vals
+            lengths[lo:hi] = n_found
         if scalar:
             return out_ids[0, :lengths[0]], out_scores[0, :lengths[0]]
         return out_ids, out_scores
