@@ -14,7 +14,8 @@ shapes, and ids come from a Dataset or from IdMap.to_inner (-1 = unknown, handle
 """
 
 from cython.parallel cimport prange, threadid
-from libc.math cimport INFINITY
+from libc.math cimport INFINITY, fabs
+from libc.float cimport DBL_EPSILON
 
 ctypedef long long i64
 ctypedef int i32
@@ -460,6 +461,123 @@ cdef void _item_based_row(const Model* m, const real_t* sim, i32 u, Py_ssize_t n
             row[i] = _estimate(m, u, <i32>i, n_take[i], sum_sim[i], sum_r[i])
 
 
+
+cdef void _sort_desc(double* key, i32* val, Py_ssize_t n) noexcept nogil:
+    """Heapsort of (key, val) pairs by key, largest first (the order among equal keys is left open:
+    the walk below does not depend on it)."""
+    cdef Py_ssize_t start, end, root, child
+    cdef double tk
+    cdef i32 tv
+    # a min-heap at the front, popped to the back: the back ends up holding the smallest
+    for start in range(n // 2 - 1, -1, -1):
+        root = start
+        while 2 * root + 1 < n:
+            child = 2 * root + 1
+            if child + 1 < n and key[child + 1] < key[child]:
+                child += 1
+            if key[child] >= key[root]:
+                break
+            tk, tv = key[root], val[root]
+            key[root], val[root] = key[child], val[child]
+            key[child], val[child] = tk, tv
+            root = child
+    for end in range(n - 1, 0, -1):
+        tk, tv = key[0], val[0]
+        key[0], val[0] = key[end], val[end]
+        key[end], val[end] = tk, tv
+        root = 0
+        while 2 * root + 1 < end:
+            child = 2 * root + 1
+            if child + 1 < end and key[child + 1] < key[child]:
+                child += 1
+            if key[child] >= key[root]:
+                break
+            tk, tv = key[root], val[root]
+            key[root], val[root] = key[child], val[child]
+            key[child], val[child] = tk, tv
+            root = child
+
+
+cdef void _user_based_row(const Model* m, i32 u, Py_ssize_t n_items, Py_ssize_t kk, const i64* xp, const i32* xi,
+                          const double* xd, double* row, double* nbr_s, i32* nbr_v, double* acc, i32* cnt,
+                          i32* run, double* bs, double* bd, double* bc, double* top_s, i64* top_j) noexcept nogil:
+    """User-based estimates for the items not marked -inf in ``row`` (dense storage), exact where
+    they can reach the top kk.
+
+    Instead of selecting the k most similar raters per item, u's positive neighbours are sorted
+    once by similarity and walked in that order over their ratings (``xp/xi/xd``: the by-user CSR
+    of the candidates, ``xd`` their centred ratings, divided by the neighbour's sigma for z-score): each item takes its first k contributors, which are its k most similar
+    raters, and the walk sums them (approximate: in similarity order, not candidate order). An item
+    whose k-th place is tied with a rater it had to leave out (the stable rule then picks by
+    candidate order) is scored exactly at once. The others' sums differ from the exact ones by
+    rounding only (at most delta, below); every item whose approximate estimate is within 2 delta
+    of the kk-th best is then scored exactly by _predict_one, so the top kk (all exact) and their
+    order are those of the per-pair definition: the items left approximate lie more than delta
+    below kk exact estimates."""
+    cdef Py_ssize_t n_nb = 0, v, q, p, i, n, c, k = m.k
+    cdef double s, d, sigma = 1.0, dmax = 0.0, T, delta
+    cdef double* ss = acc
+    cdef double* sr = acc + n_items
+    cdef double* last = acc + 2 * n_items  # each item's k-th similarity so far
+    cdef i32 nb, ak
+    cdef i8 code
+    cdef double lst
+    cdef bint take, same
+    cdef const double* srow64 = m.sim64 + u * m.sim_cols if m.sim32 == NULL else NULL
+    cdef const float* srow32 = m.sim32 + u * m.sim_cols if m.sim32 != NULL else NULL
+    for v in range(m.sim_cols):
+        s = srow64[v] if srow32 == NULL else srow32[v]
+        if s > 0:
+            nbr_s[n_nb] = s
+            nbr_v[n_nb] = <i32>v
+            n_nb += 1
+    _sort_desc(nbr_s, nbr_v, n_nb)
+    for i in range(n_items):
+        ss[i] = 0.0
+        sr[i] = 0.0
+        last[i] = 0.0
+        cnt[i] = k + 2 if row[i] == -INFINITY else 0  # an excluded item never takes a contributor
+        run[i] = 0
+    for q in range(n_nb):
+        s = nbr_s[q]
+        nb = nbr_v[q]
+        for p in range(xp[nb], xp[nb + 1]):
+            # branch-free (whether an item is full is unpredictable): take while fewer than k,
+            # count the run of equal similarities at the end, flag a left-out tie (cnt k + 1)
+            i = xi[p]
+            c = cnt[i]
+            lst = last[i]
+            take = c < k
+            d = xd[p] if take else 0.0
+            dmax = fabs(d) if fabs(d) > dmax else dmax
+            ss[i] += s if take else 0.0
+            sr[i] += s * d
+            same = s == lst
+            run[i] = (run[i] + 1 if same and c > 0 else 1) if take else run[i]
+            last[i] = s if take else lst
+            cnt[i] = <i32>(c + (take | (same & (c == k))))
+    for i in range(n_items):
+        if row[i] == -INFINITY:
+            continue
+        if cnt[i] == k + 1:
+            row[i] = _predict_one(m, u, <i32>i, bs, bd, bc, &ak, &code)
+            cnt[i] = -1  # exact
+        else:
+            n = cnt[i]
+            row[i] = _estimate(m, u, <i32>i, n, ss[i], sr[i])
+    _top_row(row, n_items, kk, top_s, top_j)
+    T = top_s[kk - 1]
+    if T == -INFINITY:
+        delta = INFINITY
+    else:
+        # rounding of two sums of at most k terms in different orders, their ratio, and the final
+        # steps, with a wide margin (|terms| <= dmax per unit weight; z-score scales by sigma_u)
+        delta = (8.0 * m.k + 32.0) * DBL_EPSILON * (fabs(T) + 1.0 + dmax * (m.sigmas[u] if m.center == ZSCORE else 1.0))
+    for i in range(n_items):
+        if row[i] != -INFINITY and cnt[i] >= 0 and (delta == INFINITY or row[i] >= T - 2.0 * delta):
+            row[i] = _predict_one(m, u, <i32>i, bs, bd, bc, &ak, &code)
+
+
 def knn_recommend(const i32[::1] users, const i64[::1] cand_indptr, const i32[::1] cand_indices,
                   const double[::1] cand_data, const i32[:, ::1] sim_idx, const double[:, ::1] sim64,
                   const float[:, ::1] sim32, int k, int min_k, int center, int user_based, const double[::1] means,
@@ -467,11 +585,16 @@ def knn_recommend(const i32[::1] users, const i64[::1] cand_indptr, const i32[::
                   const i64[::1] seen_indptr, const i32[::1] seen_indices, bint exclude, bint symmetric,
                   i64[:, ::1] out_idx, double[:, ::1] out_val, double[::1] dev, double[:, ::1] rows,
                   double[:, ::1] acc, i32[:, ::1] cnt, double[:, ::1] buf_sim, double[:, ::1] buf_dev,
-                  double[:, ::1] buf_copy, const double[:, ::1] guess, int n_threads):
+                  double[:, ::1] buf_copy, const double[:, ::1] guess, const i64[::1] x_indptr,
+                  const i32[::1] x_indices, const double[::1] x_data, double[:, ::1] nbr_s, i32[:, ::1] nbr_v,
+                  i32[:, ::1] run, i64[:, ::1] top_j, int n_threads):
     """Top-k items per user, the seen ones excluded, without a score block: each thread scores
     one user's row (``rows[t]``) and selects from it at once (topk_rows' rule: best first, ties
     by the smaller item, -inf never, -1 / -inf padding).
 
+    User-based with dense storage: _user_based_row (the neighbours sorted once and walked; ``x_*``
+    the candidates transposed with their centred ratings, ``nbr_*`` n_x slots, ``acc`` 3 x n_items
+    doubles, ``cnt`` / ``run`` n_items ints and ``top_j`` kk slots per thread).
     Item-based with dense ``symmetric`` storage, for users with at most k ratings:
     _item_based_row (``acc`` 2 x n_items doubles and ``cnt`` n_items ints per thread). Otherwise
     _predict_one per pair with the centred ratings precomputed in ``dev`` (one per candidate), on
@@ -488,6 +611,7 @@ def knn_recommend(const i32[::1] users, const i64[::1] cand_indptr, const i32[::
     cdef i32 u, ak
     cdef i8 code
     cdef bint fused = not user_based and symmetric and sim_idx.shape[0] == 0
+    cdef bint walk = user_based and sim_idx.shape[0] == 0 and x_indptr.shape[0] > 0 and kk > 0
     with nogil:
         _fill_dev(&m, cand_indptr.shape[0] - 1, dev, n_threads)
         for r in prange(users.shape[0], schedule="dynamic", num_threads=n_threads):
@@ -498,7 +622,12 @@ def knn_recommend(const i32[::1] users, const i64[::1] cand_indptr, const i32[::
             if exclude and u >= 0:
                 for p in range(seen_indptr[u], seen_indptr[u + 1]):
                     rows[t, seen_indices[p]] = -INFINITY
-            if u >= 0 and fused and m.indptr[u + 1] - m.indptr[u] <= k:
+            if u >= 0 and walk:
+                _user_based_row(&m, u, n_items, kk, &x_indptr[0], &x_indices[0] if x_indices.shape[0] else NULL,
+                                &x_data[0] if x_data.shape[0] else NULL, &rows[t, 0], &nbr_s[t, 0], &nbr_v[t, 0],
+                                &acc[t, 0], &cnt[t, 0], &run[t, 0], &buf_sim[t, 0], &buf_dev[t, 0],
+                                &buf_copy[t, 0], &out_val[r, 0], &top_j[t, 0])
+            elif u >= 0 and fused and m.indptr[u + 1] - m.indptr[u] <= k:
                 if m.sim32 != NULL:
                     _item_based_row(&m, m.sim32, u, n_items, &rows[t, 0], &acc[t, 0], &cnt[t, 0])
                 else:

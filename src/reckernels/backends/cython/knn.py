@@ -4,7 +4,7 @@ import numpy as np
 
 from reckernels._cy import knn as _cy
 
-from .._knn import check_knn_model, check_topk_inputs, recommend_by_blocks, split_similarity
+from .._knn import BASELINE, MEAN, ZSCORE, check_knn_model, check_topk_inputs, recommend_by_blocks, split_similarity
 from .._slices import mean_row_length, run_sliced
 
 
@@ -104,14 +104,45 @@ def knn_recommend(users, cand_indptr, cand_indices, cand_data, sim_idx, sim_val,
     n_threads = max(1, min(int(n_threads), len(some)))
     f_idx = np.empty((len(some), top), dtype=np.int64)
     f_val = np.empty((len(some), top))
-    buffers = (np.empty((n_threads, n_items)), np.empty((n_threads, 2 * n_items)),
+    walk = bool(user_based) and sim_idx.shape[0] == 0
+    buffers = (np.empty((n_threads, n_items)), np.empty((n_threads, (3 if walk else 2) * n_items)),
                np.empty((n_threads, n_items), np.int32), *_scratch(n_threads, cand_indptr))
     guess = _guess(sim_val, len(some) * n_items)
+    walk_args = _walk_arrays(walk, cand_indptr, cand_indices, cand_data, sim_val.shape[0], n_items, top, n_threads,
+                             center, means, sigmas, bu, bi, global_mean)
     run_sliced(lambda lo, hi: _cy.knn_recommend(
         some[lo:hi], cand_indptr, cand_indices, cand_data, sim_idx, sim64, sim32, int(k), int(min_k), int(center),
         int(bool(user_based)), means, sigmas, bu, bi, float(global_mean), seen_indptr, seen_indices, bool(exclude),
         bool(symmetric), f_idx[lo:hi], f_val[lo:hi], _dev_slots((hi - lo) * n_items, cand_data), *buffers,
-        guess, n_threads),
+        guess, *walk_args, n_threads),
         0, len(some), per_row=n_items * (1 + mean_row_length(cand_indptr)))
     idx[fused], val[fused] = f_idx, f_val
     return idx, val
+
+
+def _walk_arrays(walk, cand_indptr, cand_indices, cand_data, n_x, n_items, top, n_threads, center, means, sigmas,
+                 bu, bi, global_mean):
+    """The user-based walk's inputs (kernels/knn.pyx, _user_based_row): the candidates transposed
+    (each neighbour's items and centred ratings, by-user CSR; only the walk's approximate sums read
+    them, so NumPy's rounding here does not matter) and per-thread scratch; all empty when unused."""
+    if not walk:
+        e64, e32 = np.empty(0, np.int64), np.empty(0, np.int32)
+        return (e64, e32, np.empty(0), np.empty((1, 0)), np.empty((1, 0), np.int32), np.empty((1, 0), np.int32),
+                np.empty((1, 0), np.int64))
+    order = np.argsort(cand_indices, kind="stable")
+    x_indices = np.repeat(np.arange(n_items, dtype=np.int32), np.diff(cand_indptr))[order]
+    x_indptr = np.zeros(n_x + 1, np.int64)
+    np.cumsum(np.bincount(cand_indices, minlength=n_x), out=x_indptr[1:])
+    item = np.repeat(np.arange(n_items), np.diff(cand_indptr))
+    v = cand_indices
+    if center == MEAN:
+        dev = cand_data - means[v]
+    elif center == ZSCORE:
+        dev = (cand_data - means[v]) / sigmas[v]
+    elif center == BASELINE:
+        dev = cand_data - (global_mean + bu[v] + bi[item])
+    else:
+        dev = cand_data
+    return (x_indptr, x_indices, np.ascontiguousarray(dev[order], dtype=np.float64), np.empty((n_threads, max(1, n_x))),
+            np.empty((n_threads, max(1, n_x)), np.int32), np.empty((n_threads, n_items), np.int32),
+            np.empty((n_threads, top), np.int64))
