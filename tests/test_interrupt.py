@@ -74,6 +74,14 @@ CASES = [
 ]
 LATENCIES = {}
 
+# the epochs of NMF (users' pass, items' pass), BPR (Hogwild samples) and LogisticMF (halves): each
+# pass one kernel call of seconds when unsliced
+CASES += [
+    ("NMF", lambda b: rk.NMF(n_factors=1500, n_epochs=2, backend=b, random_state=0), "fit"),
+    ("NMF-biased", lambda b: rk.NMF(n_factors=1500, n_epochs=2, biased=True, backend=b, random_state=0), "fit"),
+    ("BPR", lambda b: rk.BPR(n_factors=1000, n_epochs=2, backend=b, random_state=0), "fit"),
+    ("LogisticMF", lambda b: rk.LogisticMF(n_factors=600, n_epochs=2, backend=b, random_state=0), "fit"),
+]
 
 @pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("name,make,where", CASES, ids=[c[0] for c in CASES])
@@ -115,6 +123,13 @@ SAME_BITS = [
     lambda b: rk.SVDpp(n_factors=3, n_epochs=2, n_threads=1, backend=b, random_state=0),
 ]
 
+SAME_BITS += [
+    lambda b: rk.NMF(n_factors=3, n_epochs=2, backend=b, random_state=0),
+    lambda b: rk.NMF(n_factors=3, n_epochs=2, biased=True, backend=b, random_state=0),
+    lambda b: rk.BPR(n_factors=3, n_epochs=2, n_threads=1, backend=b, random_state=0),  # Hogwild: one updater
+    lambda b: rk.LogisticMF(n_factors=3, n_epochs=2, backend=b, random_state=0),
+]
+
 
 @pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("make", SAME_BITS, ids=[f"{type(m('auto')).__name__}{i}" for i, m in enumerate(SAME_BITS)])
@@ -149,3 +164,35 @@ def test_run_sliced_covers_the_range_once_in_order():
         assert all(a[1] == b[0] and a[0] < a[1] for a, b in zip(calls, calls[1:]))
         assert (len(calls) == 1) == (first == 1e12)
     assert _slices.run_sliced(lambda lo, hi: 1 / 0, 5, 5) == []
+
+
+EPOCH_BITS = SAME_BITS[-4:]  # the models whose epochs' records are a function of the factors alone
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("make", EPOCH_BITS, ids=[f"{type(m('auto')).__name__}{i}" for i, m in enumerate(EPOCH_BITS)])
+def test_one_row_slices_keep_the_epoch_records(make, backend, small, monkeypatch):
+    # NMF's loss is kept per user (or added rating by rating, biased), BPR's and LogisticMF's counts
+    # and sums per row or updater: the history is the same however the epochs are cut
+    whole = make(backend).fit(small)
+    monkeypatch.setattr(_slices, "FIRST_WORK", 1e-9)
+    monkeypatch.setattr(_slices, "MAX_GROWTH", 1.0)
+    assert make(backend).fit(small).history_ == whole.history_
+
+
+def test_a_pace_starts_the_next_run_at_its_last_budget():
+    pace = _slices.Pace()
+    rows = np.arange(0, 2_000_001, 10)  # 200,000 rows of 10 entries: 2.2e6 units, over FIRST_WORK
+    first = _slices.run_sliced(lambda lo, hi: (lo, hi), 0, len(rows) - 1, rows, pace=pace)
+    assert len(first) > 1 and pace.budget > 0  # no pace yet: from FIRST_WORK up
+    assert first[0][1] - first[0][0] <= _slices.FIRST_WORK // 11 + 1
+    pace.budget = 1e12  # as after a fast run: the next is one call
+    assert _slices.run_sliced(lambda lo, hi: (lo, hi), 0, len(rows) - 1, rows, pace=pace) == [(0, len(rows) - 1)]
+    # never more than PACE_STEPS growth steps above FIRST_WORK (so FIRST_WORK still bounds the first slice)
+    saved = _slices.FIRST_WORK
+    _slices.FIRST_WORK, pace.budget = 1.0, 1e12
+    try:
+        calls = _slices.run_sliced(lambda lo, hi: (lo, hi), 0, len(rows) - 1, rows, pace=pace)
+    finally:
+        _slices.FIRST_WORK = saved
+    assert calls[0][1] - calls[0][0] <= _slices.MAX_GROWTH ** _slices.PACE_STEPS / 11 + 1
