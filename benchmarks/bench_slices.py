@@ -26,6 +26,10 @@ MODELS = {
     "ImplicitALS": lambda b: rk.ImplicitALS(n_factors=64, n_epochs=2, backend=b, random_state=0),
     "CoClustering": lambda b: rk.CoClustering(n_cltr_u=50, n_cltr_i=50, n_epochs=2, backend=b, random_state=0),
     "SVD-exact": lambda b: rk.SVD(n_factors=100, n_epochs=2, schedule="exact", backend=b, random_state=0),
+    "NMF": lambda b: rk.NMF(n_epochs=20, backend=b, random_state=0),
+    "NMF-biased": lambda b: rk.NMF(n_epochs=20, biased=True, backend=b, random_state=0),
+    "BPR": lambda b: rk.BPR(n_factors=64, n_epochs=10, backend=b, random_state=0),
+    "LogisticMF": lambda b: rk.LogisticMF(n_epochs=10, backend=b, random_state=0),
 }
 SIZES = {"small": (2000, 1000, 200_000), "large": (6000, 3000, 2_400_000)}
 
@@ -58,6 +62,7 @@ def main():
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--size", choices=sorted(SIZES), default="small")
     parser.add_argument("--latency", action="store_true", help="also measure the Ctrl-C latency (large data)")
+    parser.add_argument("--models", nargs="*", default=None, help=f"a subset of {sorted(MODELS)}")
     args = parser.parse_args()
     data = rk.datasets.make_ratings(*SIZES[args.size], random_state=2)
     big = rk.datasets.make_ratings(*SIZES["large"], random_state=2) if args.latency else None
@@ -66,6 +71,8 @@ def main():
           + (f" {'latency sliced':>15s} {'latency one call':>17s}" if args.latency else ""))
     first = _slices.FIRST_WORK
     for name, build in MODELS.items():
+        if args.models and name not in args.models:
+            continue
         for backend in ("cython", "numba"):
             def make():
                 return build(backend)

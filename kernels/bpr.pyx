@@ -4,7 +4,9 @@
 Same samples, update and order as reckernels.backends.reference.bpr (read its docstring): the
 samples are cut into n_threads contiguous chunks, one per thread, each updating the shared
 factors without locks. Draws are counter based (splitmix64 at position k of the epoch's
-stream), so they do not depend on the thread making them; one thread is the serial order.
+stream), so they do not depend on the thread making them, nor on how the epoch is cut into
+calls (bpr_steps: every updater advances through its chunk a range of steps per call, so
+Ctrl-C is answered between calls); one thread is the serial order.
 
 Bounds checks are off: the Python entry point in reckernels.backends.cython.bpr checks shapes,
 dtypes and index ranges.
@@ -13,7 +15,6 @@ dtypes and index ranges.
 from cython cimport floating
 from cython.parallel cimport prange
 from libc.math cimport exp
-from libc.stdlib cimport free, malloc
 
 ctypedef long long i64
 ctypedef int i32
@@ -118,36 +119,34 @@ cdef void _chunk(const i64[::1] indptr, const i32[::1] indices, const i32* rows,
             yj[f] += lr * (-z * t - reg * yj[f])
         yi[F] += lr * (z - reg * yi[F])
         yj[F] += lr * (-z - reg * yj[F])
-    n_correct[0] = correct
-    n_skipped[0] = skipped
+    n_correct[0] += correct
+    n_skipped[0] += skipped
 
 
-def bpr_epoch(const i64[::1] indptr, const i32[::1] indices, floating[:, ::1] X, floating[:, ::1] Y,
-              floating lr, floating reg, bint verify, u64 seed, u64 epoch, int n_threads):
-    """One epoch of len(indices) samples; returns (correct, skipped)."""
-    cdef i64 nnz = indices.shape[0], n_rows = indptr.shape[0] - 1, r, p
+def bpr_rows(const i64[::1] indptr, i32[::1] rows, int n_threads):
+    """rows[p] = the row (user) holding CSR position p: a sample's user, looked up once per epoch."""
+    cdef Py_ssize_t r
+    cdef i64 p
+    for r in prange(indptr.shape[0] - 1, nogil=True, schedule="static", num_threads=max(1, n_threads)):
+        for p in range(indptr[r], indptr[r + 1]):
+            rows[p] = <i32>r
+
+
+def bpr_steps(const i64[::1] indptr, const i32[::1] indices, const i32[::1] rows, floating[:, ::1] X,
+              floating[:, ::1] Y, floating lr, floating reg, bint verify, u64 seed, u64 epoch, int n_threads,
+              i64 step_lo, i64 step_hi, i64[::1] counts):
+    """Steps step_lo .. step_hi - 1 of an epoch of len(indices) samples on n_threads Hogwild updaters:
+    updater t runs the samples [c_t + step_lo, c_t + step_hi) of its chunk [c_t = t nnz // T,
+    (t + 1) nnz // T). Calls on consecutive step ranges run every updater's chunk in its order, the
+    same samples on the same updaters as one call over all steps (one updater: the same bits).
+    counts[2 t], counts[2 t + 1] accumulate updater t's (correct, skipped)."""
+    cdef i64 nnz = indices.shape[0], lo, hi
     cdef u64 key = _stream_key(seed, epoch, 0)
     cdef Py_ssize_t t, T = max(1, min(n_threads, nnz))
-    cdef i64 correct = 0, skipped = 0
-    if nnz == 0:
-        return 0, 0
-    cdef i32* rows = <i32*> malloc(nnz * sizeof(i32))
-    cdef i64* counts = <i64*> malloc(2 * T * sizeof(i64))
-    if rows == NULL or counts == NULL:
-        free(rows)
-        free(counts)
-        raise MemoryError()
-    try:
-        for r in prange(n_rows, nogil=True, schedule="static", num_threads=n_threads):
-            for p in range(indptr[r], indptr[r + 1]):
-                rows[p] = <i32>r
-        for t in prange(T, nogil=True, schedule="static", chunksize=1, num_threads=T):
-            _chunk(indptr, indices, rows, X, Y, lr, reg, verify, key, t * nnz // T, (t + 1) * nnz // T,
-                   &counts[2 * t], &counts[2 * t + 1])
-        for t in range(T):
-            correct += counts[2 * t]
-            skipped += counts[2 * t + 1]
-    finally:
-        free(rows)
-        free(counts)
-    return correct, skipped
+    if nnz == 0 or step_lo >= step_hi:
+        return
+    for t in prange(T, nogil=True, schedule="static", chunksize=1, num_threads=T):
+        lo = t * nnz // T + step_lo
+        hi = min((t + 1) * nnz // T, t * nnz // T + step_hi)
+        if lo < hi:
+            _chunk(indptr, indices, &rows[0], X, Y, lr, reg, verify, key, lo, hi, &counts[2 * t], &counts[2 * t + 1])

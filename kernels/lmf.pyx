@@ -114,15 +114,17 @@ cdef void _row(Py_ssize_t r, const i64[::1] indptr, const i32[::1] indices, cons
 def lmf_half(const i64[::1] indptr, const i32[::1] indices, const floating[::1] data, floating[:, ::1] X,
              const floating[:, ::1] Y, floating[:, ::1] G, double lr, floating reg, i64 neg_prop,
              i64 max_negatives, Py_ssize_t fixed_col, u64 seed, u64 stream, floating[:, ::1] scratch,
-             double[:, ::1] row_sums):
-    """Update every row of X and G in place; row_sums[r] = (sum of sigma over r's positives, over its negatives).
+             double[:, ::1] row_sums, Py_ssize_t row_start, Py_ssize_t row_stop):
+    """Update rows row_start .. row_stop - 1 of X and G in place; row_sums[r] = (sum of sigma over r's
+    positives, over its negatives). Rows are independent (each has its own draws), so the half is
+    the same in one call or in calls on consecutive ranges.
 
     scratch is (n_threads, K): one gradient buffer per thread.
     """
-    cdef Py_ssize_t r, n_rows = X.shape[0]
+    cdef Py_ssize_t r
     cdef int n_threads = scratch.shape[0]
     cdef u64 base = _mix64(_mix64(seed + GAMMA) ^ ((stream + 1) * GAMMA))
-    for r in prange(n_rows, nogil=True, schedule="guided", num_threads=n_threads):
+    for r in prange(row_start, row_stop, nogil=True, schedule="guided", num_threads=n_threads):
         if indptr[r] < indptr[r + 1]:
             _row(r, indptr, indices, data, X, Y, G, lr, reg, neg_prop, max_negatives, fixed_col,
                  _mix64(base ^ ((<u64>r + 1) * GAMMA)), &scratch[threadid(), 0], &row_sums[r, 0])

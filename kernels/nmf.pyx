@@ -20,15 +20,15 @@ for the definition. This file computes the same numbers, bit for bit, in paralle
 
 Each sum runs in scikit-surprise's order (dot products left to right over f, numerators and
 denominators rating by rating), and ``-ffp-contract=off`` keeps a native build from fusing
-a*b + c, so the factors agree with scikit-surprise's bit for bit. Only the epoch's loss (a
-reduction over threads) depends on the thread count, in its last bits.
+a*b + c, so the factors agree with scikit-surprise's bit for bit. The epoch's loss is kept per
+user and summed afterwards (unbiased), or added rating by rating (biased), so it does not
+depend on the thread count either.
 
 Bounds checks are off: reckernels.backends.cython.nmf checks the shapes, and the Dataset (or
 the estimator's by-item view) guarantees every index is in range.
 """
 
 from cython.parallel cimport prange
-from libc.string cimport memcpy
 
 ctypedef long long i64
 ctypedef int i32
@@ -127,13 +127,14 @@ cdef extern from *:
        dot products on entry, the full estimates on return; est_t[slot[p]] gets them too, in the
        items' order, for the items' pass: stores off this loop's critical path). b_u stays in a
        register across its user's ratings: scikit-surprise's operations in its order, without
-       reloading b_u after every store to bi. Returns the sum of squared errors. */
-    static double rk_nmf_biases(rk_i64 n_users, const rk_i64* indptr, const int* idx, const double* data,
+       reloading b_u after every store to bi. Users lo .. hi - 1; returns loss plus their squared
+       errors, added one by one (so consecutive ranges, each given the last one's result, add
+       exactly what one range does). */
+    static double rk_nmf_biases(rk_i64 lo, rk_i64 hi, const rk_i64* indptr, const int* idx, const double* data,
                                 double mu, double* bu, double* bi, double lr_bu, double lr_bi,
                                 double reg_bu, double reg_bi, double* est, const rk_i64* slot,
-                                double* est_t) {
-        double loss = 0.0;
-        for (rk_i64 u = 0; u < n_users; u++) {
+                                double* est_t, double loss) {
+        for (rk_i64 u = lo; u < hi; u++) {
             double b = bu[u];
             for (rk_i64 p = indptr[u]; p < indptr[u + 1]; p++) {
                 int i = idx[p];
@@ -169,68 +170,75 @@ cdef extern from *:
     double rk_nmf_sums(i64 lo, i64 hi, const i32* rows, const double* r, const double* est, const double* X,
                        const double* c, int k, double* num, double* den) noexcept nogil
     void rk_nmf_mul(double* x, const double* num, const double* den, int n, double n_reg) noexcept nogil
-    double rk_nmf_biases(i64 n_users, const i64* indptr, const i32* idx, const double* data, double mu,
+    double rk_nmf_biases(i64 lo, i64 hi, const i64* indptr, const i32* idx, const double* data, double mu,
                          double* bu, double* bi, double lr_bu, double lr_bi, double reg_bu, double reg_bi,
-                         double* est, const i64* slot, double* est_t) noexcept nogil
+                         double* est, const i64* slot, double* est_t, double loss) noexcept nogil
     void rk_nmf_step_into(double* num, const double* x, const double* den, int n, double n_reg) noexcept nogil
 
 
-def nmf_epoch(const i64[::1] indptr, const i32[::1] indices, const double[::1] data,
-              const i64[::1] t_indptr, const i32[::1] t_users, const double[::1] t_data, const i64[::1] t_slot,
-              double global_mean, double[::1] bu, double[::1] bi, double[:, ::1] pu, double[:, ::1] qi,
-              const double[::1] lr, const double[::1] reg, bint biased,
-              double[::1] est, double[::1] est_t, double[:, ::1] user_num, double[:, ::1] user_den,
-              double[:, ::1] item_num, double[:, ::1] item_den, int n_threads):
-    """One NMF epoch; ``est``, ``est_t`` (nnz, read only when biased) and the (n, k) num/den
-    arrays are scratch space."""
-    cdef Py_ssize_t n_users = pu.shape[0], n_items = qi.shape[0], u, i
+# The epoch's passes, each over a range of rows [lo, hi) (reckernels.backends.cython.nmf calls them
+# on consecutive ranges, so Ctrl-C is answered between calls): the rows of a parallel pass are
+# independent and the biases' pass carries its running loss from one range to the next, so the
+# epoch is the same bits however it is cut. The users' new factors wait in user_num until the
+# items' pass is done; the caller then copies them over pu.
+
+def nmf_dots(const i64[::1] indptr, const i32[::1] indices, const double[:, ::1] pu, const double[:, ::1] qi,
+             double[::1] est, Py_ssize_t lo, Py_ssize_t hi, int n_threads):
+    """biased: est[p] = q_i . p_u for the ratings of users lo .. hi - 1 (the previous epoch's factors)."""
+    cdef Py_ssize_t u
     cdef int k = pu.shape[1]
-    cdef double loss = 0.0, sq = 0.0
-    cdef double mu = global_mean if biased else 0.0
-    cdef double reg_pu = reg[2], reg_qi = reg[3]
-    if n_threads < 1:
-        n_threads = 1
-    if n_users == 0 or n_items == 0 or indices.shape[0] == 0:
-        return _empty_epoch(indptr, t_indptr, pu, qi, reg_pu, reg_qi)
-    cdef const i32* idx = &indices[0]
-    cdef const i32* t_u = &t_users[0]
-    cdef const double* r_ = &data[0]
-    cdef const double* t_r = &t_data[0]
-    cdef double* est_ = &est[0]
-    cdef double* est_t_ = &est_t[0]
-    cdef const double* e_u = est_ if biased else NULL  # NULL: the sums compute the estimates
-    cdef const double* e_i = est_t_ if biased else NULL
+    if lo >= hi or indices.shape[0] == 0:
+        return
+    for u in prange(lo, hi, nogil=True, num_threads=max(1, n_threads), schedule="guided"):
+        rk_nmf_dots(indptr[u], indptr[u + 1], &indices[0], &qi[0, 0], &pu[u, 0], k, &est[0])
+
+
+def nmf_biases(const i64[::1] indptr, const i32[::1] indices, const double[::1] data, const i64[::1] t_slot,
+               double mu, double[::1] bu, double[::1] bi, const double[::1] lr, const double[::1] reg,
+               double[::1] est, double[::1] est_t, Py_ssize_t lo, Py_ssize_t hi, double loss):
+    """biased: the biases' SGD steps over the ratings of users lo .. hi - 1, serially in scikit-surprise's
+    order (est: the dot products in, the estimates out, also into est_t by item); returns loss plus
+    their squared errors."""
+    if lo >= hi or indices.shape[0] == 0:
+        return loss
     with nogil:
-        if biased:
-            # the dot products from the previous epoch's factors (parallel), then the biases'
-            # SGD steps: serial, in scikit-surprise's order (each is read by the next estimate)
-            for u in prange(n_users, num_threads=n_threads, schedule="guided"):
-                rk_nmf_dots(indptr[u], indptr[u + 1], idx, &qi[0, 0], &pu[u, 0], k, est_)
-            loss = rk_nmf_biases(n_users, &indptr[0], idx, r_, mu, &bu[0], &bi[0], lr[0], lr[1], reg[0], reg[1],
-                                 est_, &t_slot[0], est_t_)
-        # users: sums over the old item factors; each user's step goes into scratch space
-        # (user_num), since the items' pass still reads the old user factors
-        for u in prange(n_users, num_threads=n_threads, schedule="guided"):
-            sq += rk_nmf_sums(indptr[u], indptr[u + 1], idx, r_, e_u, &qi[0, 0], &pu[u, 0], k,
-                              &user_num[u, 0], &user_den[u, 0])
-            rk_nmf_step_into(&user_num[u, 0], &pu[u, 0], &user_den[u, 0], k,
-                             <double>(indptr[u + 1] - indptr[u]) * reg_pu)
-        if not biased:  # the errors of the estimates the users' sums computed (biased: the biases' loop's)
-            loss = sq
-        # items: sums over the old user factors, then the multiplicative step (only item i
-        # reads q_i, in its own sums, before the step)
-        for i in prange(n_items, num_threads=n_threads, schedule="guided"):
-            rk_nmf_sums(t_indptr[i], t_indptr[i + 1], t_u, t_r, e_i, &pu[0, 0], &qi[i, 0], k,
-                        &item_num[i, 0], &item_den[i, 0])
-            rk_nmf_mul(&qi[i, 0], &item_num[i, 0], &item_den[i, 0], k,
-                       <double>(t_indptr[i + 1] - t_indptr[i]) * reg_qi)
-        # the users' new factors (computed in their pass, kept in user_num) replace the old ones
-        memcpy(&pu[0, 0], &user_num[0, 0], n_users * k * sizeof(double))
+        loss = rk_nmf_biases(lo, hi, &indptr[0], &indices[0], &data[0], mu, &bu[0], &bi[0], lr[0], lr[1],
+                             reg[0], reg[1], &est[0], &t_slot[0], &est_t[0], loss)
     return loss
 
 
-def _empty_epoch(const i64[::1] indptr, const i64[::1] t_indptr, double[:, ::1] pu, double[:, ::1] qi,
-                 double reg_pu, double reg_qi):
-    """No ratings (or no users, or no items): all sums are 0; only a 0 / (0 + 0) could arise,
-    which is skipped, so nothing changes. Kept apart so the kernel may take &array[0]."""
-    return 0.0
+def nmf_users(const i64[::1] indptr, const i32[::1] indices, const double[::1] data, const double[::1] est,
+              const double[:, ::1] pu, const double[:, ::1] qi, double reg_pu, bint biased,
+              double[:, ::1] user_num, double[:, ::1] user_den, double[::1] user_loss,
+              Py_ssize_t lo, Py_ssize_t hi, int n_threads):
+    """Users lo .. hi - 1: sums over the old item factors, each user's stepped factors into user_num
+    (the items' pass still reads the old ones); unbiased, user_loss[u] = its squared errors (the
+    sums compute the estimates; biased, they read est)."""
+    cdef Py_ssize_t u
+    cdef int k = pu.shape[1]
+    cdef const double* e_u = &est[0] if biased else NULL  # NULL: the sums compute the estimates
+    cdef double sq
+    if lo >= hi or indices.shape[0] == 0:
+        return
+    for u in prange(lo, hi, nogil=True, num_threads=max(1, n_threads), schedule="guided"):
+        sq = rk_nmf_sums(indptr[u], indptr[u + 1], &indices[0], &data[0], e_u, &qi[0, 0], &pu[u, 0], k,
+                         &user_num[u, 0], &user_den[u, 0])
+        user_loss[u] = sq
+        rk_nmf_step_into(&user_num[u, 0], &pu[u, 0], &user_den[u, 0], k,
+                         <double>(indptr[u + 1] - indptr[u]) * reg_pu)
+
+
+def nmf_items(const i64[::1] t_indptr, const i32[::1] t_users, const double[::1] t_data, const double[::1] est_t,
+              const double[:, ::1] pu, double[:, ::1] qi, double reg_qi, bint biased,
+              double[:, ::1] item_num, double[:, ::1] item_den, Py_ssize_t lo, Py_ssize_t hi, int n_threads):
+    """Items lo .. hi - 1: sums over the old user factors, then the multiplicative step (only item i
+    reads q_i, in its own sums, before the step)."""
+    cdef Py_ssize_t i
+    cdef int k = qi.shape[1]
+    cdef const double* e_i = &est_t[0] if biased else NULL
+    if lo >= hi or t_users.shape[0] == 0:
+        return
+    for i in prange(lo, hi, nogil=True, num_threads=max(1, n_threads), schedule="guided"):
+        rk_nmf_sums(t_indptr[i], t_indptr[i + 1], &t_users[0], &t_data[0], e_i, &pu[0, 0], &qi[i, 0], k,
+                    &item_num[i, 0], &item_den[i, 0])
+        rk_nmf_mul(&qi[i, 0], &item_num[i, 0], &item_den[i, 0], k, <double>(t_indptr[i + 1] - t_indptr[i]) * reg_qi)

@@ -75,6 +75,11 @@ CASES = [
 ]
 LATENCIES = {}
 
+# NMF's epoch: its users' pass and items' pass are each one kernel call of ~1.7 s when unsliced
+CASES += [
+    ("NMF", lambda b: rk.NMF(n_factors=1500, n_epochs=2, backend=b, random_state=0), "fit"),
+    ("NMF-biased", lambda b: rk.NMF(n_factors=1500, n_epochs=2, biased=True, backend=b, random_state=0), "fit"),
+]
 
 @pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("name,make,where", CASES, ids=[c[0] for c in CASES])
@@ -116,6 +121,13 @@ SAME_BITS = [
     lambda b: rk.SVDpp(n_factors=3, n_epochs=2, n_threads=1, backend=b, random_state=0),
     lambda b: rk.SVD(n_factors=4, n_epochs=2, backend=b, random_state=0),  # blocked float32, rk.SVD()'s schedule
     lambda b: rk.SVD(n_factors=5, n_epochs=2, n_blocks=3, n_threads=2, dtype="float64", backend=b, random_state=0),
+]
+
+SAME_BITS += [
+    lambda b: rk.NMF(n_factors=3, n_epochs=2, backend=b, random_state=0),
+    lambda b: rk.NMF(n_factors=3, n_epochs=2, biased=True, backend=b, random_state=0),
+    lambda b: rk.BPR(n_factors=3, n_epochs=2, n_threads=1, backend=b, random_state=0),  # Hogwild: one updater
+    lambda b: rk.LogisticMF(n_factors=3, n_epochs=2, backend=b, random_state=0),
 ]
 
 
@@ -178,3 +190,50 @@ def test_blocked_sgd_waves_give_the_bits_of_one_call(backend, n_blocks, small, m
     for name in a:
         np.testing.assert_array_equal(a[name], b[name], err_msg=name)
     assert whole.history_ == sliced.history_
+
+
+# BPR's epoch (Hogwild samples) and LogisticMF's halves: one kernel call of seconds each when unsliced,
+# after ~0.8 s of sorting the input and drawing the factors: the signal comes later, inside an epoch
+IMPLICIT_CASES = [
+    ("BPR", lambda b: rk.BPR(n_factors=1000, n_epochs=2, backend=b, random_state=0)),
+    ("LogisticMF", lambda b: rk.LogisticMF(n_factors=600, n_epochs=2, backend=b, random_state=0)),
+]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("name,make", IMPLICIT_CASES, ids=[c[0] for c in IMPLICIT_CASES])
+def test_ctrl_c_returns_fast_inside_an_implicit_epoch(name, make, backend, small, big, monkeypatch):
+    monkeypatch.setitem(globals(), "DELAY", 2.0)  # read by _interrupted
+    test_ctrl_c_returns_fast_and_leaves_the_previous_state(name, make, "fit", backend, small, big)
+
+
+EPOCH_BITS = SAME_BITS[-4:]  # the models whose epochs' records are a function of the factors alone
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("make", EPOCH_BITS, ids=[f"{type(m('auto')).__name__}{i}" for i, m in enumerate(EPOCH_BITS)])
+def test_one_row_slices_keep_the_epoch_records(make, backend, small, monkeypatch):
+    # NMF's loss is kept per user (or added rating by rating, biased), BPR's and LogisticMF's counts
+    # and sums per row or updater: the history is the same however the epochs are cut
+    whole = make(backend).fit(small)
+    monkeypatch.setattr(_slices, "FIRST_WORK", 1e-9)
+    monkeypatch.setattr(_slices, "MAX_GROWTH", 1.0)
+    assert make(backend).fit(small).history_ == whole.history_
+
+
+def test_a_pace_starts_the_next_run_at_its_last_budget():
+    pace = _slices.Pace()
+    rows = np.arange(0, 2_000_001, 10)  # 200,000 rows of 10 entries: 2.2e6 units, over FIRST_WORK
+    first = _slices.run_sliced(lambda lo, hi: (lo, hi), 0, len(rows) - 1, rows, pace=pace)
+    assert len(first) > 1 and pace.budget > 0  # no pace yet: from FIRST_WORK up
+    assert first[0][1] - first[0][0] <= _slices.FIRST_WORK // 11 + 1
+    pace.budget = 1e12  # as after a fast run: the next is one call
+    assert _slices.run_sliced(lambda lo, hi: (lo, hi), 0, len(rows) - 1, rows, pace=pace) == [(0, len(rows) - 1)]
+    # never more than PACE_STEPS growth steps above FIRST_WORK (so FIRST_WORK still bounds the first slice)
+    saved = _slices.FIRST_WORK
+    _slices.FIRST_WORK, pace.budget = 1.0, 1e12
+    try:
+        calls = _slices.run_sliced(lambda lo, hi: (lo, hi), 0, len(rows) - 1, rows, pace=pace)
+    finally:
+        _slices.FIRST_WORK = saved
+    assert calls[0][1] - calls[0][0] <= _slices.MAX_GROWTH ** _slices.PACE_STEPS / 11 + 1

@@ -29,22 +29,45 @@ SLICE_SECONDS = 0.1
 FIRST_WORK = 1 << 16  # entries of a similarity row pass, or ~1e7 flops of an ALS solve
 #: the most a slice's budget may grow from one call to the next (timing noise on short calls)
 MAX_GROWTH = 8.0
+#: a run given a Pace starts from the budget its last run ended with, at most this many growth steps above FIRST_WORK
+PACE_STEPS = 6
 
 
-def run_sliced(call, start: int, stop: int, indptr=None, per_row: float = 1.0, per_entry: float = 1.0) -> list:
+class Pace:
+    """The slice budget the last run of one call site ended with (``run_sliced(..., pace=)``), where
+    an epoch's passes are called again and again: the next epoch starts at about SLICE_SECONDS of
+    work instead of FIRST_WORK, so an epoch shorter than that is one call per pass, at no cost.
+    Only the sizes of the slices depend on it, never a result."""
+
+    __slots__ = ("budget",)
+
+    def __init__(self):
+        self.budget = 0.0
+
+
+def run_sliced(call, start: int, stop: int, indptr=None, per_row: float = 1.0, per_entry: float = 1.0,
+               pace: Pace | None = None) -> list:
     """``call(lo, hi)`` on consecutive ranges covering [start, stop); returns the calls' results.
 
     Row r's work is ``per_row`` units plus, with ``indptr`` (a CSR row pointer covering rows
     start .. stop), ``per_entry`` units for each of its ``indptr[r + 1] - indptr[r]`` entries.
-    Nothing is called for an empty range.
+    Nothing is called for an empty range. With ``pace`` (a :class:`Pace` kept by the caller) the
+    first slice is sized by the rate its previous run measured, and this run's is kept there.
     """
     start, stop = int(start), int(stop)
     if start >= stop:
         return []
     budget = float(FIRST_WORK)
+    if pace is not None:
+        budget = min(max(budget, pace.budget), budget * MAX_GROWTH ** PACE_STEPS)
     total = per_row * (stop - start) + (0.0 if indptr is None else per_entry * float(indptr[stop] - indptr[start]))
     if total <= budget:
-        return [call(start, stop)]  # the common small case: one call, no cost array
+        if pace is None:
+            return [call(start, stop)]  # the common small case: one call, no cost array
+        began = time.perf_counter()
+        result = call(start, stop)
+        _remember(pace, total, time.perf_counter() - began, budget)
+        return [result]
     # cost[r - start]: the work of rows start .. r - 1
     cost = per_row * np.arange(stop - start + 1, dtype=np.float64)
     if indptr is not None:
@@ -63,7 +86,14 @@ def run_sliced(call, start: int, stop: int, indptr=None, per_row: float = 1.0, p
         # the next slice: the work done at this speed in SLICE_SECONDS, grown at most MAX_GROWTH-fold
         rate = work / max(took, 1e-6)
         budget = max(1e-9, min(rate * SLICE_SECONDS, max(budget, work) * MAX_GROWTH))
+    if pace is not None:
+        pace.budget = budget
     return results
+
+
+def _remember(pace: Pace, work: float, took: float, budget: float) -> None:
+    """A one-call run's rate, for the next run's first slice (grown at most MAX_GROWTH-fold)."""
+    pace.budget = max(1e-9, min(work / max(took, 1e-6) * SLICE_SECONDS, max(budget, work) * MAX_GROWTH))
 
 
 def score_row_work(indptr, s_indptr, n_cols: int) -> float:

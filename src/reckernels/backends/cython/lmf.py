@@ -4,7 +4,10 @@ import numpy as np
 
 from reckernels._cy import lmf as _cy
 
-from ..reference.lmf import check_lmf_input
+from .._slices import Pace, run_sliced
+from ..reference.lmf import check_lmf_input, lmf_work
+
+_PACE = Pace()  # the halves' slice sizes, carried from one epoch to the next
 
 
 def lmf_half(indptr, indices, data, X, Y, G, learning_rate, reg, neg_prop, max_negatives, fixed_col, seed, stream,
@@ -14,7 +17,10 @@ def lmf_half(indptr, indices, data, X, Y, G, learning_rate, reg, neg_prop, max_n
                     seed, stream)
     n_threads = max(1, int(n_threads))
     row_sums = np.zeros((X.shape[0], 2))
-    _cy.lmf_half(indptr, indices, data, X, Y, G, float(learning_rate), X.dtype.type(reg), int(neg_prop),
-                 int(max_negatives), int(fixed_col) % X.shape[1], int(seed), int(stream),
-                 np.empty((n_threads, X.shape[1]), X.dtype), row_sums)
+    scratch = np.empty((n_threads, X.shape[1]), X.dtype)
+    args = (float(learning_rate), X.dtype.type(reg), int(neg_prop), int(max_negatives), int(fixed_col) % X.shape[1],
+            int(seed), int(stream), scratch, row_sums)
+    # rows are independent: calls on ranges of them, so Ctrl-C is answered (backends/_slices.py)
+    run_sliced(lambda lo, hi: _cy.lmf_half(indptr, indices, data, X, Y, G, *args, lo, hi), 0, X.shape[0], indptr,
+               **lmf_work(X.shape[1], neg_prop, max_negatives), pace=_PACE)
     return float(row_sums[:, 0].sum()), float(row_sums[:, 1].sum())

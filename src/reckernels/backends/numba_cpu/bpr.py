@@ -1,7 +1,8 @@
 """BPR epochs, Numba CPU: the reference's samples and update, Hogwild over n_threads chunks.
 
 The samples are cut into n_threads contiguous chunks run in parallel without locks, as in the
-Cython kernel; one thread is the reference's serial order. uint64 arithmetic for the draws
+Cython kernel, each advanced a range of steps per call (so Ctrl-C is answered between calls);
+one thread is the reference's serial order. uint64 arithmetic for the draws
 (see sampling.py). A value computed in float64 (the exponential) is brought back to the
 factors' dtype by storing it in a one-element array of that dtype. The next samples' memory
 is prefetched as in the Cython kernel (_prefetch.py).
@@ -12,12 +13,14 @@ import math
 import numba
 import numpy as np
 
+from .._slices import Pace, run_sliced
 from ..reference.bpr import check_bpr_input
 from ._prefetch import prefetch_item, prefetch_row
 from ._threads import numba_threads
 from .sampling import _GAMMA, _ONE, _mix64
 
 _S32 = np.uint64(32)
+_PACE = Pace()  # the epochs' slice sizes, carried from one epoch to the next
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
@@ -86,25 +89,31 @@ def _chunk(indptr, indices, rows, X, Y, lr, reg, verify, key, start, stop, count
             Y[j, f] += lr * (-z * t - reg * Y[j, f])
         Y[i, F] += lr * (z - reg * Y[i, F])
         Y[j, F] += lr * (-z - reg * Y[j, F])
-    counts[0] = correct
-    counts[1] = skipped
+    counts[0] += correct
+    counts[1] += skipped
 
 
 @numba.njit(parallel=True, cache=True, nogil=True)
-def _epoch(indptr, indices, X, Y, lr, reg, verify, seed, epoch, n_chunks):
-    nnz = len(indices)
-    rows = np.empty(nnz, np.int32)
+def _rows(indptr, rows):
     for r in numba.prange(len(indptr) - 1):
         for p in range(indptr[r], indptr[r + 1]):
             rows[p] = r
+
+
+@numba.njit(parallel=True, cache=True, nogil=True)
+def _steps(indptr, indices, rows, X, Y, lr, reg, verify, seed, epoch, step_lo, step_hi, counts):
+    """Steps step_lo .. step_hi - 1 of every chunk (as kernels/bpr.pyx's bpr_steps): chunk t runs its
+    samples [c_t + step_lo, c_t + step_hi), so consecutive calls run each chunk in its order."""
+    nnz = len(indices)
+    n_chunks = counts.shape[0]
     key = _mix64(seed + _GAMMA)
     key = _mix64(key ^ ((epoch + _ONE) * _GAMMA))
     key = _mix64(key ^ _GAMMA)  # stream 0
-    counts = np.zeros((n_chunks, 2), np.int64)
     for t in numba.prange(n_chunks):
-        _chunk(indptr, indices, rows, X, Y, lr, reg, verify, key, t * nnz // n_chunks, (t + 1) * nnz // n_chunks,
-               counts[t])
-    return counts[:, 0].sum(), counts[:, 1].sum()
+        lo = t * nnz // n_chunks + step_lo
+        hi = min((t + 1) * nnz // n_chunks, t * nnz // n_chunks + step_hi)
+        if lo < hi:
+            _chunk(indptr, indices, rows, X, Y, lr, reg, verify, key, lo, hi, counts[t])
 
 
 def bpr_epoch(indptr, indices, X, Y, learning_rate, reg, verify_negative, seed, epoch, n_threads=1):
@@ -113,8 +122,14 @@ def bpr_epoch(indptr, indices, X, Y, learning_rate, reg, verify_negative, seed, 
     if len(indices) == 0:
         return 0, 0
     t = X.dtype.type
-    n_chunks = max(1, min(int(n_threads), len(indices)))
+    nnz = len(indices)
+    n_chunks = max(1, min(int(n_threads), nnz))
+    rows = np.empty(nnz, np.int32)
+    counts = np.zeros((n_chunks, 2), np.int64)
+    args = (t(learning_rate), t(reg), bool(verify_negative), np.uint64(seed), np.uint64(epoch))
     with numba_threads(n_chunks):
-        correct, skipped = _epoch(indptr, indices, X, Y, t(learning_rate), t(reg), bool(verify_negative),
-                                  np.uint64(seed), np.uint64(epoch), n_chunks)
-    return int(correct), int(skipped)
+        _rows(indptr, rows)
+        # the chunks advance a range of steps per call, so Ctrl-C is answered between calls (_slices.py)
+        run_sliced(lambda lo, hi: _steps(indptr, indices, rows, X, Y, *args, np.int64(lo), np.int64(hi), counts),
+                   0, -(-nnz // n_chunks), per_row=n_chunks * X.shape[1], pace=_PACE)
+    return int(counts[:, 0].sum()), int(counts[:, 1].sum())

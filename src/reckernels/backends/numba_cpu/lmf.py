@@ -10,7 +10,8 @@ import math
 import numba
 import numpy as np
 
-from ..reference.lmf import check_lmf_input
+from .._slices import Pace, run_sliced
+from ..reference.lmf import check_lmf_input, lmf_work
 from ._prefetch import prefetch_row
 from ._threads import numba_threads
 from .sampling import _GAMMA, _ONE, _mix64
@@ -19,6 +20,7 @@ _S32 = np.uint64(32)
 
 _BLOCK = 64  # rows per parallel task: one gradient buffer each
 _AHEAD = 4  # rows prefetched ahead
+_PACE = Pace()  # the halves' slice sizes, carried from one epoch to the next
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
@@ -84,20 +86,19 @@ def _row(r, indptr, indices, data, X, Y, G, lr, reg, neg_prop, max_negatives, fi
 
 
 @numba.njit(parallel=True, cache=True, nogil=True)
-def _half(indptr, indices, data, X, Y, G, lr, reg, neg_prop, max_negatives, fixed_col, seed, stream):
-    n_rows = X.shape[0]
-    row_sums = np.zeros((n_rows, 2))
+def _half(indptr, indices, data, X, Y, G, lr, reg, neg_prop, max_negatives, fixed_col, seed, stream, row_sums,
+          row_start, row_stop):
+    """Rows row_start .. row_stop - 1 (independent: the same in one call or in several)."""
     base = _mix64(_mix64(seed + _GAMMA) ^ ((stream + _ONE) * _GAMMA))
-    for b in numba.prange((n_rows + _BLOCK - 1) // _BLOCK):
+    for b in numba.prange((row_stop - row_start + _BLOCK - 1) // _BLOCK):
         d = np.empty(X.shape[1], X.dtype)
         cast = np.zeros(3, X.dtype)  # [0]: scratch for casts, [1]: 0, [2]: 1
         cast[2] = 1
-        for r in range(b * _BLOCK, min(n_rows, (b + 1) * _BLOCK)):
+        for r in range(row_start + b * _BLOCK, min(row_stop, row_start + (b + 1) * _BLOCK)):
             if indptr[r] < indptr[r + 1]:
                 key = _mix64(base ^ ((np.uint64(r) + _ONE) * _GAMMA))
                 _row(r, indptr, indices, data, X, Y, G, lr, reg, neg_prop, max_negatives, fixed_col, key, d, cast,
                      row_sums)
-    return row_sums[:, 0].sum(), row_sums[:, 1].sum()
 
 
 def lmf_half(indptr, indices, data, X, Y, G, learning_rate, reg, neg_prop, max_negatives, fixed_col, seed, stream,
@@ -105,8 +106,10 @@ def lmf_half(indptr, indices, data, X, Y, G, learning_rate, reg, neg_prop, max_n
     """See reckernels.backends.reference.lmf."""
     check_lmf_input(indptr, indices, data, X, Y, G, learning_rate, reg, neg_prop, max_negatives, fixed_col,
                     seed, stream)
-    with numba_threads(n_threads):
-        pos, neg = _half(indptr, indices, data, X, Y, G, np.float64(learning_rate), X.dtype.type(reg),
-                         np.int64(neg_prop), np.int64(max_negatives), np.int64(fixed_col % X.shape[1]),
-                         np.uint64(seed), np.uint64(stream))
-    return float(pos), float(neg)
+    row_sums = np.zeros((X.shape[0], 2))
+    args = (np.float64(learning_rate), X.dtype.type(reg), np.int64(neg_prop), np.int64(max_negatives),
+            np.int64(fixed_col % X.shape[1]), np.uint64(seed), np.uint64(stream), row_sums)
+    with numba_threads(n_threads):  # rows are independent: short calls, so Ctrl-C is answered (_slices.py)
+        run_sliced(lambda lo, hi: _half(indptr, indices, data, X, Y, G, *args, np.int64(lo), np.int64(hi)), 0,
+                   X.shape[0], indptr, **lmf_work(X.shape[1], neg_prop, max_negatives), pace=_PACE)
+    return float(row_sums[:, 0].sum()), float(row_sums[:, 1].sum())

@@ -26,6 +26,12 @@ import numpy as np
 from ._counter_rng import draws, user_key
 
 
+def lmf_work(n_columns, neg_prop, max_negatives) -> dict:
+    """A row's work for ``backends._slices.run_sliced`` (per_row, per_entry), in multiply-adds
+    over the columns: its positives, plus the negatives a row of one entry draws at least."""
+    return {"per_row": float(n_columns) * min(int(max_negatives), int(neg_prop)), "per_entry": float(n_columns)}
+
+
 def check_lmf_input(indptr, indices, data, X, Y, G, learning_rate, reg, neg_prop, max_negatives, fixed_col,
                     seed, stream):
     """What the unchecked compiled kernels rely on: shapes, dtypes, index ranges."""
