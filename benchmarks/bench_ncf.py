@@ -13,7 +13,7 @@ last epoch, and HR@10 after every epoch against the training time so far (the ev
 itself is not counted); ImplicitALS (64 factors) beside it, fitted for 1..15 epochs. Then
 the plain Keras NeuMF a user would write (Embedding, Flatten, Multiply/Concatenate, Dense,
 Adam(0.001), binary cross-entropy, ``model.fit`` on NumPy arrays at batch 256, Keras's
-compile defaults), the same architecture as our defaults, trained for --keras-epochs epochs
+compile defaults), the same architecture as our defaults (32 factors, tower 128-64-32), trained for --keras-epochs epochs
 on the same samples (every positive and 4 negatives each, drawn by the same sampler):
 samples/s of its epochs after the first (tracing) beside ours (our epochs after the first,
 negative sampling and input pipeline included), by wall time and by CPU time. Writes

@@ -68,10 +68,17 @@ class NeuMF(Estimator):
     most ``n_epochs``. ``n_negatives`` negatives per positive (task="implicit" only).
     ``mixed_precision``: "auto" (float16 compute when a GPU is present), True (requires a
     GPU) or False. ``backend`` picks the negative sampler's kernels.
+
+    Defaults (32 factors, tower (128, 64, 32), 5 epochs of batch 2048 at learning rate 0.004)
+    were chosen on the ML-1M prefix under the NCF protocol, implicit task: HR@10 0.684 /
+    NDCG@10 0.410 after about 50 s on 2 CPU cores, where the paper's (8 factors, batch 256,
+    lr 0.001, 20 epochs) reached 0.652 / 0.394 after 324 s; longer fits overfit (HR 0.681 at
+    epoch 10). Larger batches cut the per-step overhead, the 4x learning rate keeps the
+    progress per epoch (benchmarks/bench_ncf.py defaults).
     """
 
-    def __init__(self, arch="neumf", task="rating", factors=8, layers=(64, 32, 16, 8), n_epochs=20, batch_size=256,
-                 learning_rate=0.001, reg=0.0, n_negatives=4, mixed_precision="auto", *,
+    def __init__(self, arch="neumf", task="rating", factors=32, layers=(128, 64, 32), n_epochs=5, batch_size=2048,
+                 learning_rate=0.004, reg=0.0, n_negatives=4, mixed_precision="auto", *,
                  backend="auto", n_threads=None, random_state=None, verbose=False):
         self.arch = check_choice("arch", arch, ARCHS)
         self.task = check_choice("task", task, TASKS)
@@ -417,10 +424,10 @@ def _keras_model(blob: bytes):
 class GMF(NeuMF):
     """NeuMF with ``arch="gmf"``: generalised matrix factorisation (embeddings multiplied, one output)."""
 
-    def __init__(self, task="rating", factors=8, n_epochs=20, batch_size=256, learning_rate=0.001, reg=0.0,
+    def __init__(self, task="rating", factors=32, n_epochs=5, batch_size=2048, learning_rate=0.004, reg=0.0,
                  n_negatives=4, mixed_precision="auto", *, backend="auto", n_threads=None, random_state=None,
                  verbose=False):
-        super().__init__("gmf", task, factors, (64, 32, 16, 8), n_epochs, batch_size, learning_rate, reg, n_negatives,
+        super().__init__("gmf", task, factors, (128, 64, 32), n_epochs, batch_size, learning_rate, reg, n_negatives,
                          mixed_precision, backend=backend, n_threads=n_threads, random_state=random_state,
                          verbose=verbose)
 
@@ -429,10 +436,10 @@ class GMF(NeuMF):
 class MLP(NeuMF):
     """NeuMF with ``arch="mlp"``: embeddings concatenated through a ReLU tower (the embedding-concat-dense model)."""
 
-    def __init__(self, task="rating", layers=(64, 32, 16, 8), n_epochs=20, batch_size=256, learning_rate=0.001,
+    def __init__(self, task="rating", layers=(128, 64, 32), n_epochs=5, batch_size=2048, learning_rate=0.004,
                  reg=0.0, n_negatives=4, mixed_precision="auto", *, backend="auto", n_threads=None,
                  random_state=None, verbose=False):
-        super().__init__("mlp", task, 8, layers, n_epochs, batch_size, learning_rate, reg, n_negatives,
+        super().__init__("mlp", task, 32, layers, n_epochs, batch_size, learning_rate, reg, n_negatives,
                          mixed_precision, backend=backend, n_threads=n_threads, random_state=random_state,
                          verbose=verbose)
 
