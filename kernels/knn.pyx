@@ -462,40 +462,37 @@ cdef void _item_based_row(const Model* m, const real_t* sim, i32 u, Py_ssize_t n
 
 
 
+cdef inline void _sift_min(double* key, i32* val, Py_ssize_t root, Py_ssize_t n) noexcept nogil:
+    """Moves key[root] down the min-heap key[:n] (val follows its key)."""
+    cdef Py_ssize_t child
+    cdef double tk
+    cdef i32 tv
+    while 2 * root + 1 < n:
+        child = 2 * root + 1
+        if child + 1 < n and key[child + 1] < key[child]:
+            child += 1
+        if key[child] >= key[root]:
+            break
+        tk, tv = key[root], val[root]
+        key[root], val[root] = key[child], val[child]
+        key[child], val[child] = tk, tv
+        root = child
+
+
 cdef void _sort_desc(double* key, i32* val, Py_ssize_t n) noexcept nogil:
     """Heapsort of (key, val) pairs by key, largest first (the order among equal keys is left open:
     the walk below does not depend on it)."""
-    cdef Py_ssize_t start, end, root, child
+    cdef Py_ssize_t start, end
     cdef double tk
     cdef i32 tv
     # a min-heap at the front, popped to the back: the back ends up holding the smallest
     for start in range(n // 2 - 1, -1, -1):
-        root = start
-        while 2 * root + 1 < n:
-            child = 2 * root + 1
-            if child + 1 < n and key[child + 1] < key[child]:
-                child += 1
-            if key[child] >= key[root]:
-                break
-            tk, tv = key[root], val[root]
-            key[root], val[root] = key[child], val[child]
-            key[child], val[child] = tk, tv
-            root = child
+        _sift_min(key, val, start, n)
     for end in range(n - 1, 0, -1):
         tk, tv = key[0], val[0]
         key[0], val[0] = key[end], val[end]
         key[end], val[end] = tk, tv
-        root = 0
-        while 2 * root + 1 < end:
-            child = 2 * root + 1
-            if child + 1 < end and key[child + 1] < key[child]:
-                child += 1
-            if key[child] >= key[root]:
-                break
-            tk, tv = key[root], val[root]
-            key[root], val[root] = key[child], val[child]
-            key[child], val[child] = tk, tv
-            root = child
+        _sift_min(key, val, 0, end)
 
 
 cdef void _user_based_row(const Model* m, i32 u, Py_ssize_t n_items, Py_ssize_t kk, const i64* xp, const i32* xi,
