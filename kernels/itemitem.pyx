@@ -63,6 +63,8 @@ def itemitem_scores(const i64[::1] indptr, const i32[::1] indices, const double[
             rk_itemitem_row(&indptr[0], ind, dat, u, &s_indptr[0], s_ind, s_dat, &out[r, 0])
 
 
+# Not _topk_heap.pxi's heap: implicit lists equal scores larger id first, the top-N kernels smaller
+# id first, so the two heaps order ties the other way round (and these ids are i32, not i64).
 cdef inline bint _pair_less(double a, i32 ia, double b, i32 ib) noexcept nogil:
     return a < b or (a == b and ia < ib)
 

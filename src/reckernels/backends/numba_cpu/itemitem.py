@@ -44,6 +44,7 @@ def itemitem_scores(indptr, indices, data, users, s_indptr, s_indices, s_data, o
                    0, len(users), per_row=score_row_work(indptr, s_indptr, out.shape[1]))
 
 
+# Not topn.py's heap: implicit lists equal scores larger id first, topn smaller id first
 @numba.njit(inline="always")
 def _less(a, ia, b, ib):
     return a < b or (a == b and ia < ib)
