@@ -17,7 +17,11 @@ def lmf_half(indptr, indices, data, X, Y, G, learning_rate, reg, neg_prop, max_n
                     seed, stream)
     n_threads = max(1, int(n_threads))
     row_sums = np.zeros((X.shape[0], 2))
-    scratch = np.empty((n_threads, X.shape[1]), X.dtype)
+    # one gradient row per thread, written on every product: rows padded to whole cache lines
+    # plus one spare line, so two threads never write the same line (false sharing had 2
+    # threads no faster than 1 at 32 columns)
+    per_line = 64 // X.dtype.itemsize
+    scratch = np.empty((n_threads, -(-X.shape[1] // per_line) * per_line + per_line), X.dtype)
     args = (float(learning_rate), X.dtype.type(reg), int(neg_prop), int(max_negatives), int(fixed_col) % X.shape[1],
             int(seed), int(stream), scratch, row_sums)
     # rows are independent: calls on ranges of them, so Ctrl-C is answered (backends/_slices.py)

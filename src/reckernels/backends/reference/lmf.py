@@ -11,7 +11,9 @@ drawn). In X's dtype, with sigma computed in float64:
        - reg X[r]
     G[r] += d * d;   X[r] += lr / sqrt(1e-6 + G[r]) * d                  (every column but fixed_col)
 
-Dot products are summed left to right. The k-th draw of row r is position
+A dot product is summed in four lanes, lane l holding the columns f = l mod 4 left to right,
+then (lane 0 + lane 1) + (lane 2 + lane 3): four independent chains keep a CPU's adders busy
+where one left-to-right chain waits on each addition (``_dot``). The k-th draw of row r is position
 ``draw(user_key(seed, stream, r), k)`` in [0, nnz) (``_counter_rng``), so a row's draws do not
 depend on threads. Rows only read Y and write their own X and G rows: the compiled kernels run
 rows in parallel and give the same result for any thread count. Returns the sums of sigma
@@ -70,7 +72,10 @@ def check_lmf_input(indptr, indices, data, X, Y, G, learning_rate, reg, neg_prop
 
 
 def _dot(a, b):
-    return np.cumsum(a * b, dtype=a.dtype)[-1]  # cumsum: strictly left to right
+    prod = a * b
+    lane = [np.cumsum(prod[lane::4], dtype=a.dtype)[-1] if len(prod) > lane else a.dtype.type(0)
+            for lane in range(4)]  # cumsum: each lane strictly left to right
+    return (lane[0] + lane[1]) + (lane[2] + lane[3])
 
 
 def _sigmoid(s):
