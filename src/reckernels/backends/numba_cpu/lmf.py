@@ -10,6 +10,7 @@ import math
 import numba
 import numpy as np
 
+from .._lanes import dot4_rows
 from .._slices import Pace, run_sliced
 from ..reference.lmf import check_lmf_input, lmf_work
 from ._prefetch import prefetch_row
@@ -36,24 +37,8 @@ def _sigmoid(s):
     return e / (1.0 + e)
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
-def _dot(X, r, Y, i, zero):
-    # the reference's four lanes (column f in lane f mod 4), combined (0 + 1) + (2 + 3)
-    K = X.shape[1]
-    s0 = s1 = s2 = s3 = zero
-    n4 = K - K % 4
-    for f in range(0, n4, 4):
-        s0 = s0 + X[r, f] * Y[i, f]
-        s1 = s1 + X[r, f + 1] * Y[i, f + 1]
-        s2 = s2 + X[r, f + 2] * Y[i, f + 2]
-        s3 = s3 + X[r, f + 3] * Y[i, f + 3]
-    if n4 < K:
-        s0 = s0 + X[r, n4] * Y[i, n4]
-    if n4 + 1 < K:
-        s1 = s1 + X[r, n4 + 1] * Y[i, n4 + 1]
-    if n4 + 2 < K:
-        s2 = s2 + X[r, n4 + 2] * Y[i, n4 + 2]
-    return (s0 + s1) + (s2 + s3)
+# the reference's four-lane dot (backends/_lanes.py)
+_dot = numba.njit(cache=True, nogil=True, inline="always")(dot4_rows)
 
 
 @numba.njit(cache=True, nogil=True)
