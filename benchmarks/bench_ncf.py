@@ -1,6 +1,7 @@
 """NCF (GMF, MLP, NeuMF) against the library's other models; training throughput; the sampler.
 
     python benchmarks/bench_ncf.py defaults [--keras-epochs 3]
+    python benchmarks/bench_ncf.py sweep --configs '{"lr_decay": 1.0}' '{"n_negatives": 4, "random_state": 1}'
     python benchmarks/bench_ncf.py ranking [--data ml-100k | ml-1m-prefix] [--epochs 20]
     python benchmarks/bench_ncf.py rating [--epochs 20]
     python benchmarks/bench_ncf.py throughput [--data ml-1m-prefix]
@@ -14,10 +15,14 @@ itself is not counted); ImplicitALS (64 factors) beside it, fitted for 1..15 epo
 the plain Keras NeuMF a user would write (Embedding, Flatten, Multiply/Concatenate, Dense,
 Adam(0.001), binary cross-entropy, ``model.fit`` on NumPy arrays at batch 256, Keras's
 compile defaults), the same architecture as our defaults (32 factors, tower 128-64-32), trained for --keras-epochs epochs
-on the same samples (every positive and 4 negatives each, drawn by the same sampler):
+on the same samples (every positive and n_negatives negatives each, 8 by default, drawn by the same sampler):
 samples/s of its epochs after the first (tracing) beside ours (our epochs after the first,
 negative sampling and input pipeline included), by wall time and by CPU time. Writes
 ncf_defaults.png (HR@10 against training time) beside RESULTS.md.
+
+sweep: ``rk.NeuMF(task="implicit", random_state=0)`` with each --configs JSON object's options
+changed (any constructor argument), on the data and protocol of ``defaults``; HR@10 / NDCG@10
+after every epoch, so that one fit shows where more epochs stop helping.
 
 ranking: leave-one-out (each user's latest rating held out), the held-out item ranked against
 99 sampled items the user never touched, the same candidates for every model (seed 0);
@@ -208,6 +213,35 @@ def defaults(args):
     print(f"# wrote {out}")
 
 
+def sweep(args):
+    import json
+
+    import reckernels as rk
+    from reckernels.algorithms.ncf import NeuMF
+    from reckernels.sampled_ranking import sample_candidates, sampled_ranking_evaluation
+    from reckernels.split import leave_one_out
+
+    data = load("ml-1m-prefix")
+    train, test = leave_one_out(data)
+    implicit = rk.Dataset.from_arrays(train.users, train.items)
+    candidates = sample_candidates(train, test, n_negatives=99, random_state=0)
+
+    class Traced(NeuMF):
+        def _check_epoch(self, epoch, loss=None):
+            super()._check_epoch(epoch, loss)
+            res = sampled_ranking_evaluation(self, candidates=candidates)
+            self.curve.append(f"{res['hit_rate']:.4f}/{res['ndcg']:.4f}")
+
+    print("| options (besides the defaults) | HR@10 / NDCG@10 after each epoch | fit (s, evaluation included) |\n|---|---|---|")
+    for text in args.configs:
+        options = {"random_state": 0, **json.loads(text)}
+        model = Traced(task="implicit", **options)
+        model.curve = []
+        start = time.perf_counter()
+        model.fit(implicit)
+        print(f"| `{text}` | {' '.join(model.curve)} | {time.perf_counter() - start:.0f} |", flush=True)
+
+
 def ranking(args):
     import reckernels as rk
     from reckernels.sampled_ranking import sample_candidates, sampled_ranking_evaluation
@@ -331,7 +365,8 @@ def sampling(args):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("section", choices=("defaults", "ranking", "rating", "throughput", "steps", "sampling"))
+    parser.add_argument("section", choices=("defaults", "sweep", "ranking", "rating", "throughput", "steps", "sampling"))
+    parser.add_argument("--configs", nargs="+", default=["{}"], help="sweep: NeuMF options as JSON objects")
     parser.add_argument("--data", choices=tuple(DATA), default=None,
                         help="ml-100k for ranking, ml-1m-prefix for throughput and sampling by default")
     parser.add_argument("--epochs", type=int, default=20)
@@ -350,7 +385,7 @@ def main():
         args.data = "ml-100k" if args.section in ("ranking", "rating", "steps") else "ml-1m-prefix"
     if args.section != "sampling":
         header(args)
-    sections = {"defaults": defaults, "ranking": ranking, "rating": rating, "throughput": throughput, "steps": steps, "sampling": sampling}
+    sections = {"defaults": defaults, "sweep": sweep, "ranking": ranking, "rating": rating, "throughput": throughput, "steps": steps, "sampling": sampling}
     sections[args.section](args)
 
 

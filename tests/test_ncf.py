@@ -65,7 +65,8 @@ def test_shapes_and_unknown_ids(fitted, data, arch):
 
 
 def test_memorises_a_small_data_set(data):
-    model = NeuMF(factors=16, layers=(32, 16), n_epochs=60, batch_size=32, learning_rate=0.02, random_state=1)
+    model = NeuMF(factors=16, layers=(32, 16), n_epochs=60, batch_size=32, learning_rate=0.02, lr_decay=1.0,
+                  random_state=1)
     model.fit(data)
     rmse = np.sqrt(np.mean((model.predict(data.users, data.items) - data.ratings) ** 2))
     assert rmse < 0.35 * data.ratings.std(), (rmse, data.ratings.std())
@@ -107,7 +108,8 @@ def test_pretrained_neumf_starts_as_the_alpha_mix(data):
 
 def test_early_stopping_restores_the_best_epoch(data):
     train, valid = data.subset(np.arange(160)), data.subset(np.arange(160, 200))
-    model = NeuMF(factors=8, layers=(16, 8), n_epochs=12, batch_size=16, learning_rate=0.05, random_state=0)
+    model = NeuMF(factors=8, layers=(16, 8), n_epochs=12, batch_size=16, learning_rate=0.05, lr_decay=1.0,
+                  random_state=0)
     model.fit(train, validation=valid, patience=2)
     val = model.history_["val"]
     assert model.best_epoch_ == int(np.argmin(val))
@@ -126,7 +128,7 @@ def test_implicit_ranks_a_planted_item_first():
         items += own.tolist() + ([99] if u > 0 else [])
     data = Dataset.from_arrays(users, items)
     model = NeuMF(task="implicit", factors=8, layers=(16, 8), n_epochs=15, batch_size=64, learning_rate=0.01,
-                  random_state=0).fit(data)
+                  n_negatives=4, lr_decay=1.0, random_state=0).fit(data)
     ids, scores = model.recommend([0], k=3)
     assert ids[0, 0] == 99
     assert 0 < scores[0, 0] < 1  # a probability
@@ -141,7 +143,8 @@ def test_divergence_raises_and_keeps_the_previous_fit(data, task):
     keras_model, before = model.model_, model.predict(data.users, data.items, clip=False)
     model.set_params(learning_rate=1e38, n_epochs=3)
     with pytest.raises(FloatingPointError, match=r"NeuMF diverged in epoch 0: .* became NaN or infinite.*"
-                                                 r"lower the learning rate .*learning_rate=1e\+38, reg=0\.0"):
+                                                 r"lower the learning rate .*learning_rate=1e\+38, "
+                                                 r"reg=1e-06, lr_decay=0\.6"):
         model.fit(data)
     assert model.model_ is keras_model and len(model.history_["loss"]) == 1
     np.testing.assert_array_equal(model.predict(data.users, data.items, clip=False), before)
@@ -153,6 +156,9 @@ def test_divergence_raises_and_keeps_the_previous_fit(data, task):
     ({"layers": (63, 8)}, ValueError, "even"),
     ({"layers": ()}, TypeError, "layers"),
     ({"n_negatives": 0}, ValueError, "n_negatives"),
+    ({"lr_decay": 0.0}, ValueError, "lr_decay"),
+    ({"lr_decay": 1.5}, ValueError, "lr_decay"),
+    ({"lr_decay": True}, ValueError, "lr_decay"),
     ({"mixed_precision": "yes"}, ValueError, "mixed_precision"),
 ])
 def test_bad_options_are_refused(kwargs, error, message):
@@ -176,3 +182,14 @@ def test_bad_fit_arguments_are_refused(data, fitted):
     if not tf.config.list_physical_devices("GPU"):
         with pytest.raises(ValueError, match="needs a GPU"):
             NeuMF(mixed_precision=True, n_epochs=1).fit(data)
+
+
+def test_learning_rate_decays_per_epoch(data):
+    """Epoch e trains at learning_rate * lr_decay ** e: the optimizer ends at the last epoch's rate."""
+    model = NeuMF(factors=4, layers=(8, 4), n_epochs=3, batch_size=64, learning_rate=0.01, lr_decay=0.5,
+                  random_state=0).fit(data)
+    assert float(np.asarray(model.model_.optimizer.learning_rate)) == pytest.approx(0.01 * 0.5 ** 2)
+    flat = NeuMF(factors=4, layers=(8, 4), n_epochs=3, batch_size=64, learning_rate=0.01, lr_decay=1.0,
+                 random_state=0).fit(data)
+    assert float(np.asarray(flat.model_.optimizer.learning_rate)) == pytest.approx(0.01)
+    assert not np.allclose(model.predict(data.users, data.items), flat.predict(data.users, data.items))
