@@ -39,10 +39,12 @@ def check_choice(name: str, value, choices) -> str:
     return value
 
 
-def check_fraction(name: str, value) -> float:
-    """A number strictly between 0 and 1."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0.0 < float(value) < 1.0:
-        raise ValueError(f"{name} must be a number strictly between 0 and 1, got {value!r}.")
+def check_fraction(name: str, value, *, one: bool = False, hint: str = "") -> float:
+    """A number strictly between 0 and 1 (``one``: 1 allowed too); ``hint`` is added to the message."""
+    if (isinstance(value, bool) or not isinstance(value, numbers.Real)
+            or not (0.0 < float(value) <= 1.0 if one else 0.0 < float(value) < 1.0)):
+        span = "in (0, 1]" if one else "strictly between 0 and 1"
+        raise ValueError(f"{name} must be a number {span}{hint}, got {value!r}.")
     return float(value)
 
 

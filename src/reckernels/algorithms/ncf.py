@@ -32,7 +32,6 @@ sampler's thread count; TensorFlow sizes its own thread pools (``tf.config.threa
 
 from __future__ import annotations
 
-import numbers
 import os
 import tempfile
 import time
@@ -40,7 +39,7 @@ import time
 import numpy as np
 
 from .. import sampled_ranking as _sr
-from .._validation import check_choice, check_nonnegative_float, check_positive_int
+from .._validation import check_choice, check_fraction, check_nonnegative_float, check_positive_int
 from ..data import Dataset
 from ..persistence import register
 from ._tf import gpu_present, import_keras
@@ -99,10 +98,8 @@ class NeuMF(Estimator):
         self.learning_rate = check_nonnegative_float("learning_rate", learning_rate)
         self.reg = check_nonnegative_float("reg", reg)
         self.n_negatives = check_positive_int("n_negatives", n_negatives)
-        if isinstance(lr_decay, bool) or not isinstance(lr_decay, numbers.Real) or not 0.0 < float(lr_decay) <= 1.0:
-            raise ValueError(f"lr_decay must be a number in (0, 1] (the learning rate's factor per epoch; 1.0 keeps "
-                             f"it constant), got {lr_decay!r}.")
-        self.lr_decay = float(lr_decay)
+        self.lr_decay = check_fraction("lr_decay", lr_decay, one=True,
+                                       hint=" (the learning rate's factor per epoch; 1.0 keeps it constant)")
         self.mixed_precision = check_choice("mixed_precision", mixed_precision, (True, False, "auto"))
         self._init_common(backend, n_threads, random_state, verbose)
         import_keras()  # fail here, with the install hint, rather than halfway through fit
