@@ -239,3 +239,51 @@ def svdpp_epoch_hogwild(const i64[::1] indptr, const i32[::1] indices, const flo
                 user_loss[u] = _svdpp_user_c(indptr[u], indptr[u + 1], u, indices, data, global_mean, bu, bi, pu,
                                              qi, yj, lr, reg, &scratch[t, 0])
     return float(np.sum(user_loss))
+
+
+# ---------------------------------------------------------------------------------- the SVD grid
+def build_grid(const i64[::1] indptr, const i32[::1] indices, const double[::1] data,
+               const i32[::1] user_block, const i32[::1] item_block, int n_blocks, int ways,
+               i64[::1] block_ptr, i32[::1] users, i32[::1] items, floating[::1] ratings):
+    """The blocked schedule's grid (algorithms/svd.py: build_grid) by a counting sort: one pass
+    counts each cell's ratings, a second writes every rating where the stable sort by cell and the
+    interleaving of the cell's ``ways`` parts (1: none) put it. block_ptr has n_blocks^2 + 1
+    entries, users/items/ratings one per rating; user_block / item_block hold each row's block,
+    all below n_blocks (checked by the caller).
+
+    A cell of n ratings is cut into ``ways`` consecutive parts, the first n % ways of them one
+    longer; the t-th rating of part j goes to t * ways + j (the inverse of algorithms/svd.py:
+    interleaved_positions). Each cell keeps its current (part, t) and advances it by one rating at
+    a time: no division per rating."""
+    cdef Py_ssize_t n_users = indptr.shape[0] - 1, n_cells = <Py_ssize_t>n_blocks * n_blocks, u, c
+    cdef i64 p, base, n
+    cdef i64[:, ::1] cell = np.zeros((n_cells, 4), dtype=np.int64)  # per cell: the count, then t; j; part j's size; n % ways
+    cdef i64 *state
+    with nogil:
+        for u in range(n_users):
+            base = <i64>user_block[u] * n_blocks
+            for p in range(indptr[u], indptr[u + 1]):
+                cell[base + item_block[indices[p]], 0] += 1
+        block_ptr[0] = 0
+        for c in range(n_cells):
+            n = cell[c, 0]
+            block_ptr[c + 1] = block_ptr[c] + n
+            cell[c, 0] = 0
+            cell[c, 1] = 0
+            cell[c, 2] = n // ways + (1 if n % ways > 0 else 0)  # part 0's size
+            cell[c, 3] = n % ways  # parts below this one are one longer
+        for u in range(n_users):
+            base = <i64>user_block[u] * n_blocks
+            for p in range(indptr[u], indptr[u + 1]):
+                c = base + item_block[indices[p]]
+                state = &cell[c, 0]
+                n = block_ptr[c] + state[0] * ways + state[1]  # t, j
+                users[n] = <i32>u
+                items[n] = indices[p]
+                ratings[n] = <floating>data[p]
+                state[0] += 1
+                if state[0] == state[2]:  # part j is full: part j + 1 starts at its first place
+                    state[0] = 0
+                    state[1] += 1
+                    if state[1] == state[3]:
+                        state[2] -= 1

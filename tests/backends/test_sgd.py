@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reckernels.algorithms.svd import block_of, build_grid
+from reckernels.algorithms.svd import block_of, build_grid, numpy_grid
 from reckernels.data import CSR
 
 LR = [0.01, 0.012, 0.011, 0.009]
@@ -163,6 +163,52 @@ def test_build_grid_interleaves_each_cell():
         np.testing.assert_array_equal(np.sort(want), np.arange(lo, hi))
         for a, b in zip(plain[1:], mixed[1:]):
             np.testing.assert_array_equal(b[lo:hi], a[want])
+
+
+def _grid_inputs(c, n_blocks):
+    n_items = int(c.indices.max()) + 1 if len(c.indices) else 0
+    return (block_of(np.diff(c.indptr), n_blocks),
+            block_of(np.bincount(c.indices, minlength=n_items), n_blocks))
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 2**16), n_users=st.integers(3, 40), n_items=st.integers(2, 30),
+       fill=st.floats(0.0, 0.6), n_blocks=st.integers(1, 9), interleave=st.booleans(),
+       dtype=st.sampled_from([np.float32, np.float64]))
+def test_compiled_grid_is_the_numpy_grid(seed, n_users, n_items, fill, n_blocks, interleave, dtype):
+    """The counting sort (kernels/sgd.pyx) gives the stable sort's arrays: cells empty, shorter
+    than the four interleaved parts, users and items without ratings, more blocks than rows."""
+    n = int(fill * (n_users - 2) * (n_items - 1))
+    c, _, _, _ = problem(seed, n_users, n_items, n, 1)
+    got = build_grid(c, n_blocks, np.dtype(dtype), interleave)
+    want = numpy_grid(c, *_grid_inputs(c, n_blocks), n_blocks, np.dtype(dtype), interleave)
+    for a, b in zip(got, want):
+        assert a.dtype == b.dtype
+        np.testing.assert_array_equal(a, b)
+
+
+def test_compiled_grid_of_no_ratings():
+    c = CSR(np.zeros(4, dtype=np.int64), np.zeros(0, dtype=np.int32), np.zeros(0))
+    block_ptr, users, items, ratings = build_grid(c, 2, np.dtype(np.float32))
+    assert block_ptr.tolist() == [0] * 5 and len(users) == len(items) == len(ratings) == 0
+
+
+def test_compiled_grid_checks_its_inputs():
+    from reckernels.backends.cython import sgd as compiled
+
+    c, _, _, _ = problem(9, 10, 8, 30, 1)
+    ub, ib = _grid_inputs(c, 3)
+    args = (c.indptr, c.indices, c.data)
+    with pytest.raises(ValueError, match="n_blocks and ways"):
+        compiled.build_grid(*args, ub, ib, 0, 4, np.float32)
+    with pytest.raises(ValueError, match="user_block"):
+        compiled.build_grid(*args, ub + 3, ib, 3, 4, np.float32)
+    with pytest.raises(ValueError, match="item_block"):
+        compiled.build_grid(*args, ub, ib - 1, 3, 4, np.float32)
+    with pytest.raises(ValueError, match="fewer than the items"):
+        compiled.build_grid(*args, ub, ib[:2], 3, 4, np.float32)
+    with pytest.raises(ValueError, match="indptr"):
+        compiled.build_grid(c.indptr[:-1], c.indices, c.data, ub, ib, 3, 4, np.float32)
 
 
 @pytest.mark.parametrize("counts, n_blocks, want", [

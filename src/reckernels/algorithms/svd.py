@@ -424,12 +424,29 @@ def build_grid(csr, n_blocks, dtype, interleave=True):
     second ones, ...): four consecutive ratings then mostly share neither user nor item, which
     lets the Cython kernel run them together (the result is still that of this order, one
     rating after the other, on every backend).
+
+    The compiled counting sort (kernels/sgd.pyx) builds it when the extension is there: the same
+    arrays in 0.18-0.22 s instead of NumPy's 0.66-0.70 s on 10M ratings (B = 8), where it was the
+    longest step before the first epoch (the factor draws beside it take 0.25 s); 6 ms instead of
+    16 ms on the ML-1M prefix. ``numpy_grid`` otherwise, the definition the tests check it against.
     """
     c = csr
-    users = np.repeat(np.arange(len(c.indptr) - 1, dtype=np.int32), np.diff(c.indptr))
     n_items = int(c.indices.max()) + 1 if len(c.indices) else 0
     user_block = block_of(np.diff(c.indptr), n_blocks)
     item_block = block_of(np.bincount(c.indices, minlength=n_items), n_blocks)
+    try:
+        from ..backends.cython.sgd import build_grid as compiled
+    except ImportError:
+        pass
+    else:
+        return compiled(c.indptr, c.indices, c.data, user_block, item_block, n_blocks,
+                        INTERLEAVE if interleave else 1, dtype)
+    return numpy_grid(c, user_block, item_block, n_blocks, dtype, interleave)
+
+
+def numpy_grid(c, user_block, item_block, n_blocks, dtype, interleave=True):
+    """build_grid's arrays by NumPy's stable sort (the definition; see build_grid)."""
+    users = np.repeat(np.arange(len(c.indptr) - 1, dtype=np.int32), np.diff(c.indptr))
     key = np.uint16 if n_blocks * n_blocks <= np.iinfo(np.uint16).max else np.int32  # n_blocks^2 < 2^31
     # 16-bit keys: NumPy's stable sort is then a radix sort, and the key arithmetic moves half the bytes
     cell = user_block.astype(key)[users] * key(n_blocks) + item_block.astype(key)[c.indices]

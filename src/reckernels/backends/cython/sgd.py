@@ -36,6 +36,32 @@ def svd_epoch_blocked(block_ptr, users, items, ratings, global_mean, bu, bi, pu,
     return float(np.sum(cell_loss))  # fixed order: the loss does not depend on thread timing either
 
 
+def build_grid(indptr, indices, data, user_block, item_block, n_blocks, ways, dtype):
+    """The blocked schedule's (block_ptr, users, items, ratings) by the compiled counting sort: the
+    arrays of algorithms/svd.py: build_grid, which defines them (user_block / item_block: each
+    user's and item's block, ``ways``: how many parts of each cell alternate, 1 for none)."""
+    indptr = np.ascontiguousarray(indptr, dtype=np.int64)
+    indices = np.ascontiguousarray(indices, dtype=np.int32)
+    data = np.ascontiguousarray(data, dtype=np.float64)
+    user_block = np.ascontiguousarray(user_block, dtype=np.int32)
+    item_block = np.ascontiguousarray(item_block, dtype=np.int32)
+    check_csr(indptr, indices, data, n_rows=len(user_block))
+    n_blocks, ways = int(n_blocks), int(ways)
+    if n_blocks < 1 or ways < 1:
+        raise ValueError(f"n_blocks and ways must be at least 1, got {n_blocks} and {ways}.")
+    for name, blocks in (("user_block", user_block), ("item_block", item_block)):
+        if len(blocks) and (blocks.min() < 0 or blocks.max() >= n_blocks):
+            raise ValueError(f"{name} must hold blocks in [0, {n_blocks}).")
+    if len(indices) and len(item_block) <= int(indices.max()):  # one scan; the kernel indexes item_block
+        raise ValueError(f"item_block has {len(item_block)} entries, fewer than the items the CSR names.")
+    n = len(indices)
+    block_ptr = np.empty(n_blocks * n_blocks + 1, dtype=np.int64)
+    users, items = np.empty(n, dtype=np.int32), np.empty(n, dtype=np.int32)
+    ratings = np.empty(n, dtype=dtype)
+    _cy.build_grid(indptr, indices, data, user_block, item_block, n_blocks, ways, block_ptr, users, items, ratings)
+    return block_ptr, users, items, ratings
+
+
 def svdpp_epoch(indptr, indices, data, global_mean, bu, bi, pu, qi, yj, lr, reg):
     check_model(bu, bi, pu, qi, yj, dtype=np.float64)
     check_csr(indptr, indices, data, n_rows=len(bu), n_cols=len(bi))
