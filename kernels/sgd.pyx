@@ -257,7 +257,8 @@ def build_grid(const i64[::1] indptr, const i32[::1] indices, const double[::1] 
     a time: no division per rating."""
     cdef Py_ssize_t n_users = indptr.shape[0] - 1, n_cells = <Py_ssize_t>n_blocks * n_blocks, u, c
     cdef i64 p, base, n
-    cdef i64[:, ::1] cell = np.zeros((n_cells, 4), dtype=np.int64)  # per cell: the count, then t; j; part j's size; n % ways
+    # per cell: its count, then t; part j; part j's size; n % ways
+    cdef i64[:, ::1] cell = np.zeros((n_cells, 4), dtype=np.int64)
     cdef i64 *state
     with nogil:
         for u in range(n_users):
