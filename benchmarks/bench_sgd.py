@@ -14,7 +14,8 @@ Sections:
   random_state=0): rating updates per second of scikit-surprise, of ``rk.SVD()`` as a user
   gets it and of the other kernels, wall time (median of --repeat fits, the fit includes
   building the grid and drawing the factors) and, for the single-thread lines, CPU time
-  (time.process_time: less disturbed by other jobs on a shared machine).
+  (time.process_time: less disturbed by other jobs on a shared machine); then the default fit's
+  grid build, compiled (what ``rk.SVD()`` runs) against NumPy's sort, beside the factor draws.
 - ``grid``: ``rk.SVD()`` (100 factors, 20 epochs, --threads threads) on the ML-1M prefix with
   n_blocks = 1, 2, 4 and 8 per thread (the default is ``BLOCKS_PER_THREAD``, see
   reckernels/algorithms/svd.py): updates/s (median of --repeat fits, rounds interleaved so that
@@ -23,7 +24,7 @@ Sections:
   epoch, timed --repeat times) against ours (20 epochs, per epoch).
 - ``synthetic``: SVD on make_ratings(69878, 10677, 10M) (MovieLens 10M's shape), 100
   factors: scikit-surprise for one epoch (extrapolated to 20) against ``rk.SVD()`` and the
-  other kernels for 20 epochs.
+  other kernels for 20 epochs, and the grid build as in ``speed``.
 
 Every speed section also times the float32 GEMM of the same run (numpy, 2048 x 2048, --threads
 BLAS threads) and reports each kernel's share of it. Flops per SVD update with k factors are
@@ -197,6 +198,7 @@ def speed(args):
     rows = [("scikit-surprise SVD", base)]
     time_svd_kernels(args, train, test, 20, base, gemm, rows)
     PLOT_DATA["ML-1M prefix (390k ratings)"] = (rows, gemm)
+    print_grid_build(args, train)
 
 
 def synthetic(args):
@@ -219,6 +221,23 @@ def synthetic(args):
     rows = [("scikit-surprise SVD", base)]
     time_svd_kernels(args, data, None, 20, base, gemm, rows)
     PLOT_DATA["10M synthetic"] = (rows, gemm)
+    print_grid_build(args, data)
+
+
+def print_grid_build(args, data):
+    """The blocked schedule's grid for the default fit (BLOCKS_PER_THREAD blocks per thread): the
+    compiled counting sort that ``rk.SVD()`` uses against NumPy's stable sort, which defines it,
+    and the factor draws that run beside it in a fit on more than one thread."""
+    from reckernels.algorithms.svd import BLOCKS_PER_THREAD, block_of, build_grid, numpy_grid
+
+    c, n_blocks = data.csr, BLOCKS_PER_THREAD * args.threads
+    blocks = (block_of(np.diff(c.indptr), n_blocks), block_of(np.bincount(c.indices), n_blocks))
+    compiled = median_time(lambda: build_grid(c, n_blocks, np.dtype(np.float32)), args.repeat)[0]
+    plain = median_time(lambda: numpy_grid(c, *blocks, n_blocks, np.dtype(np.float32)), args.repeat)[0]
+    draws = median_time(lambda: np.random.RandomState(0).normal(0, 0.1, (data.n_users + data.n_items, K)),
+                        args.repeat)[0]
+    print(f"  grid of {n_blocks} x {n_blocks} cells: compiled {compiled * 1e3:.1f} ms, NumPy sort {plain * 1e3:.1f} ms "
+          f"(x{plain / compiled:.1f}); the factor draws beside it {draws * 1e3:.1f} ms (median of {args.repeat})")
 
 
 PLOT_DATA = {}
