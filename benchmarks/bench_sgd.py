@@ -228,10 +228,10 @@ def print_grid_build(args, data):
     """The blocked schedule's grid for the default fit (BLOCKS_PER_THREAD blocks per thread): the
     compiled counting sort that ``rk.SVD()`` uses against NumPy's stable sort, which defines it,
     and the factor draws that run beside it in a fit on more than one thread."""
-    from reckernels.algorithms.svd import BLOCKS_PER_THREAD, block_of, build_grid, numpy_grid
+    from reckernels.algorithms.svd import BLOCKS_PER_THREAD, build_grid, row_blocks, numpy_grid
 
     c, n_blocks = data.csr, BLOCKS_PER_THREAD * args.threads
-    blocks = (block_of(np.diff(c.indptr), n_blocks), block_of(np.bincount(c.indices), n_blocks))
+    blocks = row_blocks(c, n_blocks)
     compiled = median_time(lambda: build_grid(c, n_blocks, np.dtype(np.float32)), args.repeat)[0]
     plain = median_time(lambda: numpy_grid(c, *blocks, n_blocks, np.dtype(np.float32)), args.repeat)[0]
     draws = median_time(lambda: np.random.RandomState(0).normal(0, 0.1, (data.n_users + data.n_items, K)),

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reckernels.algorithms.svd import block_of, build_grid, numpy_grid
+from reckernels.algorithms.svd import block_of, build_grid, row_blocks, numpy_grid
 from reckernels.data import CSR
 
 LR = [0.01, 0.012, 0.011, 0.009]
@@ -165,12 +165,6 @@ def test_build_grid_interleaves_each_cell():
             np.testing.assert_array_equal(b[lo:hi], a[want])
 
 
-def _grid_inputs(c, n_blocks):
-    n_items = int(c.indices.max()) + 1 if len(c.indices) else 0
-    return (block_of(np.diff(c.indptr), n_blocks),
-            block_of(np.bincount(c.indices, minlength=n_items), n_blocks))
-
-
 @settings(max_examples=60, deadline=None)
 @given(seed=st.integers(0, 2**16), n_users=st.integers(3, 40), n_items=st.integers(2, 30),
        fill=st.floats(0.0, 0.6), n_blocks=st.integers(1, 9), interleave=st.booleans(),
@@ -181,7 +175,7 @@ def test_compiled_grid_is_the_numpy_grid(seed, n_users, n_items, fill, n_blocks,
     n = int(fill * (n_users - 2) * (n_items - 1))
     c, _, _, _ = problem(seed, n_users, n_items, n, 1)
     got = build_grid(c, n_blocks, np.dtype(dtype), interleave)
-    want = numpy_grid(c, *_grid_inputs(c, n_blocks), n_blocks, np.dtype(dtype), interleave)
+    want = numpy_grid(c, *row_blocks(c, n_blocks), n_blocks, np.dtype(dtype), interleave)
     for a, b in zip(got, want):
         assert a.dtype == b.dtype
         np.testing.assert_array_equal(a, b)
@@ -197,7 +191,7 @@ def test_compiled_grid_checks_its_inputs():
     from reckernels.backends.cython import sgd as compiled
 
     c, _, _, _ = problem(9, 10, 8, 30, 1)
-    ub, ib = _grid_inputs(c, 3)
+    ub, ib = row_blocks(c, 3)
     args = (c.indptr, c.indices, c.data)
     with pytest.raises(ValueError, match="n_blocks and ways"):
         compiled.build_grid(*args, ub, ib, 0, 4, np.float32)

@@ -431,9 +431,7 @@ def build_grid(csr, n_blocks, dtype, interleave=True):
     16 ms on the ML-1M prefix. ``numpy_grid`` otherwise, the definition the tests check it against.
     """
     c = csr
-    n_items = int(c.indices.max()) + 1 if len(c.indices) else 0
-    user_block = block_of(np.diff(c.indptr), n_blocks)
-    item_block = block_of(np.bincount(c.indices, minlength=n_items), n_blocks)
+    user_block, item_block = row_blocks(c, n_blocks)
     try:
         from ..backends.cython.sgd import build_grid as compiled
     except ImportError:
@@ -442,6 +440,13 @@ def build_grid(csr, n_blocks, dtype, interleave=True):
         return compiled(c.indptr, c.indices, c.data, user_block, item_block, n_blocks,
                         INTERLEAVE if interleave else 1, dtype)
     return numpy_grid(c, user_block, item_block, n_blocks, dtype, interleave)
+
+
+def row_blocks(csr, n_blocks):
+    """(user_block, item_block): each user's and each item's block (``block_of`` their rating counts)."""
+    n_items = int(csr.indices.max()) + 1 if len(csr.indices) else 0
+    return (block_of(np.diff(csr.indptr), n_blocks),
+            block_of(np.bincount(csr.indices, minlength=n_items), n_blocks))
 
 
 def numpy_grid(c, user_block, item_block, n_blocks, dtype, interleave=True):
