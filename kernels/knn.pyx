@@ -74,46 +74,27 @@ cdef inline double _sim(const Model* m, Py_ssize_t x, i32 x2) noexcept nogil:
     return 0.0
 
 
-cdef double _kth_largest(double* a, Py_ssize_t n, Py_ssize_t k) noexcept nogil:
-    """The k-th largest of a[0:n] (1 <= k <= n) by quickselect; reorders a.
-
-    Each round splits the range three ways around a median-of-3 pivot (above, equal, below)
-    with unconditional swaps and a conditional index step (no branch on the data, which would
-    be mispredicted about half the time); equal values (ties are common in similarities) end
-    the search at once instead of slowing it down."""
-    cdef Py_ssize_t lo = 0, hi = n, i, j, eq, target = k - 1
-    cdef double pivot, v
-    while hi - lo > 1:
-        pivot = _median3(a[lo], a[(lo + hi - 1) >> 1], a[hi - 1])
-        i = lo
-        for j in range(lo, hi):  # a[lo:i] > pivot >= a[i:j]: always swap, advance on "above"
-            v = a[j]
-            a[j] = a[i]
-            a[i] = v
-            i += v > pivot
-        if target < i:
-            hi = i
-            continue
-        eq = i
-        for j in range(i, hi):  # a[i:eq] == pivot > a[eq:j]
-            v = a[j]
-            a[j] = a[eq]
-            a[eq] = v
-            eq += v == pivot
-        if target < eq:
-            return pivot
-        lo = eq
-    return a[target]
+cdef extern from "rk_knn_simd.h" nogil:
+    # the candidate pass of _gather for dense storage with the centred ratings precomputed
+    # (AVX-512 where the CPU has it); bs / bd need RK_GATHER_PAD slots of room past the kept ones
+    Py_ssize_t rk_gather_d(const double* srow, const i32* idx, const double* dev, Py_ssize_t n, double g,
+                           double* bs, double* bd, Py_ssize_t* n_pos)
+    Py_ssize_t rk_gather_f(const float* srow, const i32* idx, const double* dev, Py_ssize_t n, double g,
+                           double* bs, double* bd, Py_ssize_t* n_pos)
+    double rk_kth_largest(const double* src, Py_ssize_t n, Py_ssize_t k, double* a, double* t)
+    int rk_knn_simd_use(int on)
+    int RK_GATHER_PAD
 
 
-cdef inline double _median3(double a, double b, double c) noexcept nogil:
-    if a < b:
-        if b < c:
-            return b
-        return c if a < c else a
-    if a < c:
-        return a
-    return c if b < c else b
+#: the scratch rows' room past the longest candidate list (the vector stores of rk_knn_simd.h)
+GATHER_PAD = RK_GATHER_PAD
+
+
+def use_simd(bint on):
+    """Run the candidate pass and the selection in AVX-512 (on, where the CPU has it: the
+    default) or in scalar loops (off; for tests of both on one machine). Returns whether
+    AVX-512 is now used. The results are the same either way."""
+    return bool(rk_knn_simd_use(on))
 
 
 cdef inline double _deviation(const Model* m, i32 nb, double r, i32 y, const double* bx,
@@ -159,14 +140,12 @@ cdef inline Py_ssize_t _gather(const Model* m, Py_ssize_t x, i32 y, Py_ssize_t l
     cdef const double* srow
     cdef double s
     cdef i32 nb
-    if m.sim_idx == NULL and m.sim32 == NULL and m.dev != NULL and m.center != ZSCORE:
-        srow = m.sim64 + x * m.sim_cols
-        for p in range(lo, hi):
-            s = srow[m.indices[p]]
-            bs[c] = s
-            bd[c] = m.dev[p]
-            c += (s > 0) & (s >= g)
-            npos += s > 0
+    if m.sim_idx == NULL and m.dev != NULL and m.center != ZSCORE:
+        if m.sim32 == NULL:
+            c = rk_gather_d(m.sim64 + x * m.sim_cols, m.indices + lo, m.dev + lo, hi - lo, g, bs, bd, n_pos)
+        else:
+            c = rk_gather_f(m.sim32 + x * m.sim_cols, m.indices + lo, m.dev + lo, hi - lo, g, bs, bd, n_pos)
+        return c
     else:
         for p in range(lo, hi):
             nb = m.indices[p]
@@ -183,8 +162,9 @@ cdef inline Py_ssize_t _gather(const Model* m, Py_ssize_t x, i32 y, Py_ssize_t l
 
 cdef double _predict_one(const Model* m, i32 u, i32 i, double* bs, double* bd, double* bc,
                          i32* actual_k, i8* code) noexcept nogil:
-    """One pair. ``bs`` and ``bc`` are buffers as long as the longest candidate list, ``bd``
-    twice that (deviations, then sigmas)."""
+    """One pair. ``bs`` is a buffer of m.longest slots (the longest candidate list and
+    RK_GATHER_PAD more), ``bd`` and ``bc`` twice that (deviations, then sigmas; the selection's
+    two scratch rows)."""
     cdef i32 x, y, nb
     cdef const double* bx
     cdef const double* by
@@ -192,7 +172,7 @@ cdef double _predict_one(const Model* m, i32 u, i32 i, double* bs, double* bd, d
     cdef double* bg = bd + m.longest
     cdef Py_ssize_t p, q, lo, hi, n, n_pos = 0, above, left, c
     cdef double s, w, dev, sigma = 1.0, sum_sim = 0.0, sum_r = 0.0, est, vk, g
-    cdef bint take, summed = False
+    cdef bint take, tie, summed = False
     if u < 0 or i < 0:
         actual_k[0] = 0
         code[0] = UNKNOWN
@@ -242,25 +222,27 @@ cdef double _predict_one(const Model* m, i32 u, i32 i, double* bs, double* bd, d
     n = m.k if n_pos > m.k else n_pos
     if not summed:
         # the buffers hold c candidates in candidate order, a superset of the taken ones
-        vk = 0.0
-        left = 0
-        if c > m.k:
-            # the k-th largest similarity vk; taken: every one above vk, then those equal to vk in
-            # candidate order while places are left (the stable rule: the earlier candidate wins a tie)
+        if c <= m.k:  # every one taken
             for q in range(c):
-                bc[q] = bs[q]
-            vk = _kth_largest(bc, c, m.k)
+                sum_sim += bs[q]
+                sum_r += _term(m, bs[q], bd[q], bg[q] if m.center == ZSCORE else 1.0)
+        else:
+            # the k-th largest similarity vk; taken: every one above vk, then those equal to vk in
+            # candidate order while places are left (the stable rule: the earlier candidate wins a
+            # tie); branch-free, the others weigh an exact 0.0
+            vk = rk_kth_largest(bs, c, m.k, bc, bc + m.longest)
             above = 0
             for q in range(c):
                 above += bs[q] > vk
             left = m.k - above
-        for q in range(c):
-            s = bs[q]
-            take = s > vk or (s == vk and left > 0)
-            left -= s == vk and take
-            w = s if take else 0.0
-            sum_sim += w
-            sum_r += _term(m, w, bd[q], bg[q] if m.center == ZSCORE else 1.0)
+            for q in range(c):
+                s = bs[q]
+                tie = s == vk
+                take = (s > vk) | (tie & (left > 0))
+                left -= tie & take
+                w = s if take else 0.0
+                sum_sim += w
+                sum_r += _term(m, w, bd[q], bg[q] if m.center == ZSCORE else 1.0)
     actual_k[0] = <i32>n
     if n < m.min_k or n == 0:
         code[0] = TOO_FEW
@@ -333,6 +315,13 @@ cdef void _fill_dev(Model* m, Py_ssize_t n_y, double[::1] dev, int n_threads) no
     m.dev = &dev[0]
 
 
+cdef _check_scratch(double[:, ::1] buf_sim, double[:, ::1] buf_dev, double[:, ::1] buf_copy):
+    """The scratch rows _predict_one writes (the wrappers size them; a short one would be written past)."""
+    if (buf_dev.shape[1] < 2 * buf_sim.shape[1] or buf_copy.shape[1] < 2 * buf_sim.shape[1]
+            or buf_dev.shape[0] < buf_sim.shape[0] or buf_copy.shape[0] < buf_sim.shape[0]):
+        raise ValueError("buf_dev and buf_copy need twice buf_sim's row length and as many rows")
+
+
 def knn_predict(const i32[::1] users, const i32[::1] items, const i64[::1] cand_indptr,
                 const i32[::1] cand_indices, const double[::1] cand_data, const i32[:, ::1] sim_idx,
                 const double[:, ::1] sim64, const float[:, ::1] sim32, int k, int min_k, int center,
@@ -342,6 +331,7 @@ def knn_predict(const i32[::1] users, const i32[::1] items, const i64[::1] cand_
                 const double[:, ::1] guess, int n_threads):
     """Estimates for pairs; ``buf_*`` are per-thread scratch rows (see _predict_one for their lengths);
     ``dev``: empty, or one slot per candidate for the centred ratings (filled here, read per pair)."""
+    _check_scratch(buf_sim, buf_dev, buf_copy)
     cdef Model m = _model(cand_indptr, cand_indices, cand_data, sim_idx, sim64, sim32, k, min_k, center,
                           user_based, means, sigmas, bu, bi, global_mean)
     m.longest = buf_sim.shape[1]
@@ -367,6 +357,7 @@ def knn_score(const i32[::1] users, const i64[::1] cand_indptr, const i32[::1] c
     ``buf_*`` are scratch rows as long as the longest candidate list and ``ak`` / ``code``
     scratch slots, one per thread; ``dev`` as in knn_predict.
     """
+    _check_scratch(buf_sim, buf_dev, buf_copy)
     cdef Model m = _model(cand_indptr, cand_indices, cand_data, sim_idx, sim64, sim32, k, min_k, center,
                           user_based, means, sigmas, bu, bi, global_mean)
     m.longest = buf_sim.shape[1]
@@ -599,6 +590,7 @@ def knn_recommend(const i32[::1] users, const i64[::1] cand_indptr, const i32[::
     item-based, the caller sends the other users to knn_score, whose item-major loop keeps each
     item's similarity row in cache across users.)
     """
+    _check_scratch(buf_sim, buf_dev, buf_copy)
     cdef Model m = _model(cand_indptr, cand_indices, cand_data, sim_idx, sim64, sim32, k, min_k, center,
                           user_based, means, sigmas, bu, bi, global_mean)
     m.longest = buf_sim.shape[1]

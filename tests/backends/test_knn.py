@@ -6,11 +6,14 @@ similarity is widened to float64 identically everywhere); ``actual_k`` and the c
 The CUDA backend runs in the simulator: its inputs stay at a few hundred threads.
 """
 
+import contextlib
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from reckernels import backends
 from reckernels.backends._knn import BASELINE, MEAN, NONE, POSSIBLE, TOO_FEW, UNKNOWN, ZSCORE
 
 NO_SIM = np.empty((0, 0), np.int32)
@@ -111,6 +114,46 @@ def test_larger_problem_with_ties(backend, reference, user_based, center):
     for k, min_k in ((1, 1), (3, 2), (50, 1)):  # k=50: more than any item's raters
         want = predict(reference, users, items, model, k, min_k, center, user_based)
         assert_same(predict(module, users, items, model, k, min_k, center, user_based), want)
+
+
+@contextlib.contextmanager
+def cython_loops(avx512):
+    """The Cython backend with its AVX-512 candidate pass and selection (where the CPU has them)
+    or with the scalar loops; the default is restored afterwards."""
+    try:
+        from reckernels._cy import knn as compiled
+    except ImportError:
+        pytest.skip("the Cython extension is not built")
+    if avx512 and not compiled.use_simd(True):
+        pytest.skip("this CPU has no AVX-512")
+    compiled.use_simd(avx512)
+    try:
+        yield backends.get_backend("cython")
+    finally:
+        compiled.use_simd(True)
+
+
+@pytest.mark.parametrize("avx512", [True, False], ids=["avx512", "scalar"])
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 10_000), n_x=st.integers(1, 70), n_y=st.integers(1, 12), density=st.floats(0.0, 1.0),
+       user_based=st.booleans(), center=st.sampled_from([NONE, MEAN, BASELINE]),
+       dtype=st.sampled_from([np.float64, np.float32]), ties=st.booleans(), k=st.integers(1, 40))
+def test_cython_loops_equal_reference(avx512, reference, seed, n_x, n_y, density, user_based, center, dtype,
+                                      ties, k):
+    """Candidate lists of every length around the 8-wide steps, with and without a selection
+    (k below and above the positive candidates), ties included: both loops equal the reference.
+    Enough pairs are asked for that the kernels use their selection guess as well."""
+    n_users, n_items = (n_x, n_y) if user_based else (n_y, n_x)
+    model = make_model(seed, n_users, n_items, density, user_based=user_based, center=center, dtype=dtype, ties=ties)
+    rng = np.random.default_rng(seed)
+    n = 16 * n_x + 40
+    users, items = rng.integers(0, n_users, n).astype(np.int32), rng.integers(0, n_items, n).astype(np.int32)
+    block = np.arange(n_users, dtype=np.int32)
+    with cython_loops(avx512) as module:
+        assert_same(predict(module, users, items, model, k, 1, center, user_based),
+                    predict(reference, users, items, model, k, 1, center, user_based))
+        np.testing.assert_array_equal(score(module, block, n_items, model, k, 1, center, user_based),
+                                      score(reference, block, n_items, model, k, 1, center, user_based))
 
 
 def test_edge_cases(backend, reference):

@@ -9,10 +9,12 @@ from .._slices import mean_row_length, run_sliced
 
 
 def _scratch(n_threads, cand_indptr):
-    """Per-thread buffers as long as the longest candidate list: similarities, centred ratings
-    and sigmas (twice as long), a copy for the selection."""
+    """Per-thread buffers as long as the longest candidate list (with the room the kernels'
+    vector stores write past it): similarities; centred ratings and sigmas (twice as long); the
+    selection's two scratch rows (as long)."""
     longest = max(1, int(np.diff(cand_indptr).max())) if len(cand_indptr) > 1 else 1
-    return np.empty((n_threads, longest)), np.empty((n_threads, 2 * longest)), np.empty((n_threads, longest))
+    longest += _cy.GATHER_PAD
+    return np.empty((n_threads, longest)), np.empty((n_threads, 2 * longest)), np.empty((n_threads, 2 * longest))
 
 
 def knn_predict(users, items, cand_indptr, cand_indices, cand_data, sim_idx, sim_val, k, min_k, center,

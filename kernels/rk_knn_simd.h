@@ -1,0 +1,211 @@
+/* The k-NN kernels' two widest loops (kernels/knn.pyx), in AVX-512 where the CPU has it.
+
+   rk_gather_d / rk_gather_f, the candidate pass (_gather): for each candidate p in [0, n),
+   its similarity s = srow[idx[p]] (a row of the dense similarity matrix, double or float) and
+   centred rating dev[p]; the candidates with s > 0 and s >= g are appended to bs / bd in
+   candidate order, their number is returned and the candidates with s > 0 are counted in
+   *n_pos.
+
+   This pass reads every candidate of every pair, so it is the kernels' widest loop. On a CPU
+   with AVX-512 it runs 8 candidates per step: one gather of their similarities, two compares,
+   and a compress of the kept lanes to the front of a register that is stored whole (the
+   compress-to-memory form is microcoded on AMD Zen 4). The stores therefore write up to
+   RK_GATHER_PAD values past the last kept one: bs and bd need that much room. Elsewhere (other
+   CPUs, compilers or platforms) a branch-free scalar loop does the same. Both return the same
+   values: nothing is computed, only copied.
+
+   rk_kth_largest, the selection: the k-th largest of n values (1 <= k <= n), by quickselect;
+   see below. The clone is picked once, on the first call. */
+#ifndef RK_KNN_SIMD_H
+#define RK_KNN_SIMD_H
+
+#include <stddef.h>
+
+#define RK_GATHER_PAD 8
+
+#define RK_GATHER_SCALAR(T)                                                                  \
+    ptrdiff_t c = 0, pos = 0;                                                                \
+    for (ptrdiff_t p = 0; p < n; p++) {                                                      \
+        double s = (double)srow[idx[p]];                                                     \
+        bs[c] = s;                                                                           \
+        bd[c] = dev[p];                                                                      \
+        c += (s > 0) & (s >= g);                                                             \
+        pos += s > 0;                                                                        \
+    }                                                                                        \
+    *n_pos = pos;                                                                            \
+    return c;
+
+static ptrdiff_t rk_gather_d_scalar(const double* srow, const int* idx, const double* dev, ptrdiff_t n,
+                                    double g, double* bs, double* bd, ptrdiff_t* n_pos) {
+    RK_GATHER_SCALAR(double)
+}
+
+static ptrdiff_t rk_gather_f_scalar(const float* srow, const int* idx, const double* dev, ptrdiff_t n,
+                                    double g, double* bs, double* bd, ptrdiff_t* n_pos) {
+    RK_GATHER_SCALAR(float)
+}
+
+static inline double rk_median3(double a, double b, double c) {
+    if (a < b) return b < c ? b : (a < c ? c : a);
+    return a < c ? a : (b < c ? c : b);
+}
+
+/* The k-th largest of src[0:n] on a copy in a (n values), src left as it is. Each round splits
+   the range three ways around a median-of-3 pivot (above, equal, below) with unconditional
+   swaps and a conditional index step (no branch on the data, which would be mispredicted about
+   half the time); equal values (ties are common in similarities) end the search at once. */
+static double rk_kth_largest_scalar(const double* src, ptrdiff_t n, ptrdiff_t k, double* a) {
+    ptrdiff_t lo = 0, hi = n, target = k - 1;
+    for (ptrdiff_t j = 0; j < n; j++) a[j] = src[j];
+    while (hi - lo > 1) {
+        double pivot = rk_median3(a[lo], a[(lo + hi - 1) >> 1], a[hi - 1]), v;
+        ptrdiff_t i = lo, eq;
+        for (ptrdiff_t j = lo; j < hi; j++) {  /* a[lo:i] > pivot >= a[i:j] */
+            v = a[j]; a[j] = a[i]; a[i] = v;
+            i += v > pivot;
+        }
+        if (target < i) { hi = i; continue; }
+        eq = i;
+        for (ptrdiff_t j = i; j < hi; j++) {  /* a[i:eq] == pivot > a[eq:j] */
+            v = a[j]; a[j] = a[eq]; a[eq] = v;
+            eq += v == pivot;
+        }
+        if (target < eq) return pivot;
+        lo = eq;
+    }
+    return a[target];
+}
+
+#if (defined(__GNUC__) || defined(__clang__)) && defined(__x86_64__)
+#include <immintrin.h>
+#define RK_GATHER_V4 1
+#define RK_V4 __attribute__((target("avx512f,avx512vl,avx512dq,popcnt")))
+
+/* 8 candidates from p on (the first `live` lanes valid): keeps them as the scalar loop does */
+#define RK_GATHER_STEP(LOAD_S)                                                               \
+    {                                                                                        \
+        __m512d s = LOAD_S;                                                                  \
+        __m512d d = _mm512_maskz_loadu_pd(live, dev + p);                                    \
+        __mmask8 positive = _mm512_mask_cmp_pd_mask(live, s, zero, _CMP_GT_OQ);              \
+        __mmask8 keep = _mm512_mask_cmp_pd_mask(positive, s, gv, _CMP_GE_OQ);                \
+        _mm512_storeu_pd(bs + c, _mm512_maskz_compress_pd(keep, s));                         \
+        _mm512_storeu_pd(bd + c, _mm512_maskz_compress_pd(keep, d));                         \
+        c += __builtin_popcount((unsigned)keep);                                             \
+        pos += __builtin_popcount((unsigned)positive);                                       \
+    }
+
+RK_V4 static ptrdiff_t rk_gather_d_v4(const double* srow, const int* idx, const double* dev, ptrdiff_t n,
+                                      double g, double* bs, double* bd, ptrdiff_t* n_pos) {
+    const __m512d zero = _mm512_setzero_pd(), gv = _mm512_set1_pd(g);
+    ptrdiff_t p = 0, c = 0, pos = 0;
+    for (; p < n; p += 8) {
+        __mmask8 live = n - p >= 8 ? (__mmask8)0xFF : (__mmask8)((1u << (n - p)) - 1);
+        __m256i at = _mm256_maskz_loadu_epi32(live, idx + p);
+        RK_GATHER_STEP(_mm512_mask_i32gather_pd(zero, live, at, srow, 8))
+    }
+    *n_pos = pos;
+    return c;
+}
+
+RK_V4 static ptrdiff_t rk_gather_f_v4(const float* srow, const int* idx, const double* dev, ptrdiff_t n,
+                                      double g, double* bs, double* bd, ptrdiff_t* n_pos) {
+    const __m512d zero = _mm512_setzero_pd(), gv = _mm512_set1_pd(g);
+    ptrdiff_t p = 0, c = 0, pos = 0;
+    for (; p < n; p += 8) {
+        __mmask8 live = n - p >= 8 ? (__mmask8)0xFF : (__mmask8)((1u << (n - p)) - 1);
+        __m256i at = _mm256_maskz_loadu_epi32(live, idx + p);
+        RK_GATHER_STEP(_mm512_cvtps_pd(_mm256_mmask_i32gather_ps(_mm256_setzero_ps(), live, at, srow, 4)))
+    }
+    *n_pos = pos;
+    return c;
+}
+
+/* The same quickselect, 8 values per step: each round reads the range once and compresses the
+   values above the pivot to the front of one buffer and those below it to the front of the
+   other (the equal ones are only counted), then goes on with the side that holds the k-th
+   largest. The side kept can be the range it was read from (a write never passes the read),
+   so two buffers (a, t; n + RK_GATHER_PAD values each) serve every round, and src is read
+   only in the first. The pivots are those of the scalar loop; the result is the same value. */
+RK_V4 static double rk_kth_largest_v4(const double* src, ptrdiff_t n, ptrdiff_t k, double* a, double* t) {
+    ptrdiff_t target = k - 1;
+    const double* in = src;
+    double *keep = a, *other = t, *swap;
+    while (n > 1) {
+        const __m512d pv = _mm512_set1_pd(rk_median3(in[0], in[(n - 1) >> 1], in[n - 1]));
+        ptrdiff_t above = 0, below = 0;
+        for (ptrdiff_t p = 0; p < n; p += 8) {
+            __mmask8 live = n - p >= 8 ? (__mmask8)0xFF : (__mmask8)((1u << (n - p)) - 1);
+            __m512d v = _mm512_maskz_loadu_pd(live, in + p);
+            __mmask8 gt = _mm512_mask_cmp_pd_mask(live, v, pv, _CMP_GT_OQ);
+            __mmask8 lt = _mm512_mask_cmp_pd_mask(live, v, pv, _CMP_LT_OQ);
+            _mm512_storeu_pd(keep + above, _mm512_maskz_compress_pd(gt, v));
+            _mm512_storeu_pd(other + below, _mm512_maskz_compress_pd(lt, v));
+            above += __builtin_popcount((unsigned)gt);
+            below += __builtin_popcount((unsigned)lt);
+        }
+        if (target < above) {
+            in = keep;
+            n = above;
+        } else if (target < n - below) {
+            return _mm512_cvtsd_f64(pv);
+        } else {
+            target -= n - below;
+            in = other;
+            n = below;
+            swap = keep; keep = other; other = swap;
+        }
+    }
+    return in[0];
+}
+
+/* 1: AVX-512 (F, VL, DQ) present; 0: not; -1: not asked yet (a race only asks twice) */
+static int rk_gather_has_v4 = -1;
+
+static inline int rk_gather_v4(void) {
+    if (rk_gather_has_v4 < 0) {
+        __builtin_cpu_init();
+        rk_gather_has_v4 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+                           __builtin_cpu_supports("avx512dq");
+    }
+    return rk_gather_has_v4;
+}
+#endif
+
+/* Tests run both loops on one machine: on = 0 picks the scalar loops, 1 the AVX-512 ones where
+   the CPU has them; returns 1 when the AVX-512 ones are now used. */
+static int rk_knn_simd_use(int on) {
+#ifdef RK_GATHER_V4
+    rk_gather_has_v4 = -1;
+    if (on && rk_gather_v4()) return 1;
+    rk_gather_has_v4 = 0;
+#endif
+    (void)on;
+    return 0;
+}
+
+static inline ptrdiff_t rk_gather_d(const double* srow, const int* idx, const double* dev, ptrdiff_t n,
+                                    double g, double* bs, double* bd, ptrdiff_t* n_pos) {
+#ifdef RK_GATHER_V4
+    if (rk_gather_v4()) return rk_gather_d_v4(srow, idx, dev, n, g, bs, bd, n_pos);
+#endif
+    return rk_gather_d_scalar(srow, idx, dev, n, g, bs, bd, n_pos);
+}
+
+static inline ptrdiff_t rk_gather_f(const float* srow, const int* idx, const double* dev, ptrdiff_t n,
+                                    double g, double* bs, double* bd, ptrdiff_t* n_pos) {
+#ifdef RK_GATHER_V4
+    if (rk_gather_v4()) return rk_gather_f_v4(srow, idx, dev, n, g, bs, bd, n_pos);
+#endif
+    return rk_gather_f_scalar(srow, idx, dev, n, g, bs, bd, n_pos);
+}
+
+/* a and t: scratch for n + RK_GATHER_PAD values each (the scalar loop uses a only) */
+static inline double rk_kth_largest(const double* src, ptrdiff_t n, ptrdiff_t k, double* a, double* t) {
+#ifdef RK_GATHER_V4
+    if (rk_gather_v4()) return rk_kth_largest_v4(src, n, k, a, t);
+#endif
+    (void)t;
+    return rk_kth_largest_scalar(src, n, k, a);
+}
+
+#endif
