@@ -75,12 +75,12 @@ cdef inline double _sim(const Model* m, Py_ssize_t x, i32 x2) noexcept nogil:
 
 
 cdef extern from "rk_knn_simd.h" nogil:
-    # the candidate pass of _gather for dense storage with the centred ratings precomputed
-    # (AVX-512 where the CPU has it); bs / bd need RK_GATHER_PAD slots of room past the kept ones
+    # the candidate pass for dense storage with the centred ratings precomputed (AVX-512 where
+    # the CPU has it); the buffers need RK_GATHER_PAD slots of room past the kept ones
     Py_ssize_t rk_gather_d(const double* srow, const i32* idx, const double* dev, Py_ssize_t n, double g,
-                           double* bs, double* bd, Py_ssize_t* n_pos)
+                           double* bs, double* bd, double* ks, double* kd, Py_ssize_t* n_keep)
     Py_ssize_t rk_gather_f(const float* srow, const i32* idx, const double* dev, Py_ssize_t n, double g,
-                           double* bs, double* bd, Py_ssize_t* n_pos)
+                           double* bs, double* bd, double* ks, double* kd, Py_ssize_t* n_keep)
     double rk_kth_largest(const double* src, Py_ssize_t n, Py_ssize_t k, double* a, double* t)
     int rk_knn_simd_use(int on)
     int RK_GATHER_PAD
@@ -135,27 +135,20 @@ cdef inline Py_ssize_t _gather(const Model* m, Py_ssize_t x, i32 y, Py_ssize_t l
                                Py_ssize_t* n_pos) noexcept nogil:
     """Branch-free: the candidates with similarity s > 0 and s >= g appended to the buffers in
     candidate order (similarity, centred rating, and sigma for z-score; a rejected one is written
-    and then overwritten); returns their number, and counts all positive ones in n_pos."""
+    and then overwritten); returns their number, and counts all positive ones in n_pos. (Dense
+    storage with the centred ratings precomputed takes rk_gather_* instead, see _predict_one.)"""
     cdef Py_ssize_t p, c = 0, npos = 0
-    cdef const double* srow
     cdef double s
     cdef i32 nb
-    if m.sim_idx == NULL and m.dev != NULL and m.center != ZSCORE:
-        if m.sim32 == NULL:
-            c = rk_gather_d(m.sim64 + x * m.sim_cols, m.indices + lo, m.dev + lo, hi - lo, g, bs, bd, n_pos)
-        else:
-            c = rk_gather_f(m.sim32 + x * m.sim_cols, m.indices + lo, m.dev + lo, hi - lo, g, bs, bd, n_pos)
-        return c
-    else:
-        for p in range(lo, hi):
-            nb = m.indices[p]
-            s = _sim(m, x, nb)
-            bs[c] = s
-            bd[c] = m.dev[p] if m.dev != NULL else _deviation(m, nb, m.data[p], y, bx, by)
-            if m.center == ZSCORE:
-                bg[c] = m.sigmas[nb]
-            c += (s > 0) & (s >= g)
-            npos += s > 0
+    for p in range(lo, hi):
+        nb = m.indices[p]
+        s = _sim(m, x, nb)
+        bs[c] = s
+        bd[c] = m.dev[p] if m.dev != NULL else _deviation(m, nb, m.data[p], y, bx, by)
+        if m.center == ZSCORE:
+            bg[c] = m.sigmas[nb]
+        c += (s > 0) & (s >= g)
+        npos += s > 0
     n_pos[0] = npos
     return c
 
@@ -163,15 +156,18 @@ cdef inline Py_ssize_t _gather(const Model* m, Py_ssize_t x, i32 y, Py_ssize_t l
 cdef double _predict_one(const Model* m, i32 u, i32 i, double* bs, double* bd, double* bc,
                          i32* actual_k, i8* code) noexcept nogil:
     """One pair. ``bs`` is a buffer of m.longest slots (the longest candidate list and
-    RK_GATHER_PAD more), ``bd`` and ``bc`` twice that (deviations, then sigmas; the selection's
-    two scratch rows)."""
+    RK_GATHER_PAD more), ``bd`` twice that (deviations, then sigmas), ``bc`` three times (the
+    selection's two scratch rows, the guess's similarities)."""
     cdef i32 x, y, nb
     cdef const double* bx
     cdef const double* by
     cdef const double* srow
     cdef double* bg = bd + m.longest
-    cdef Py_ssize_t p, q, lo, hi, n, n_pos = 0, above, left, c
+    cdef Py_ssize_t p, q, lo, hi, n, n_pos = 0, above, left, c, kept = 0
     cdef double s, w, dev, sigma = 1.0, sum_sim = 0.0, sum_r = 0.0, est, vk, g
+    cdef double* ps
+    cdef double* pd
+    cdef double* ks
     cdef bint take, tie, summed = False
     if u < 0 or i < 0:
         actual_k[0] = 0
@@ -187,15 +183,31 @@ cdef double _predict_one(const Model* m, i32 u, i32 i, double* bs, double* bd, d
     lo, hi = m.indptr[y], m.indptr[y + 1]
     g = _threshold(m, x, hi - lo) if hi - lo > m.k else 0.0
     c = 0
-    if g > 0:
-        # the guess: only the candidates at or above g are kept; exact when at least k positive
-        # ones clear it (the k most similar are then among them) and more than k are positive
-        c = _gather(m, x, y, lo, hi, g, bs, bd, bg, bx, by, &n_pos)
-        if c < m.k or n_pos <= m.k:
-            c = 0  # missed: look at every candidate below
-    if c == 0 and hi - lo > m.k:
-        c = _gather(m, x, y, lo, hi, 0.0, bs, bd, bg, bx, by, &n_pos)
-    elif c == 0:
+    ps, pd = bs, bd  # the buffers summed below
+    if hi - lo > m.k and m.sim_idx == NULL and m.dev != NULL and m.center != ZSCORE:
+        # one pass: every positive candidate to bs / bd, and those at or above the guess g (if
+        # any) to bc's third row / bg (unused without z-score); the guess is exact when at least
+        # k positive ones clear it (the k most similar are then among them) and more than k are
+        # positive, and then only those are searched
+        ks = bc + 2 * m.longest if g > 0 else NULL
+        if m.sim32 == NULL:
+            n_pos = rk_gather_d(m.sim64 + x * m.sim_cols, m.indices + lo, m.dev + lo, hi - lo, g, bs, bd, ks, bg,
+                                &kept)
+        else:
+            n_pos = rk_gather_f(m.sim32 + x * m.sim_cols, m.indices + lo, m.dev + lo, hi - lo, g, bs, bd, ks, bg,
+                                &kept)
+        c = n_pos
+        if ks != NULL and n_pos > m.k and kept >= m.k:
+            ps, pd, c = ks, bg, kept
+    elif hi - lo > m.k:
+        if g > 0:
+            # the guess, as above, in two passes
+            c = _gather(m, x, y, lo, hi, g, bs, bd, bg, bx, by, &n_pos)
+            if c < m.k or n_pos <= m.k:
+                c = 0  # missed: look at every candidate
+        if c == 0:
+            c = _gather(m, x, y, lo, hi, 0.0, bs, bd, bg, bx, by, &n_pos)
+    else:
         # few candidates, all positive ones taken: one branch-free pass that sums them (a term of
         # weight 0.0 adds an exact zero, so the sums equal those over the positive ones in
         # candidate order)
@@ -224,25 +236,25 @@ cdef double _predict_one(const Model* m, i32 u, i32 i, double* bs, double* bd, d
         # the buffers hold c candidates in candidate order, a superset of the taken ones
         if c <= m.k:  # every one taken
             for q in range(c):
-                sum_sim += bs[q]
-                sum_r += _term(m, bs[q], bd[q], bg[q] if m.center == ZSCORE else 1.0)
+                sum_sim += ps[q]
+                sum_r += _term(m, ps[q], pd[q], bg[q] if m.center == ZSCORE else 1.0)
         else:
             # the k-th largest similarity vk; taken: every one above vk, then those equal to vk in
             # candidate order while places are left (the stable rule: the earlier candidate wins a
             # tie); branch-free, the others weigh an exact 0.0
-            vk = rk_kth_largest(bs, c, m.k, bc, bc + m.longest)
+            vk = rk_kth_largest(ps, c, m.k, bc, bc + m.longest)
             above = 0
             for q in range(c):
-                above += bs[q] > vk
+                above += ps[q] > vk
             left = m.k - above
             for q in range(c):
-                s = bs[q]
+                s = ps[q]
                 tie = s == vk
                 take = (s > vk) | (tie & (left > 0))
                 left -= tie & take
                 w = s if take else 0.0
                 sum_sim += w
-                sum_r += _term(m, w, bd[q], bg[q] if m.center == ZSCORE else 1.0)
+                sum_r += _term(m, w, pd[q], bg[q] if m.center == ZSCORE else 1.0)
     actual_k[0] = <i32>n
     if n < m.min_k or n == 0:
         code[0] = TOO_FEW
@@ -317,9 +329,9 @@ cdef void _fill_dev(Model* m, Py_ssize_t n_y, double[::1] dev, int n_threads) no
 
 cdef _check_scratch(double[:, ::1] buf_sim, double[:, ::1] buf_dev, double[:, ::1] buf_copy):
     """The scratch rows _predict_one writes (the wrappers size them; a short one would be written past)."""
-    if (buf_dev.shape[1] < 2 * buf_sim.shape[1] or buf_copy.shape[1] < 2 * buf_sim.shape[1]
+    if (buf_dev.shape[1] < 2 * buf_sim.shape[1] or buf_copy.shape[1] < 3 * buf_sim.shape[1]
             or buf_dev.shape[0] < buf_sim.shape[0] or buf_copy.shape[0] < buf_sim.shape[0]):
-        raise ValueError("buf_dev and buf_copy need twice buf_sim's row length and as many rows")
+        raise ValueError("buf_dev and buf_copy need two and three times buf_sim's row length, and as many rows")
 
 
 def knn_predict(const i32[::1] users, const i32[::1] items, const i64[::1] cand_indptr,
@@ -486,31 +498,37 @@ cdef void _sort_desc(double* key, i32* val, Py_ssize_t n) noexcept nogil:
         _sift_min(key, val, 0, end)
 
 
+cdef struct WalkSlot:  # one item's state in the walk: one 32-byte load and store per step
+    double ss      # the sum of the similarities taken
+    double sr      # the sum of their terms
+    double last    # the similarity taken last (the item's k-th, once it is full)
+    i64 cnt        # contributors taken; k + 1: a left-out tie; k + 2: excluded; -1 (afterwards): exact
+
+
 cdef void _user_based_row(const Model* m, i32 u, Py_ssize_t n_items, Py_ssize_t kk, const i64* xp, const i32* xi,
-                          const double* xd, double* row, double* nbr_s, i32* nbr_v, double* acc, i32* cnt,
-                          i32* run, double* bs, double* bd, double* bc, double* top_s, i64* top_j) noexcept nogil:
+                          const double* xd, double dmax, double* row, double* nbr_s, i32* nbr_v, WalkSlot* slot,
+                          double* bs, double* bd, double* bc, double* top_s, i64* top_j) noexcept nogil:
     """User-based estimates for the items not marked -inf in ``row`` (dense storage), exact where
     they can reach the top kk.
 
     Instead of selecting the k most similar raters per item, u's positive neighbours are sorted
     once by similarity and walked in that order over their ratings (``xp/xi/xd``: the by-user CSR
-    of the candidates, ``xd`` their centred ratings, divided by the neighbour's sigma for z-score): each item takes its first k contributors, which are its k most similar
-    raters, and the walk sums them (approximate: in similarity order, not candidate order). An item
-    whose k-th place is tied with a rater it had to leave out (the stable rule then picks by
-    candidate order) is scored exactly at once. The others' sums differ from the exact ones by
-    rounding only (at most delta, below); every item whose approximate estimate is within 2 delta
-    of the kk-th best is then scored exactly by _predict_one, so the top kk (all exact) and their
-    order are those of the per-pair definition: the items left approximate lie more than delta
-    below kk exact estimates."""
-    cdef Py_ssize_t n_nb = 0, v, q, p, i, n, c, k = m.k
-    cdef double s, d, sigma = 1.0, dmax = 0.0, T, delta
-    cdef double* ss = acc
-    cdef double* sr = acc + n_items
-    cdef double* last = acc + 2 * n_items  # each item's k-th similarity so far
-    cdef i32 nb, ak
+    of the candidates, ``xd`` their centred ratings, divided by the neighbour's sigma for z-score;
+    ``dmax`` the largest |xd|): each item takes its first k contributors, which are its k most
+    similar raters, and the walk sums them (approximate: in similarity order, not candidate
+    order). An item whose k-th place is tied with a rater it had to leave out (the stable rule
+    then picks by candidate order) is scored exactly at once. The others' sums differ from the
+    exact ones by rounding only (at most delta, below); every item whose approximate estimate is
+    within 2 delta of the kk-th best is then scored exactly by _predict_one, so the top kk (all
+    exact) and their order are those of the per-pair definition: the items left approximate lie
+    more than delta below kk exact estimates."""
+    cdef Py_ssize_t n_nb = 0, v, q, p, i, n, k = m.k
+    cdef i64 c
+    cdef double s, tk, T, delta
+    cdef WalkSlot* a
+    cdef i32 ak
     cdef i8 code
-    cdef double lst
-    cdef bint take, same
+    cdef bint take
     cdef const double* srow64 = m.sim64 + u * m.sim_cols if m.sim32 == NULL else NULL
     cdef const float* srow32 = m.sim32 + u * m.sim_cols if m.sim32 != NULL else NULL
     for v in range(m.sim_cols):
@@ -521,38 +539,33 @@ cdef void _user_based_row(const Model* m, i32 u, Py_ssize_t n_items, Py_ssize_t 
             n_nb += 1
     _sort_desc(nbr_s, nbr_v, n_nb)
     for i in range(n_items):
-        ss[i] = 0.0
-        sr[i] = 0.0
-        last[i] = 0.0
-        cnt[i] = k + 2 if row[i] == -INFINITY else 0  # an excluded item never takes a contributor
-        run[i] = 0
+        slot[i].ss = 0.0
+        slot[i].sr = 0.0
+        slot[i].last = 0.0
+        slot[i].cnt = k + 2 if row[i] == -INFINITY else 0  # an excluded item never takes a contributor
     for q in range(n_nb):
         s = nbr_s[q]
-        nb = nbr_v[q]
-        for p in range(xp[nb], xp[nb + 1]):
-            # branch-free (whether an item is full is unpredictable): take while fewer than k,
-            # count the run of equal similarities at the end, flag a left-out tie (cnt k + 1)
-            i = xi[p]
-            c = cnt[i]
-            lst = last[i]
+        for p in range(xp[nbr_v[q]], xp[nbr_v[q] + 1]):
+            # take while fewer than k, flag a left-out tie (cnt k + 1). Whether an item is full
+            # is unpredictable, so this is branch-free: the choices are products with tk (1.0 or
+            # 0.0; a conditional expression here compiles to a mispredicted branch)
+            a = &slot[xi[p]]
+            c = a.cnt
             take = c < k
-            d = xd[p] if take else 0.0
-            dmax = fabs(d) if fabs(d) > dmax else dmax
-            ss[i] += s if take else 0.0
-            sr[i] += s * d
-            same = s == lst
-            run[i] = (run[i] + 1 if same and c > 0 else 1) if take else run[i]
-            last[i] = s if take else lst
-            cnt[i] = <i32>(c + (take | (same & (c == k))))
+            tk = take
+            a.ss += s * tk
+            a.sr += s * (xd[p] * tk)
+            a.cnt = c + (take | ((s == a.last) & (c == k)))
+            a.last = s * tk + a.last * (1.0 - tk)
     for i in range(n_items):
         if row[i] == -INFINITY:
             continue
-        if cnt[i] == k + 1:
+        if slot[i].cnt == k + 1:
             row[i] = _predict_one(m, u, <i32>i, bs, bd, bc, &ak, &code)
-            cnt[i] = -1  # exact
+            slot[i].cnt = -1  # exact
         else:
-            n = cnt[i]
-            row[i] = _estimate(m, u, <i32>i, n, ss[i], sr[i])
+            n = slot[i].cnt
+            row[i] = _estimate(m, u, <i32>i, n, slot[i].ss, slot[i].sr)
     _top_row(row, n_items, kk, top_s, top_j)
     T = top_s[kk - 1]
     if T == -INFINITY:
@@ -562,7 +575,7 @@ cdef void _user_based_row(const Model* m, i32 u, Py_ssize_t n_items, Py_ssize_t 
         # steps, with a wide margin (|terms| <= dmax per unit weight; z-score scales by sigma_u)
         delta = (8.0 * m.k + 32.0) * DBL_EPSILON * (fabs(T) + 1.0 + dmax * (m.sigmas[u] if m.center == ZSCORE else 1.0))
     for i in range(n_items):
-        if row[i] != -INFINITY and cnt[i] >= 0 and (delta == INFINITY or row[i] >= T - 2.0 * delta):
+        if row[i] != -INFINITY and slot[i].cnt >= 0 and (delta == INFINITY or row[i] >= T - 2.0 * delta):
             row[i] = _predict_one(m, u, <i32>i, bs, bd, bc, &ak, &code)
 
 
@@ -575,14 +588,14 @@ def knn_recommend(const i32[::1] users, const i64[::1] cand_indptr, const i32[::
                   double[:, ::1] acc, i32[:, ::1] cnt, double[:, ::1] buf_sim, double[:, ::1] buf_dev,
                   double[:, ::1] buf_copy, const double[:, ::1] guess, const i64[::1] x_indptr,
                   const i32[::1] x_indices, const double[::1] x_data, double[:, ::1] nbr_s, i32[:, ::1] nbr_v,
-                  i32[:, ::1] run, i64[:, ::1] top_j, int n_threads):
+                  i64[:, ::1] top_j, int n_threads):
     """Top-k items per user, the seen ones excluded, without a score block: each thread scores
     one user's row (``rows[t]``) and selects from it at once (topk_rows' rule: best first, ties
     by the smaller item, -inf never, -1 / -inf padding).
 
     User-based with dense storage: _user_based_row (the neighbours sorted once and walked; ``x_*``
-    the candidates transposed with their centred ratings, ``nbr_*`` n_x slots, ``acc`` 3 x n_items
-    doubles, ``cnt`` / ``run`` n_items ints and ``top_j`` kk slots per thread).
+    the candidates transposed with their centred ratings, ``nbr_*`` n_x slots, ``acc`` 4 x n_items
+    doubles (a WalkSlot per item) and ``top_j`` kk slots per thread).
     Item-based with dense ``symmetric`` storage, for users with at most k ratings:
     _item_based_row (``acc`` 2 x n_items doubles and ``cnt`` n_items ints per thread). Otherwise
     _predict_one per pair with the centred ratings precomputed in ``dev`` (one per candidate), on
@@ -601,6 +614,12 @@ def knn_recommend(const i32[::1] users, const i64[::1] cand_indptr, const i32[::
     cdef i8 code
     cdef bint fused = not user_based and symmetric and sim_idx.shape[0] == 0
     cdef bint walk = user_based and sim_idx.shape[0] == 0 and x_indptr.shape[0] > 0 and kk > 0
+    cdef double dmax = 0.0
+    if walk:
+        if acc.shape[1] < 4 * n_items:
+            raise ValueError("acc needs 4 x n_items doubles per thread for the user-based walk")
+        for p in range(x_data.shape[0]):
+            dmax = max(dmax, fabs(x_data[p]))
     with nogil:
         _fill_dev(&m, cand_indptr.shape[0] - 1, dev, n_threads)
         for r in prange(users.shape[0], schedule="dynamic", num_threads=n_threads):
@@ -613,8 +632,8 @@ def knn_recommend(const i32[::1] users, const i64[::1] cand_indptr, const i32[::
                     rows[t, seen_indices[p]] = -INFINITY
             if u >= 0 and walk:
                 _user_based_row(&m, u, n_items, kk, &x_indptr[0], &x_indices[0] if x_indices.shape[0] else NULL,
-                                &x_data[0] if x_data.shape[0] else NULL, &rows[t, 0], &nbr_s[t, 0], &nbr_v[t, 0],
-                                &acc[t, 0], &cnt[t, 0], &run[t, 0], &buf_sim[t, 0], &buf_dev[t, 0],
+                                &x_data[0] if x_data.shape[0] else NULL, dmax, &rows[t, 0], &nbr_s[t, 0],
+                                &nbr_v[t, 0], <WalkSlot*>&acc[t, 0], &buf_sim[t, 0], &buf_dev[t, 0],
                                 &buf_copy[t, 0], &out_val[r, 0], &top_j[t, 0])
             elif u >= 0 and fused and m.indptr[u + 1] - m.indptr[u] <= k:
                 if m.sim32 != NULL:

@@ -1,16 +1,17 @@
 /* The k-NN kernels' two widest loops (kernels/knn.pyx), in AVX-512 where the CPU has it.
 
-   rk_gather_d / rk_gather_f, the candidate pass (_gather): for each candidate p in [0, n),
-   its similarity s = srow[idx[p]] (a row of the dense similarity matrix, double or float) and
-   centred rating dev[p]; the candidates with s > 0 and s >= g are appended to bs / bd in
-   candidate order, their number is returned and the candidates with s > 0 are counted in
-   *n_pos.
+   rk_gather_d / rk_gather_f, the candidate pass: for each candidate p in [0, n), its similarity
+   s = srow[idx[p]] (a row of the dense similarity matrix, double or float) and centred rating
+   dev[p]. The candidates with s > 0 are appended to bs / bd in candidate order and their number
+   is returned; where ks is not NULL, those with s > 0 and s >= g (the selection guess) are also
+   appended to ks / kd, their number in *n_keep. One pass serves both: a guess that keeps too
+   few needs no second look at the candidates.
 
    This pass reads every candidate of every pair, so it is the kernels' widest loop. On a CPU
-   with AVX-512 it runs 8 candidates per step: one gather of their similarities, two compares,
-   and a compress of the kept lanes to the front of a register that is stored whole (the
+   with AVX-512 it runs 8 candidates per step: one gather of their similarities, the compares,
+   and compresses of the kept lanes to the front of a register that is stored whole (the
    compress-to-memory form is microcoded on AMD Zen 4). The stores therefore write up to
-   RK_GATHER_PAD values past the last kept one: bs and bd need that much room. Elsewhere (other
+   RK_GATHER_PAD values past the last kept one: bs, bd, ks and kd need that much room. Elsewhere (other
    CPUs, compilers or platforms) a branch-free scalar loop does the same. Both return the same
    values: nothing is computed, only copied.
 
@@ -24,24 +25,28 @@
 #define RK_GATHER_PAD 8
 
 #define RK_GATHER_SCALAR(T)                                                                  \
-    ptrdiff_t c = 0, pos = 0;                                                                \
+    ptrdiff_t c = 0, kept = 0;                                                               \
     for (ptrdiff_t p = 0; p < n; p++) {                                                      \
         double s = (double)srow[idx[p]];                                                     \
         bs[c] = s;                                                                           \
         bd[c] = dev[p];                                                                      \
-        c += (s > 0) & (s >= g);                                                             \
-        pos += s > 0;                                                                        \
+        c += s > 0;                                                                          \
+        if (ks) {                                                                            \
+            ks[kept] = s;                                                                    \
+            kd[kept] = dev[p];                                                               \
+            kept += (s > 0) & (s >= g);                                                      \
+        }                                                                                    \
     }                                                                                        \
-    *n_pos = pos;                                                                            \
+    if (ks) *n_keep = kept;                                                                  \
     return c;
 
 static ptrdiff_t rk_gather_d_scalar(const double* srow, const int* idx, const double* dev, ptrdiff_t n,
-                                    double g, double* bs, double* bd, ptrdiff_t* n_pos) {
+                                    double g, double* bs, double* bd, double* ks, double* kd, ptrdiff_t* n_keep) {
     RK_GATHER_SCALAR(double)
 }
 
 static ptrdiff_t rk_gather_f_scalar(const float* srow, const int* idx, const double* dev, ptrdiff_t n,
-                                    double g, double* bs, double* bd, ptrdiff_t* n_pos) {
+                                    double g, double* bs, double* bd, double* ks, double* kd, ptrdiff_t* n_keep) {
     RK_GATHER_SCALAR(float)
 }
 
@@ -81,42 +86,46 @@ static double rk_kth_largest_scalar(const double* src, ptrdiff_t n, ptrdiff_t k,
 #define RK_GATHER_V4 1
 #define RK_V4 __attribute__((target("avx512f,avx512vl,avx512dq,popcnt")))
 
-/* 8 candidates from p on (the first `live` lanes valid): keeps them as the scalar loop does */
+/* 8 candidates from p on (the first `live` lanes valid): appended as the scalar loop does */
 #define RK_GATHER_STEP(LOAD_S)                                                               \
     {                                                                                        \
         __m512d s = LOAD_S;                                                                  \
         __m512d d = _mm512_maskz_loadu_pd(live, dev + p);                                    \
         __mmask8 positive = _mm512_mask_cmp_pd_mask(live, s, zero, _CMP_GT_OQ);              \
-        __mmask8 keep = _mm512_mask_cmp_pd_mask(positive, s, gv, _CMP_GE_OQ);                \
-        _mm512_storeu_pd(bs + c, _mm512_maskz_compress_pd(keep, s));                         \
-        _mm512_storeu_pd(bd + c, _mm512_maskz_compress_pd(keep, d));                         \
-        c += __builtin_popcount((unsigned)keep);                                             \
-        pos += __builtin_popcount((unsigned)positive);                                       \
+        _mm512_storeu_pd(bs + c, _mm512_maskz_compress_pd(positive, s));                     \
+        _mm512_storeu_pd(bd + c, _mm512_maskz_compress_pd(positive, d));                     \
+        c += __builtin_popcount((unsigned)positive);                                         \
+        if (ks) {                                                                            \
+            __mmask8 keep = _mm512_mask_cmp_pd_mask(positive, s, gv, _CMP_GE_OQ);            \
+            _mm512_storeu_pd(ks + kept, _mm512_maskz_compress_pd(keep, s));                  \
+            _mm512_storeu_pd(kd + kept, _mm512_maskz_compress_pd(keep, d));                  \
+            kept += __builtin_popcount((unsigned)keep);                                      \
+        }                                                                                    \
     }
 
 RK_V4 static ptrdiff_t rk_gather_d_v4(const double* srow, const int* idx, const double* dev, ptrdiff_t n,
-                                      double g, double* bs, double* bd, ptrdiff_t* n_pos) {
+                                      double g, double* bs, double* bd, double* ks, double* kd, ptrdiff_t* n_keep) {
     const __m512d zero = _mm512_setzero_pd(), gv = _mm512_set1_pd(g);
-    ptrdiff_t p = 0, c = 0, pos = 0;
+    ptrdiff_t p = 0, c = 0, kept = 0;
     for (; p < n; p += 8) {
         __mmask8 live = n - p >= 8 ? (__mmask8)0xFF : (__mmask8)((1u << (n - p)) - 1);
         __m256i at = _mm256_maskz_loadu_epi32(live, idx + p);
         RK_GATHER_STEP(_mm512_mask_i32gather_pd(zero, live, at, srow, 8))
     }
-    *n_pos = pos;
+    if (ks) *n_keep = kept;
     return c;
 }
 
 RK_V4 static ptrdiff_t rk_gather_f_v4(const float* srow, const int* idx, const double* dev, ptrdiff_t n,
-                                      double g, double* bs, double* bd, ptrdiff_t* n_pos) {
+                                      double g, double* bs, double* bd, double* ks, double* kd, ptrdiff_t* n_keep) {
     const __m512d zero = _mm512_setzero_pd(), gv = _mm512_set1_pd(g);
-    ptrdiff_t p = 0, c = 0, pos = 0;
+    ptrdiff_t p = 0, c = 0, kept = 0;
     for (; p < n; p += 8) {
         __mmask8 live = n - p >= 8 ? (__mmask8)0xFF : (__mmask8)((1u << (n - p)) - 1);
         __m256i at = _mm256_maskz_loadu_epi32(live, idx + p);
         RK_GATHER_STEP(_mm512_cvtps_pd(_mm256_mmask_i32gather_ps(_mm256_setzero_ps(), live, at, srow, 4)))
     }
-    *n_pos = pos;
+    if (ks) *n_keep = kept;
     return c;
 }
 
@@ -184,19 +193,19 @@ static int rk_knn_simd_use(int on) {
 }
 
 static inline ptrdiff_t rk_gather_d(const double* srow, const int* idx, const double* dev, ptrdiff_t n,
-                                    double g, double* bs, double* bd, ptrdiff_t* n_pos) {
+                                    double g, double* bs, double* bd, double* ks, double* kd, ptrdiff_t* n_keep) {
 #ifdef RK_GATHER_V4
-    if (rk_gather_v4()) return rk_gather_d_v4(srow, idx, dev, n, g, bs, bd, n_pos);
+    if (rk_gather_v4()) return rk_gather_d_v4(srow, idx, dev, n, g, bs, bd, ks, kd, n_keep);
 #endif
-    return rk_gather_d_scalar(srow, idx, dev, n, g, bs, bd, n_pos);
+    return rk_gather_d_scalar(srow, idx, dev, n, g, bs, bd, ks, kd, n_keep);
 }
 
 static inline ptrdiff_t rk_gather_f(const float* srow, const int* idx, const double* dev, ptrdiff_t n,
-                                    double g, double* bs, double* bd, ptrdiff_t* n_pos) {
+                                    double g, double* bs, double* bd, double* ks, double* kd, ptrdiff_t* n_keep) {
 #ifdef RK_GATHER_V4
-    if (rk_gather_v4()) return rk_gather_f_v4(srow, idx, dev, n, g, bs, bd, n_pos);
+    if (rk_gather_v4()) return rk_gather_f_v4(srow, idx, dev, n, g, bs, bd, ks, kd, n_keep);
 #endif
-    return rk_gather_f_scalar(srow, idx, dev, n, g, bs, bd, n_pos);
+    return rk_gather_f_scalar(srow, idx, dev, n, g, bs, bd, ks, kd, n_keep);
 }
 
 /* a and t: scratch for n + RK_GATHER_PAD values each (the scalar loop uses a only) */

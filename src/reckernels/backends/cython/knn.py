@@ -11,10 +11,10 @@ from .._slices import mean_row_length, run_sliced
 def _scratch(n_threads, cand_indptr):
     """Per-thread buffers as long as the longest candidate list (with the room the kernels'
     vector stores write past it): similarities; centred ratings and sigmas (twice as long); the
-    selection's two scratch rows (as long)."""
+    selection's two scratch rows and the guess's similarities (three times as long)."""
     longest = max(1, int(np.diff(cand_indptr).max())) if len(cand_indptr) > 1 else 1
     longest += _cy.GATHER_PAD
-    return np.empty((n_threads, longest)), np.empty((n_threads, 2 * longest)), np.empty((n_threads, 2 * longest))
+    return np.empty((n_threads, longest)), np.empty((n_threads, 2 * longest)), np.empty((n_threads, 3 * longest))
 
 
 def knn_predict(users, items, cand_indptr, cand_indices, cand_data, sim_idx, sim_val, k, min_k, center,
@@ -107,7 +107,7 @@ def knn_recommend(users, cand_indptr, cand_indices, cand_data, sim_idx, sim_val,
     f_idx = np.empty((len(some), top), dtype=np.int64)
     f_val = np.empty((len(some), top))
     walk = bool(user_based) and sim_idx.shape[0] == 0
-    buffers = (np.empty((n_threads, n_items)), np.empty((n_threads, (3 if walk else 2) * n_items)),
+    buffers = (np.empty((n_threads, n_items)), np.empty((n_threads, (4 if walk else 2) * n_items)),
                np.empty((n_threads, n_items), np.int32), *_scratch(n_threads, cand_indptr))
     guess = _guess(sim_val, len(some) * n_items)
     walk_args = _walk_arrays(walk, cand_indptr, cand_indices, cand_data, sim_val.shape[0], n_items, top, n_threads,
@@ -129,8 +129,7 @@ def _walk_arrays(walk, cand_indptr, cand_indices, cand_data, n_x, n_items, top, 
     them, so NumPy's rounding here does not matter) and per-thread scratch; all empty when unused."""
     if not walk:
         e64, e32 = np.empty(0, np.int64), np.empty(0, np.int32)
-        return (e64, e32, np.empty(0), np.empty((1, 0)), np.empty((1, 0), np.int32), np.empty((1, 0), np.int32),
-                np.empty((1, 0), np.int64))
+        return e64, e32, np.empty(0), np.empty((1, 0)), np.empty((1, 0), np.int32), np.empty((1, 0), np.int64)
     order = np.argsort(cand_indices, kind="stable")
     x_indices = np.repeat(np.arange(n_items, dtype=np.int32), np.diff(cand_indptr))[order]
     x_indptr = np.zeros(n_x + 1, np.int64)
@@ -146,5 +145,4 @@ def _walk_arrays(walk, cand_indptr, cand_indices, cand_data, n_x, n_items, top, 
     else:
         dev = cand_data
     return (x_indptr, x_indices, np.ascontiguousarray(dev[order], dtype=np.float64), np.empty((n_threads, max(1, n_x))),
-            np.empty((n_threads, max(1, n_x)), np.int32), np.empty((n_threads, n_items), np.int32),
-            np.empty((n_threads, top), np.int64))
+            np.empty((n_threads, max(1, n_x)), np.int32), np.empty((n_threads, top), np.int64))
