@@ -14,6 +14,8 @@ shapes, and ids come from a Dataset or from IdMap.to_inner (-1 = unknown, handle
 """
 
 from cython.parallel cimport prange, threadid
+
+import numpy as np
 from libc.math cimport INFINITY, fabs
 from libc.float cimport DBL_EPSILON
 
@@ -498,11 +500,63 @@ cdef void _sort_desc(double* key, i32* val, Py_ssize_t n) noexcept nogil:
         _sift_min(key, val, 0, end)
 
 
-cdef struct WalkSlot:  # one item's state in the walk: one 32-byte load and store per step
+cdef struct WalkSlot:  # one target's state in the walk (_walk): one 32-byte load and store per step
     double ss      # the sum of the similarities taken
     double sr      # the sum of their terms
-    double last    # the similarity taken last (the item's k-th, once it is full)
+    double last    # the similarity taken last (the target's k-th, once it is full)
     i64 cnt        # contributors taken; k + 1: a left-out tie; k + 2: excluded; -1 (afterwards): exact
+
+
+cdef Py_ssize_t _sorted_neighbours(const Model* m, Py_ssize_t x, double* nbr_s, i32* nbr_v) noexcept nogil:
+    """x's positive similarities (dense storage) and their columns, most similar first."""
+    cdef Py_ssize_t v, n_nb = 0
+    cdef double s
+    cdef const double* srow64 = m.sim64 + x * m.sim_cols if m.sim32 == NULL else NULL
+    cdef const float* srow32 = m.sim32 + x * m.sim_cols if m.sim32 != NULL else NULL
+    for v in range(m.sim_cols):
+        s = srow64[v] if srow32 == NULL else srow32[v]
+        if s > 0:
+            nbr_s[n_nb] = s
+            nbr_v[n_nb] = <i32>v
+            n_nb += 1
+    _sort_desc(nbr_s, nbr_v, n_nb)
+    return n_nb
+
+
+cdef void _walk(const double* nbr_s, const i32* nbr_v, Py_ssize_t n_nb, const i64* xp, const i32* xi,
+                const double* xd, Py_ssize_t k, WalkSlot* slot) noexcept nogil:
+    """The neighbours, most similar first, over their targets (``xp/xi/xd``: each neighbour's
+    targets and centred ratings): each target's slot takes its first k contributors, which are
+    its k most similar, summed in that order; a target whose k-th place is tied with one it had
+    to leave out is flagged (cnt k + 1). Targets with cnt k + 2 take none."""
+    cdef Py_ssize_t q, p
+    cdef i64 c
+    cdef double s, tk
+    cdef WalkSlot* a
+    cdef bint take
+    for q in range(n_nb):
+        s = nbr_s[q]
+        for p in range(xp[nbr_v[q]], xp[nbr_v[q] + 1]):
+            # whether a target is full is unpredictable, so this is branch-free: the choices are
+            # products with tk (1.0 or 0.0; a conditional expression here compiles to a
+            # mispredicted branch)
+            a = &slot[xi[p]]
+            c = a.cnt
+            take = c < k
+            tk = take
+            a.ss += s * tk
+            a.sr += s * (xd[p] * tk)
+            a.cnt = c + (take | ((s == a.last) & (c == k)))
+            a.last = s * tk + a.last * (1.0 - tk)
+
+
+cdef inline double _walk_delta(const Model* m, double T, double dmax, double sigma) noexcept nogil:
+    """A bound on the rounding by which a walk's estimate differs from _predict_one's: two sums of
+    at most k terms in different orders, their ratio and the final steps, with a wide margin
+    (|terms| <= dmax per unit weight; z-score scales by the target's sigma, at most ``sigma``)."""
+    if T == -INFINITY:
+        return INFINITY
+    return (8.0 * m.k + 32.0) * DBL_EPSILON * (fabs(T) + 1.0 + dmax * (sigma if m.center == ZSCORE else 1.0))
 
 
 cdef void _user_based_row(const Model* m, i32 u, Py_ssize_t n_items, Py_ssize_t kk, const i64* xp, const i32* xi,
@@ -512,51 +566,26 @@ cdef void _user_based_row(const Model* m, i32 u, Py_ssize_t n_items, Py_ssize_t 
     they can reach the top kk.
 
     Instead of selecting the k most similar raters per item, u's positive neighbours are sorted
-    once by similarity and walked in that order over their ratings (``xp/xi/xd``: the by-user CSR
-    of the candidates, ``xd`` their centred ratings, divided by the neighbour's sigma for z-score;
-    ``dmax`` the largest |xd|): each item takes its first k contributors, which are its k most
-    similar raters, and the walk sums them (approximate: in similarity order, not candidate
-    order). An item whose k-th place is tied with a rater it had to leave out (the stable rule
+    once by similarity and walked in that order over their ratings (_walk; ``xp/xi/xd``: the
+    by-user CSR of the candidates, ``xd`` their centred ratings, divided by the neighbour's sigma
+    for z-score; ``dmax`` the largest |xd|): approximate sums, in similarity order, not candidate
+    order. An item whose k-th place is tied with a rater it had to leave out (the stable rule
     then picks by candidate order) is scored exactly at once. The others' sums differ from the
-    exact ones by rounding only (at most delta, below); every item whose approximate estimate is
-    within 2 delta of the kk-th best is then scored exactly by _predict_one, so the top kk (all
-    exact) and their order are those of the per-pair definition: the items left approximate lie
-    more than delta below kk exact estimates."""
-    cdef Py_ssize_t n_nb = 0, v, q, p, i, n, k = m.k
-    cdef i64 c
-    cdef double s, tk, T, delta
-    cdef WalkSlot* a
+    exact ones by rounding only (at most delta, _walk_delta); every item whose approximate
+    estimate is within 2 delta of the kk-th best is then scored exactly by _predict_one, so the
+    top kk (all exact) and their order are those of the per-pair definition: the items left
+    approximate lie more than delta below kk exact estimates."""
+    cdef Py_ssize_t i, n, k = m.k
+    cdef double T, delta
     cdef i32 ak
     cdef i8 code
-    cdef bint take
-    cdef const double* srow64 = m.sim64 + u * m.sim_cols if m.sim32 == NULL else NULL
-    cdef const float* srow32 = m.sim32 + u * m.sim_cols if m.sim32 != NULL else NULL
-    for v in range(m.sim_cols):
-        s = srow64[v] if srow32 == NULL else srow32[v]
-        if s > 0:
-            nbr_s[n_nb] = s
-            nbr_v[n_nb] = <i32>v
-            n_nb += 1
-    _sort_desc(nbr_s, nbr_v, n_nb)
+    cdef Py_ssize_t n_nb = _sorted_neighbours(m, u, nbr_s, nbr_v)
     for i in range(n_items):
         slot[i].ss = 0.0
         slot[i].sr = 0.0
         slot[i].last = 0.0
         slot[i].cnt = k + 2 if row[i] == -INFINITY else 0  # an excluded item never takes a contributor
-    for q in range(n_nb):
-        s = nbr_s[q]
-        for p in range(xp[nbr_v[q]], xp[nbr_v[q] + 1]):
-            # take while fewer than k, flag a left-out tie (cnt k + 1). Whether an item is full
-            # is unpredictable, so this is branch-free: the choices are products with tk (1.0 or
-            # 0.0; a conditional expression here compiles to a mispredicted branch)
-            a = &slot[xi[p]]
-            c = a.cnt
-            take = c < k
-            tk = take
-            a.ss += s * tk
-            a.sr += s * (xd[p] * tk)
-            a.cnt = c + (take | ((s == a.last) & (c == k)))
-            a.last = s * tk + a.last * (1.0 - tk)
+    _walk(nbr_s, nbr_v, n_nb, xp, xi, xd, k, slot)
     for i in range(n_items):
         if row[i] == -INFINITY:
             continue
@@ -568,12 +597,7 @@ cdef void _user_based_row(const Model* m, i32 u, Py_ssize_t n_items, Py_ssize_t 
             row[i] = _estimate(m, u, <i32>i, n, slot[i].ss, slot[i].sr)
     _top_row(row, n_items, kk, top_s, top_j)
     T = top_s[kk - 1]
-    if T == -INFINITY:
-        delta = INFINITY
-    else:
-        # rounding of two sums of at most k terms in different orders, their ratio, and the final
-        # steps, with a wide margin (|terms| <= dmax per unit weight; z-score scales by sigma_u)
-        delta = (8.0 * m.k + 32.0) * DBL_EPSILON * (fabs(T) + 1.0 + dmax * (m.sigmas[u] if m.center == ZSCORE else 1.0))
+    delta = _walk_delta(m, T, dmax, m.sigmas[u] if m.center == ZSCORE else 1.0)
     for i in range(n_items):
         if row[i] != -INFINITY and slot[i].cnt >= 0 and (delta == INFINITY or row[i] >= T - 2.0 * delta):
             row[i] = _predict_one(m, u, <i32>i, bs, bd, bc, &ak, &code)
@@ -647,3 +671,78 @@ def knn_recommend(const i32[::1] users, const i64[::1] cand_indptr, const i32[::
                                                   &ak, &code)
             if kk > 0:
                 _top_row(&rows[t, 0], n_items, kk, &out_val[r, 0], &out_idx[r, 0])
+
+
+def knn_recommend_item_walk(const i32[::1] users, const i64[::1] cand_indptr, const i32[::1] cand_indices,
+                            const double[::1] cand_data, const double[:, ::1] sim64, const float[:, ::1] sim32,
+                            int k, int min_k, int center, const double[::1] means, const double[::1] sigmas,
+                            const double[::1] bu, const double[::1] bi, double global_mean,
+                            const i64[::1] seen_indptr, const i32[::1] seen_indices, bint exclude,
+                            i64[:, ::1] out_idx, double[:, ::1] out_val, double[::1] dev, double[:, ::1] scores,
+                            i8[:, ::1] exact, const i64[::1] x_indptr, const i32[::1] x_indices,
+                            const double[::1] x_data, double[:, ::1] nbr_s, i32[:, ::1] nbr_v, double[:, ::1] slots,
+                            double[:, ::1] buf_sim, double[:, ::1] buf_dev, double[:, ::1] buf_copy,
+                            i64[:, ::1] top_j, int n_threads):
+    """Item-based top-k for a block of known users (dense storage), the walk turned around.
+
+    Per target item i (in parallel): i's positive neighbours, most similar first, walked over the
+    block's users who rated them (``x_*``: per item, the block rows that rated it and their
+    centred ratings, divided by the item's sigma for z-score) into one WalkSlot per row
+    (``slots``: 4 x rows doubles per thread): approximate estimates into ``scores[:, i]``, exact
+    (_predict_one, flagged in ``exact``) where a left-out tie makes the walk's choice unsure.
+    Then per row (in parallel), as in _user_based_row: the seen items excluded, every item within
+    2 delta of the row's top-kth scored exactly, and the top kk selected (topk_rows' rule), so
+    the result is that of the per-pair definition. ``nbr_*``: n_items slots per thread."""
+    _check_scratch(buf_sim, buf_dev, buf_copy)
+    cdef Py_ssize_t n_rows = users.shape[0], n_items = scores.shape[1], kk = out_idx.shape[1]
+    if scores.shape[0] < n_rows or exact.shape[0] < n_rows or exact.shape[1] < n_items:
+        raise ValueError("scores and exact need a row per user and a column per item")
+    if slots.shape[1] < 4 * n_rows or x_indptr.shape[0] != n_items + 1 or kk < 1:
+        raise ValueError("slots need 4 x users doubles per thread, x_indptr n_items + 1 entries, kk >= 1")
+    cdef Model m = _model(cand_indptr, cand_indices, cand_data, np.empty((0, 0), np.int32), sim64, sim32, k,
+                          min_k, center, 0, means, sigmas, bu, bi, global_mean)
+    m.longest = buf_sim.shape[1]
+    cdef Py_ssize_t r, i, p, n_nb
+    cdef double dmax = 0.0, sigma = 1.0, T, delta
+    cdef int t
+    cdef i32 ak
+    cdef i8 code
+    cdef WalkSlot* slot
+    for p in range(x_data.shape[0]):
+        dmax = max(dmax, fabs(x_data[p]))
+    if center == ZSCORE:
+        for i in range(sigmas.shape[0]):
+            sigma = max(sigma, sigmas[i])
+    with nogil:
+        _fill_dev(&m, cand_indptr.shape[0] - 1, dev, n_threads)
+        for i in prange(n_items, schedule="dynamic", num_threads=n_threads):
+            t = threadid()
+            slot = <WalkSlot*>&slots[t, 0]
+            for r in range(n_rows):
+                slot[r].ss = 0.0
+                slot[r].sr = 0.0
+                slot[r].last = 0.0
+                slot[r].cnt = 0
+            n_nb = _sorted_neighbours(&m, i, &nbr_s[t, 0], &nbr_v[t, 0])
+            _walk(&nbr_s[t, 0], &nbr_v[t, 0], n_nb, &x_indptr[0], &x_indices[0] if x_indices.shape[0] else NULL,
+                  &x_data[0] if x_data.shape[0] else NULL, k, slot)
+            for r in range(n_rows):
+                exact[r, i] = slot[r].cnt == k + 1
+                if exact[r, i]:
+                    scores[r, i] = _predict_one(&m, users[r], <i32>i, &buf_sim[t, 0], &buf_dev[t, 0], &buf_copy[t, 0],
+                                                &ak, &code)
+                else:
+                    scores[r, i] = _estimate(&m, users[r], <i32>i, slot[r].cnt, slot[r].ss, slot[r].sr)
+        for r in prange(n_rows, schedule="dynamic", num_threads=n_threads):
+            t = threadid()
+            if exclude:
+                for p in range(seen_indptr[users[r]], seen_indptr[users[r] + 1]):
+                    scores[r, seen_indices[p]] = -INFINITY
+            _top_row(&scores[r, 0], n_items, kk, &out_val[r, 0], &top_j[t, 0])
+            T = out_val[r, kk - 1]
+            delta = _walk_delta(&m, T, dmax, sigma)
+            for i in range(n_items):
+                if scores[r, i] != -INFINITY and not exact[r, i] and (delta == INFINITY or scores[r, i] >= T - 2.0 * delta):
+                    scores[r, i] = _predict_one(&m, users[r], <i32>i, &buf_sim[t, 0], &buf_dev[t, 0], &buf_copy[t, 0],
+                                                &ak, &code)
+            _top_row(&scores[r, 0], n_items, kk, &out_val[r, 0], &out_idx[r, 0])

@@ -283,3 +283,26 @@ def test_recommend_larger_problem_with_ties(backend, reference, user_based, cent
             got = recommend(module, users, n_users, n_items, model, k, min_k, center, user_based, seen, 7, True, True)
             np.testing.assert_array_equal(got[0], want[0])
             np.testing.assert_array_equal(got[1], want[1])
+
+
+@pytest.mark.parametrize("item_walk", [True, False], ids=["walk", "per-pair"])
+@pytest.mark.parametrize("center", [NONE, MEAN, ZSCORE, BASELINE])
+def test_cython_item_based_recommend_routes_equal_reference(reference, item_walk, center):
+    """The Cython backend's two item-based routes (the walk over each item's sorted neighbours,
+    the per-pair route), forced either way, on problems where each user has many candidates
+    (ties among similarities and at the k-th place), few, or one."""
+    module = backends.get_backend("cython")
+    n_users, n_items = 40, 60
+    for density, ties in ((0.6, True), (0.6, False), (0.05, False)):
+        model = symmetric_model(make_model(11, n_users, n_items, density, user_based=False, center=center,
+                                           ties=ties), ties)
+        cand, (means, sigmas, bu, bi, gm) = model
+        seen = random_seen(np.random.default_rng(3), n_users, n_items)
+        users = np.arange(-1, n_users, dtype=np.int32)
+        for k, min_k, exclude in ((1, 1, True), (3, 2, False), (12, 1, True), (500, 1, True)):
+            want = recommend(reference, users, n_users, n_items, model, k, min_k, center, False, seen, 7, exclude,
+                             True)
+            got = module.knn_recommend(users, *cand, k, min_k, center, False, means, sigmas, bu, bi, gm, *seen,
+                                       n_items, 7, exclude, True, 2, item_walk=item_walk)
+            np.testing.assert_array_equal(got[0], want[0])
+            np.testing.assert_array_equal(got[1], want[1])
