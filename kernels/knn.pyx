@@ -503,7 +503,7 @@ cdef void _sort_desc(double* key, i32* val, Py_ssize_t n) noexcept nogil:
 cdef struct WalkSlot:  # one target's state in the walk (_walk): one 32-byte load and store per step
     double ss      # the sum of the similarities taken
     double sr      # the sum of their terms
-    double last    # the similarity taken last (the target's k-th, once it is full)
+    i64 run        # the run of equal similarities (_walk) that took the target's latest contributor
     i64 cnt        # contributors taken; k + 1: a left-out tie; k + 2: excluded; -1 (afterwards): exact
 
 
@@ -528,26 +528,30 @@ cdef void _walk(const double* nbr_s, const i32* nbr_v, Py_ssize_t n_nb, const i6
     """The neighbours, most similar first, over their targets (``xp/xi/xd``: each neighbour's
     targets and centred ratings): each target's slot takes its first k contributors, which are
     its k most similar, summed in that order; a target whose k-th place is tied with one it had
-    to leave out is flagged (cnt k + 1). Targets with cnt k + 2 take none."""
+    to leave out (a neighbour of the same run of equal similarities as its k-th finds it full)
+    is flagged (cnt k + 1). Targets with cnt k + 2 take none."""
     cdef Py_ssize_t q, p
-    cdef i64 c
+    cdef i64 c, take, run = -1
     cdef double s, tk
     cdef WalkSlot* a
-    cdef bint take
+    cdef double one_if[2]
+    one_if[0] = 0.0
+    one_if[1] = 1.0
     for q in range(n_nb):
         s = nbr_s[q]
+        run += q == 0 or s != nbr_s[q - 1]
         for p in range(xp[nbr_v[q]], xp[nbr_v[q] + 1]):
-            # whether a target is full is unpredictable, so this is branch-free: the choices are
-            # products with tk (1.0 or 0.0; a conditional expression here compiles to a
-            # mispredicted branch)
+            # whether a target is full is unpredictable, so this is branch-free: the sums take
+            # products with tk (1.0 or 0.0, read from a table rather than converted), the run
+            # a select by mask (a conditional expression here compiles to a mispredicted branch)
             a = &slot[xi[p]]
             c = a.cnt
             take = c < k
-            tk = take
+            tk = one_if[take]
             a.ss += s * tk
             a.sr += s * (xd[p] * tk)
-            a.cnt = c + (take | ((s == a.last) & (c == k)))
-            a.last = s * tk + a.last * (1.0 - tk)
+            a.cnt = c + (take | ((a.run == run) & (c == k)))
+            a.run = (run & -take) | (a.run & (take - 1))
 
 
 cdef inline double _walk_delta(const Model* m, double T, double dmax, double sigma) noexcept nogil:
@@ -583,7 +587,7 @@ cdef void _user_based_row(const Model* m, i32 u, Py_ssize_t n_items, Py_ssize_t 
     for i in range(n_items):
         slot[i].ss = 0.0
         slot[i].sr = 0.0
-        slot[i].last = 0.0
+        slot[i].run = -1
         slot[i].cnt = k + 2 if row[i] == -INFINITY else 0  # an excluded item never takes a contributor
     _walk(nbr_s, nbr_v, n_nb, xp, xi, xd, k, slot)
     for i in range(n_items):
@@ -721,7 +725,7 @@ def knn_recommend_item_walk(const i32[::1] users, const i64[::1] cand_indptr, co
             for r in range(n_rows):
                 slot[r].ss = 0.0
                 slot[r].sr = 0.0
-                slot[r].last = 0.0
+                slot[r].run = -1
                 slot[r].cnt = 0
             n_nb = _sorted_neighbours(&m, i, &nbr_s[t, 0], &nbr_v[t, 0])
             _walk(&nbr_s[t, 0], &nbr_v[t, 0], n_nb, &x_indptr[0], &x_indices[0] if x_indices.shape[0] else NULL,
