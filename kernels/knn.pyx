@@ -3,21 +3,28 @@
 
 The semantics are documented in reckernels/backends/reference/knn.py: the k most similar
 positive candidates (stable), summed in candidate order, so results are bit-identical to the
-reference. Per pair, one branch-free pass over the candidates counts and sums the positive
-ones and copies their similarity and centred rating to buffers; only when there are more than
-k, a branch-free quickselect finds the k-th largest similarity in a copy and the buffers are
-summed again over the k selected (no second look-up of ratings, means or biases). Pairs run in
-parallel; each thread has its buffers (as long as the longest candidate list), so nothing is
-allocated per pair. The scorer loops so that one similarity row serves many consecutive pairs
-(it stays in cache). Bounds checks are off: the wrappers in reckernels.backends.cython.knn check
-shapes, and ids come from a Dataset or from IdMap.to_inner (-1 = unknown, handled here).
+reference. Per pair, one pass over the candidates copies the positive ones' similarity and
+centred rating to buffers (with the dense storage: rk_gather_*, 8 at a time in AVX-512 where
+the CPU has it, kernels/rk_knn_simd.h); only when there are more than k, a quickselect
+(rk_kth_largest) finds the k-th largest similarity and the buffers are summed over the k
+selected (no second look-up of ratings, means or biases). Pairs run in parallel; each thread
+has its buffers (as long as the longest candidate list), so nothing is allocated per pair. The
+scorer loops so that one similarity row serves many consecutive pairs (it stays in cache).
+
+Top-N with the dense storage walks instead of selecting per pair (_walk): per user (user-based)
+or per item (item-based), the positive neighbours, most similar first, over their ratings, into
+approximate sums; the items that can reach the top are then scored exactly per pair, so the
+result is still the per-pair one.
+
+Bounds checks are off: the wrappers in reckernels.backends.cython.knn check shapes, and ids
+come from a Dataset or from IdMap.to_inner (-1 = unknown, handled here).
 """
 
 from cython.parallel cimport prange, threadid
-
-import numpy as np
 from libc.math cimport INFINITY, fabs
 from libc.float cimport DBL_EPSILON
+
+import numpy as np
 
 ctypedef long long i64
 ctypedef int i32

@@ -81,7 +81,9 @@ static double rk_kth_largest_scalar(const double* src, ptrdiff_t n, ptrdiff_t k,
     return a[target];
 }
 
-#if (defined(__GNUC__) || defined(__clang__)) && defined(__x86_64__)
+/* GCC or clang on x86-64 Linux, as for RK_CLONES in rk_simd.h (elsewhere the CPU query or the
+   target attribute may be missing): the AVX-512 loops beside the scalar ones */
+#if (defined(__GNUC__) || defined(__clang__)) && defined(__x86_64__) && defined(__linux__)
 #include <immintrin.h>
 #define RK_GATHER_V4 1
 #define RK_V4 __attribute__((target("avx512f,avx512vl,avx512dq,popcnt")))
