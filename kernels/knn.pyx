@@ -684,6 +684,42 @@ def knn_recommend(const i32[::1] users, const i64[::1] cand_indptr, const i32[::
                 _top_row(&rows[t, 0], n_items, kk, &out_val[r, 0], &out_idx[r, 0])
 
 
+cdef Py_ssize_t _count_positive(const Model* m, Py_ssize_t x) noexcept nogil:
+    """How many of x's similarities (dense storage) are positive: _sorted_neighbours' count."""
+    cdef Py_ssize_t v, n = 0
+    cdef const double* srow64 = m.sim64 + x * m.sim_cols if m.sim32 == NULL else NULL
+    cdef const float* srow32 = m.sim32 + x * m.sim_cols if m.sim32 != NULL else NULL
+    for v in range(m.sim_cols):
+        n += (srow64[v] if srow32 == NULL else srow32[v]) > 0
+    return n
+
+
+def knn_sorted_neighbours(const double[:, ::1] sim64, const float[:, ::1] sim32, int n_threads):
+    """Every row's positive similarities and their columns, most similar first (_sorted_neighbours):
+    (indptr, s, v), row x at indptr[x]:indptr[x + 1]. Rows counted first, then filled, in parallel."""
+    cdef Py_ssize_t n_rows = sim64.shape[0] if sim64.shape[0] else sim32.shape[0], x
+    cdef Model m
+    m.sim64 = &sim64[0, 0] if sim64.shape[0] else NULL
+    m.sim32 = &sim32[0, 0] if sim32.shape[0] else NULL
+    m.sim_cols = sim64.shape[1] if sim64.shape[0] else sim32.shape[1]
+    indptr = np.zeros(n_rows + 1, np.int64)
+    cdef i64[::1] ip = indptr
+    if m.sim_cols == 0:
+        return indptr, np.empty(0), np.empty(0, np.int32)
+    for x in prange(n_rows, nogil=True, schedule="static", num_threads=n_threads):
+        ip[x + 1] = _count_positive(&m, x)
+    np.cumsum(indptr, out=indptr)
+    s, v = np.empty(ip[n_rows]), np.empty(ip[n_rows], np.int32)
+    cdef double[::1] sv = s
+    cdef i32[::1] vv = v
+    cdef double* s0 = &sv[0] if ip[n_rows] else NULL
+    cdef i32* v0 = &vv[0] if ip[n_rows] else NULL
+    if ip[n_rows]:
+        for x in prange(n_rows, nogil=True, schedule="dynamic", num_threads=n_threads):
+            _sorted_neighbours(&m, x, s0 + ip[x], v0 + ip[x])
+    return indptr, s, v
+
+
 def knn_recommend_item_walk(const i32[::1] users, const i64[::1] cand_indptr, const i32[::1] cand_indices,
                             const double[::1] cand_data, const double[:, ::1] sim64, const float[:, ::1] sim32,
                             int k, int min_k, int center, const double[::1] means, const double[::1] sigmas,
@@ -691,7 +727,8 @@ def knn_recommend_item_walk(const i32[::1] users, const i64[::1] cand_indptr, co
                             const i64[::1] seen_indptr, const i32[::1] seen_indices, bint exclude,
                             i64[:, ::1] out_idx, double[:, ::1] out_val, double[::1] dev, double[:, ::1] scores,
                             i8[:, ::1] exact, const i64[::1] x_indptr, const i32[::1] x_indices,
-                            const double[::1] x_data, double[:, ::1] nbr_s, i32[:, ::1] nbr_v, double[:, ::1] slots,
+                            const double[::1] x_data, const i64[::1] nbr_indptr, const double[::1] nbr_s,
+                            const i32[::1] nbr_v, double[:, ::1] slots,
                             double[:, ::1] buf_sim, double[:, ::1] buf_dev, double[:, ::1] buf_copy,
                             i64[:, ::1] top_j, int n_threads):
     """Item-based top-k for a block of known users (dense storage), the walk turned around.
@@ -703,13 +740,17 @@ def knn_recommend_item_walk(const i32[::1] users, const i64[::1] cand_indptr, co
     (_predict_one, flagged in ``exact``) where a left-out tie makes the walk's choice unsure.
     Then per row (in parallel), as in _user_based_row: the seen items excluded, every item within
     2 delta of the row's top-kth scored exactly, and the top kk selected (topk_rows' rule), so
-    the result is that of the per-pair definition. ``nbr_*``: n_items slots per thread."""
+    the result is that of the per-pair definition. ``nbr_*``: each item's sorted positive
+    neighbours (knn_sorted_neighbours), shared by the blocks."""
     _check_scratch(buf_sim, buf_dev, buf_copy)
     cdef Py_ssize_t n_rows = users.shape[0], n_items = scores.shape[1], kk = out_idx.shape[1]
     if scores.shape[0] < n_rows or exact.shape[0] < n_rows or exact.shape[1] < n_items:
         raise ValueError("scores and exact need a row per user and a column per item")
-    if slots.shape[1] < 4 * n_rows or x_indptr.shape[0] != n_items + 1 or kk < 1:
-        raise ValueError("slots need 4 x users doubles per thread, x_indptr n_items + 1 entries, kk >= 1")
+    if slots.shape[1] < 4 * n_rows or x_indptr.shape[0] != n_items + 1 or nbr_indptr.shape[0] != n_items + 1 or kk < 1:
+        raise ValueError("slots need 4 x users doubles per thread, x_indptr and nbr_indptr n_items + 1 entries, "
+                         "kk >= 1")
+    if nbr_s.shape[0] < nbr_indptr[n_items] or nbr_v.shape[0] < nbr_indptr[n_items]:
+        raise ValueError("nbr_s and nbr_v need nbr_indptr[-1] slots")
     cdef Model m = _model(cand_indptr, cand_indices, cand_data, np.empty((0, 0), np.int32), sim64, sim32, k,
                           min_k, center, 0, means, sigmas, bu, bi, global_mean)
     m.longest = buf_sim.shape[1]
@@ -734,9 +775,10 @@ def knn_recommend_item_walk(const i32[::1] users, const i64[::1] cand_indptr, co
                 slot[r].sr = 0.0
                 slot[r].run = -1
                 slot[r].cnt = 0
-            n_nb = _sorted_neighbours(&m, i, &nbr_s[t, 0], &nbr_v[t, 0])
-            _walk(&nbr_s[t, 0], &nbr_v[t, 0], n_nb, &x_indptr[0], &x_indices[0] if x_indices.shape[0] else NULL,
-                  &x_data[0] if x_data.shape[0] else NULL, k, slot)
+            n_nb = nbr_indptr[i + 1] - nbr_indptr[i]
+            if n_nb > 0:
+                _walk(&nbr_s[nbr_indptr[i]], &nbr_v[nbr_indptr[i]], n_nb, &x_indptr[0],
+                      &x_indices[0] if x_indices.shape[0] else NULL, &x_data[0] if x_data.shape[0] else NULL, k, slot)
             for r in range(n_rows):
                 exact[r, i] = slot[r].cnt == k + 1
                 if exact[r, i]:

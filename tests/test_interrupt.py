@@ -72,6 +72,7 @@ CASES = [
     ("SVDpp", lambda b: rk.SVDpp(n_factors=200, n_epochs=2, backend=b, random_state=0), "fit"),
     ("SVD-blocked", lambda b: rk.SVD(n_factors=2000, n_epochs=2, backend=b, random_state=0), "fit"),  # rk.SVD()'s
     ("UserKNN.recommend", lambda b: rk.UserKNN(k=40, backend=b), "recommend"),
+    ("ItemKNN.recommend", lambda b: rk.ItemKNN(k=40, backend=b), "recommend"),
 ]
 LATENCIES = {}
 

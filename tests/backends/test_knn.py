@@ -306,3 +306,30 @@ def test_cython_item_based_recommend_routes_equal_reference(reference, item_walk
                                        n_items, 7, exclude, True, 2, item_walk=item_walk)
             np.testing.assert_array_equal(got[0], want[0])
             np.testing.assert_array_equal(got[1], want[1])
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 10_000), n_rows=st.integers(0, 30), n_cols=st.integers(0, 30),
+       dtype=st.sampled_from([np.float64, np.float32]), ties=st.booleans())
+def test_cython_sorted_neighbours_equal_numpy(seed, n_rows, n_cols, dtype, ties):
+    """Each row's positive similarities, most similar first, with their columns: a stable NumPy
+    sort of the same rows gives the same values, and each (value, column) pair is the row's own."""
+    try:
+        from reckernels._cy import knn as compiled
+    except ImportError:
+        pytest.skip("the Cython extension is not built")
+    rng = np.random.default_rng(seed)
+    sim = rng.uniform(-1, 1, (n_rows, n_cols))
+    if ties:
+        sim = np.round(sim * 3) / 3  # zeros and repeated values
+    sim = sim.astype(dtype)
+    empty = np.empty((0, 0), np.float64 if dtype == np.float32 else np.float32)
+    pair = (empty, sim) if dtype == np.float32 else (sim, empty)
+    indptr, s, v = compiled.knn_sorted_neighbours(*pair, 2)
+    assert indptr.shape == (n_rows + 1,) and indptr[0] == 0
+    for x in range(n_rows):
+        row_s, row_v = s[indptr[x]:indptr[x + 1]], v[indptr[x]:indptr[x + 1]]
+        want = np.sort(sim[x][sim[x] > 0].astype(np.float64))[::-1]
+        np.testing.assert_array_equal(row_s, want)
+        np.testing.assert_array_equal(sim[x][row_v].astype(np.float64), row_s)
+        assert len(set(row_v.tolist())) == len(row_v)

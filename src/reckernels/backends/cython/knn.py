@@ -81,7 +81,7 @@ def knn_recommend(users, cand_indptr, cand_indices, cand_data, sim_idx, sim_val,
     through the fused kernel where the dense storage is ``symmetric`` (the estimator's similarities
     are): their candidates' similarity rows are streamed; the others by knn_score blocks
     (item-major, each item's similarity row hot in cache across the block) and topk_rows. Or,
-    with dense storage where ``item_walk`` says so (None: where _walk_is_cheaper), every known
+    with dense storage where ``item_walk`` says so (None: where _walk_steps are fewer than the reads), every known
     user by the item-based walk (_recommend_item_walk), the unknown ones as before.
     """
     from .topn import topk_rows
@@ -96,15 +96,16 @@ def knn_recommend(users, cand_indptr, cand_indices, cand_data, sim_idx, sim_val,
         counts = np.diff(cand_indptr)[np.maximum(users, 0)]
         fused = (users >= 0) & (counts <= k) & bool(symmetric) & (sim_idx.shape[0] == 0)
     done = fused.copy()
-    if item_walk is None:
-        item_walk = not user_based and sim_idx.shape[0] == 0 and _walk_is_cheaper(users, cand_indptr, cand_indices,
-                                                                                   sim_val, n_items)
+    if not user_based and sim_idx.shape[0] == 0 and item_walk is not False:
+        steps, reads = _walk_steps(users, cand_indptr, cand_indices, sim_val, n_items)
+        item_walk = steps < reads if item_walk is None else item_walk
     if item_walk and not user_based and sim_idx.shape[0] == 0:
         walked = np.flatnonzero(users >= 0)
         fused[:] = False
         idx[walked], val[walked] = _recommend_item_walk(
             np.ascontiguousarray(users[walked]), cand_indptr, cand_indices, cand_data, sim_val, k, min_k, center,
-            means, sigmas, bu, bi, global_mean, seen_indptr, seen_indices, n_items, top, exclude, n_threads)
+            means, sigmas, bu, bi, global_mean, seen_indptr, seen_indices, n_items, top, exclude, n_threads,
+            steps)
         done[walked] = True
     if not done.all():
         rest = np.flatnonzero(~done)
@@ -161,27 +162,35 @@ def _walk_arrays(walk, cand_indptr, cand_indices, cand_data, n_x, n_items, top, 
             np.empty((n_threads, max(1, n_x)), np.int32), np.empty((n_threads, top), np.int64))
 
 
-def _walk_is_cheaper(users, cand_indptr, cand_indices, sim_val, n_items):
-    """Dense storage: whether the item-based walk takes fewer steps than the per-pair route reads candidates.
+def _walk_steps(users, cand_indptr, cand_indices, sim_val, n_items):
+    """Dense storage: (the item-based walk's steps, the per-pair route's candidate reads) for the
+    known ``users``, the first estimated from a strided sample of the similarity rows.
 
     The walk steps, per target item, over its positive neighbours' raters; the per-pair route
     reads, per target item, every candidate of every user. A step and a read cost about the
-    same (about 7 and 6.5 ns here, ML-100K), so the walk wins by the share of positive
-    similarities a candidate meets: most with Pearson's signed similarities, none where
-    nearly all similarities are positive. Estimated from a strided sample of the similarity rows."""
+    same (about 6-7 ns each here, ML-100K), so the walk wins by the share of positive
+    similarities a candidate meets: most with Pearson's signed similarities, none where nearly
+    all similarities are positive."""
     known = users[users >= 0]
     if len(known) == 0 or sim_val.shape[0] == 0:
-        return False
+        return 0.0, 0.0
     stride = max(1, sim_val.shape[0] // 256)
     positive_per_column = (sim_val[::stride] > 0).sum(axis=0) * stride
     items = cand_indices[_positions(known, cand_indptr)]
-    return float(positive_per_column[items].sum()) < float(n_items) * len(items)
+    return float(positive_per_column[items].sum()), float(n_items) * len(items)
+
+
+#: walk steps per item-walk kernel call: short calls, so that Ctrl-C is answered (_slices.py)
+WALK_STEPS_PER_CALL = 1 << 25
 
 
 def _recommend_item_walk(users, cand_indptr, cand_indices, cand_data, sim_val, k, min_k, center, means, sigmas,
-                         bu, bi, global_mean, seen_indptr, seen_indices, n_items, top, exclude, n_threads):
+                         bu, bi, global_mean, seen_indptr, seen_indices, n_items, top, exclude, n_threads, steps):
     """Item-based top ``top`` for known users, dense storage: kernels/knn.pyx, knn_recommend_item_walk,
-    block by block (a score block and its exact flags: BLOCK_BYTES at most)."""
+    block by block (a score block and its exact flags: BLOCK_BYTES at most; about
+    WALK_STEPS_PER_CALL of the ``steps`` the walk takes for all of them). Each item's positive
+    neighbours are sorted once for all blocks (12 bytes each, at most 1.5 times the dense
+    similarity's size)."""
     idx = np.empty((len(users), top), dtype=np.int64)
     val = np.empty((len(users), top))
     if len(users) == 0:
@@ -189,6 +198,8 @@ def _recommend_item_walk(users, cand_indptr, cand_indices, cand_data, sim_val, k
     sim64, sim32 = split_similarity(sim_val)
     n_threads = max(1, int(n_threads))
     rows = max(1, BLOCK_BYTES // max(1, 9 * n_items))
+    rows = min(rows, max(64, int(len(users) * WALK_STEPS_PER_CALL / max(steps, 1.0))))
+    nbr_indptr, nbr_s, nbr_v = _cy.knn_sorted_neighbours(sim64, sim32, n_threads)
     for start in range(0, len(users), rows):
         block = np.ascontiguousarray(users[start:start + rows])
         x_arrays = _item_walk_arrays(block, cand_indptr, cand_indices, cand_data, n_items, center, means, sigmas,
@@ -197,9 +208,8 @@ def _recommend_item_walk(users, cand_indptr, cand_indices, cand_data, sim_val, k
             block, cand_indptr, cand_indices, cand_data, sim64, sim32, int(k), int(min_k), int(center), means, sigmas,
             bu, bi, float(global_mean), seen_indptr, seen_indices, bool(exclude), idx[start:start + len(block)],
             val[start:start + len(block)], _dev_slots(len(block) * n_items, cand_data),
-            np.empty((len(block), n_items)), np.empty((len(block), n_items), np.int8), *x_arrays,
-            np.empty((n_threads, max(1, n_items))), np.empty((n_threads, max(1, n_items)), np.int32),
-            np.empty((n_threads, 4 * len(block))), *_scratch(n_threads, cand_indptr),
+            np.empty((len(block), n_items)), np.empty((len(block), n_items), np.int8), *x_arrays, nbr_indptr,
+            nbr_s, nbr_v, np.empty((n_threads, 4 * len(block))), *_scratch(n_threads, cand_indptr),
             np.empty((n_threads, top), np.int64), n_threads)
     return idx, val
 
