@@ -90,7 +90,8 @@ cdef extern from "rk_knn_simd.h" nogil:
                            double* bs, double* bd, double* ks, double* kd, Py_ssize_t* n_keep)
     Py_ssize_t rk_gather_f(const float* srow, const i32* idx, const double* dev, Py_ssize_t n, double g,
                            double* bs, double* bd, double* ks, double* kd, Py_ssize_t* n_keep)
-    double rk_kth_largest(const double* src, Py_ssize_t n, Py_ssize_t k, double* a, double* t)
+    double rk_kth_largest(const double* src, Py_ssize_t n, Py_ssize_t k, double* a, double* t,
+                          Py_ssize_t* n_above)
     int rk_knn_simd_use(int on)
     int RK_GATHER_PAD
 
@@ -251,10 +252,7 @@ cdef double _predict_one(const Model* m, i32 u, i32 i, double* bs, double* bd, d
             # the k-th largest similarity vk; taken: every one above vk, then those equal to vk in
             # candidate order while places are left (the stable rule: the earlier candidate wins a
             # tie); branch-free, the others weigh an exact 0.0
-            vk = rk_kth_largest(ps, c, m.k, bc, bc + m.longest)
-            above = 0
-            for q in range(c):
-                above += ps[q] > vk
+            vk = rk_kth_largest(ps, c, m.k, bc, bc + m.longest, &above)
             left = m.k - above
             for q in range(c):
                 s = ps[q]

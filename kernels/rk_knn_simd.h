@@ -15,8 +15,8 @@
    CPUs, compilers or platforms) a branch-free scalar loop does the same. Both return the same
    values: nothing is computed, only copied.
 
-   rk_kth_largest, the selection: the k-th largest of n values (1 <= k <= n), by quickselect;
-   see below. The clone is picked once, on the first call. */
+   rk_kth_largest, the selection: the k-th largest of n values (1 <= k <= n), by quickselect,
+   and how many of them are larger (*n_above); see below. The clone is picked once, on the first call. */
 #ifndef RK_KNN_SIMD_H
 #define RK_KNN_SIMD_H
 
@@ -55,30 +55,46 @@ static inline double rk_median3(double a, double b, double c) {
     return a < c ? a : (b < c ? c : b);
 }
 
-/* The k-th largest of src[0:n] on a copy in a (n values), src left as it is. Each round splits
-   the range three ways around a median-of-3 pivot (above, equal, below) with unconditional
-   swaps and a conditional index step (no branch on the data, which would be mispredicted about
-   half the time); equal values (ties are common in similarities) end the search at once. */
-static double rk_kth_largest_scalar(const double* src, ptrdiff_t n, ptrdiff_t k, double* a) {
-    ptrdiff_t lo = 0, hi = n, target = k - 1;
-    for (ptrdiff_t j = 0; j < n; j++) a[j] = src[j];
-    while (hi - lo > 1) {
-        double pivot = rk_median3(a[lo], a[(lo + hi - 1) >> 1], a[hi - 1]), v;
-        ptrdiff_t i = lo, eq;
-        for (ptrdiff_t j = lo; j < hi; j++) {  /* a[lo:i] > pivot >= a[i:j] */
-            v = a[j]; a[j] = a[i]; a[i] = v;
-            i += v > pivot;
+/* The k-th largest of src[0:n] (src left as it is), by quickselect. Each round reads the range
+   once around a median-of-3 pivot and writes the values above it to the front of one buffer
+   and those below it to the front of the other (the equal ones are only counted: ties, common
+   in similarities, end the search at once), then goes on with the side that holds the k-th
+   largest. Each value is stored to both buffers and only the index of the one it belongs to
+   steps: no branch on the data (mispredicted about half the time) and no store that a later
+   load of the same round waits for. The side kept can be the range it was read from (a write
+   never passes the read), so two buffers (a, t; n + RK_GATHER_PAD values each) serve every
+   round. The AVX-512 loop below takes the same rounds, 8 values per step. */
+static double rk_kth_largest_scalar(const double* src, ptrdiff_t n, ptrdiff_t k, double* a, double* t,
+                                    ptrdiff_t* n_above) {
+    ptrdiff_t target = k - 1, greater = 0;  /* greater: the values left behind above the range */
+    const double* in = src;
+    double *keep = a, *other = t, *swap;
+    while (n > 1) {
+        const double pivot = rk_median3(in[0], in[(n - 1) >> 1], in[n - 1]);
+        ptrdiff_t above = 0, below = 0;
+        for (ptrdiff_t p = 0; p < n; p++) {
+            const double v = in[p];
+            keep[above] = v;
+            other[below] = v;
+            above += v > pivot;
+            below += v < pivot;
         }
-        if (target < i) { hi = i; continue; }
-        eq = i;
-        for (ptrdiff_t j = i; j < hi; j++) {  /* a[i:eq] == pivot > a[eq:j] */
-            v = a[j]; a[j] = a[eq]; a[eq] = v;
-            eq += v == pivot;
+        if (target < above) {
+            in = keep;
+            n = above;
+        } else if (target < n - below) {
+            *n_above = greater + above;
+            return pivot;
+        } else {
+            target -= n - below;
+            greater += n - below;
+            in = other;
+            n = below;
+            swap = keep; keep = other; other = swap;
         }
-        if (target < eq) return pivot;
-        lo = eq;
     }
-    return a[target];
+    *n_above = greater;
+    return in[0];
 }
 
 /* GCC or clang on x86-64 Linux, as for RK_CLONES in rk_simd.h (elsewhere the CPU query or the
@@ -131,14 +147,11 @@ RK_V4 static ptrdiff_t rk_gather_f_v4(const float* srow, const int* idx, const d
     return c;
 }
 
-/* The same quickselect, 8 values per step: each round reads the range once and compresses the
-   values above the pivot to the front of one buffer and those below it to the front of the
-   other (the equal ones are only counted), then goes on with the side that holds the k-th
-   largest. The side kept can be the range it was read from (a write never passes the read),
-   so two buffers (a, t; n + RK_GATHER_PAD values each) serve every round, and src is read
-   only in the first. The pivots are those of the scalar loop; the result is the same value. */
-RK_V4 static double rk_kth_largest_v4(const double* src, ptrdiff_t n, ptrdiff_t k, double* a, double* t) {
-    ptrdiff_t target = k - 1;
+/* The scalar quickselect's rounds, 8 values per step: the kept lanes compressed to the front of
+   a register that is stored whole (up to RK_GATHER_PAD values past the last kept one). */
+RK_V4 static double rk_kth_largest_v4(const double* src, ptrdiff_t n, ptrdiff_t k, double* a, double* t,
+                                      ptrdiff_t* n_above) {
+    ptrdiff_t target = k - 1, greater = 0;  /* greater: the values left behind above the range */
     const double* in = src;
     double *keep = a, *other = t, *swap;
     while (n > 1) {
@@ -158,14 +171,17 @@ RK_V4 static double rk_kth_largest_v4(const double* src, ptrdiff_t n, ptrdiff_t 
             in = keep;
             n = above;
         } else if (target < n - below) {
+            *n_above = greater + above;
             return _mm512_cvtsd_f64(pv);
         } else {
             target -= n - below;
+            greater += n - below;
             in = other;
             n = below;
             swap = keep; keep = other; other = swap;
         }
     }
+    *n_above = greater;
     return in[0];
 }
 
@@ -210,13 +226,13 @@ static inline ptrdiff_t rk_gather_f(const float* srow, const int* idx, const dou
     return rk_gather_f_scalar(srow, idx, dev, n, g, bs, bd, ks, kd, n_keep);
 }
 
-/* a and t: scratch for n + RK_GATHER_PAD values each (the scalar loop uses a only) */
-static inline double rk_kth_largest(const double* src, ptrdiff_t n, ptrdiff_t k, double* a, double* t) {
+/* a and t: scratch for n + RK_GATHER_PAD values each */
+static inline double rk_kth_largest(const double* src, ptrdiff_t n, ptrdiff_t k, double* a, double* t,
+                                    ptrdiff_t* n_above) {
 #ifdef RK_GATHER_V4
-    if (rk_gather_v4()) return rk_kth_largest_v4(src, n, k, a, t);
+    if (rk_gather_v4()) return rk_kth_largest_v4(src, n, k, a, t, n_above);
 #endif
-    (void)t;
-    return rk_kth_largest_scalar(src, n, k, a);
+    return rk_kth_largest_scalar(src, n, k, a, t, n_above);
 }
 
 #endif
