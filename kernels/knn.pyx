@@ -92,7 +92,7 @@ cdef extern from "rk_knn_simd.h" nogil:
                            double* bs, double* bd, double* ks, double* kd, Py_ssize_t* n_keep)
     double rk_kth_largest(const double* src, Py_ssize_t n, Py_ssize_t k, double* a, double* t,
                           Py_ssize_t* n_above)
-    int rk_knn_simd_use(int on)
+    int rk_knn_simd_use(int level)
     int RK_GATHER_PAD
 
 
@@ -100,11 +100,17 @@ cdef extern from "rk_knn_simd.h" nogil:
 GATHER_PAD = RK_GATHER_PAD
 
 
-def use_simd(bint on):
-    """Run the candidate pass and the selection in AVX-512 (on, where the CPU has it: the
-    default) or in scalar loops (off; for tests of both on one machine). Returns whether
-    AVX-512 is now used. The results are the same either way."""
-    return bool(rk_knn_simd_use(on))
+#: the loop widths use_simd names, narrowest first (rk_knn_simd.h's levels)
+SIMD_LEVELS = ("scalar", "avx2", "avx512")
+
+
+def use_simd(str widest):
+    """Run the candidate pass and the selection in the widest loops the CPU has up to ``widest``
+    (one of SIMD_LEVELS; the default is the widest of all) - for tests of every loop on one
+    machine. Returns the name of the loops now used. The results are the same in all of them."""
+    if widest not in SIMD_LEVELS:
+        raise ValueError(f"widest must be one of {SIMD_LEVELS}, not {widest!r}")
+    return SIMD_LEVELS[rk_knn_simd_use(SIMD_LEVELS.index(widest))]
 
 
 cdef inline double _deviation(const Model* m, i32 nb, double r, i32 y, const double* bx,

@@ -1,4 +1,4 @@
-/* The k-NN kernels' two widest loops (kernels/knn.pyx), in AVX-512 where the CPU has it.
+/* The k-NN kernels' two widest loops (kernels/knn.pyx), in AVX-512 or AVX2 where the CPU has it.
 
    rk_gather_d / rk_gather_f, the candidate pass: for each candidate p in [0, n), its similarity
    s = srow[idx[p]] (a row of the dense similarity matrix, double or float) and centred rating
@@ -10,13 +10,15 @@
    This pass reads every candidate of every pair, so it is the kernels' widest loop. On a CPU
    with AVX-512 it runs 8 candidates per step: one gather of their similarities, the compares,
    and compresses of the kept lanes to the front of a register that is stored whole (the
-   compress-to-memory form is microcoded on AMD Zen 4). The stores therefore write up to
-   RK_GATHER_PAD values past the last kept one: bs, bd, ks and kd need that much room. Elsewhere (other
-   CPUs, compilers or platforms) a branch-free scalar loop does the same. Both return the same
-   values: nothing is computed, only copied.
+   compress-to-memory form is microcoded on AMD Zen 4); with AVX2, 4 per step, a permute in
+   place of the compress. The stores therefore write up to RK_GATHER_PAD values past the last
+   kept one: bs, bd, ks and kd need that much room. Elsewhere (other CPUs, compilers or
+   platforms) a branch-free scalar loop does the same. All return the same values: nothing is
+   computed, only copied.
 
    rk_kth_largest, the selection: the k-th largest of n values (1 <= k <= n), by quickselect,
-   and how many of them are larger (*n_above); see below. The clone is picked once, on the first call. */
+   and how many of them are larger (*n_above); see below. The loops are picked once, on the
+   first call. */
 #ifndef RK_KNN_SIMD_H
 #define RK_KNN_SIMD_H
 
@@ -98,7 +100,7 @@ static double rk_kth_largest_scalar(const double* src, ptrdiff_t n, ptrdiff_t k,
 }
 
 /* GCC or clang on x86-64 Linux, as for RK_CLONES in rk_simd.h (elsewhere the CPU query or the
-   target attribute may be missing): the AVX-512 loops beside the scalar ones */
+   target attribute may be missing): the AVX-512 and AVX2 loops beside the scalar ones */
 #if (defined(__GNUC__) || defined(__clang__)) && defined(__x86_64__) && defined(__linux__)
 #include <immintrin.h>
 #define RK_GATHER_V4 1
@@ -185,35 +187,151 @@ RK_V4 static double rk_kth_largest_v4(const double* src, ptrdiff_t n, ptrdiff_t 
     return in[0];
 }
 
-/* 1: AVX-512 (F, VL, DQ) present; 0: not; -1: not asked yet (a race only asks twice) */
-static int rk_gather_has_v4 = -1;
+/* The AVX2 loops, for x86-64 CPUs without AVX-512 (AMD before Zen 4, Intel client cores): 4
+   candidates per step. AVX2 has gathers but no compress: the kept lanes move to the front by a
+   permute whose lane order a 4-bit mask picks from RK_FRONT (16 rows); the register is stored
+   whole, up to 4 values past the last kept one (within RK_GATHER_PAD). */
+#define RK_V3 __attribute__((target("avx2,popcnt")))
 
-static inline int rk_gather_v4(void) {
-    if (rk_gather_has_v4 < 0) {
-        __builtin_cpu_init();
-        rk_gather_has_v4 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
-                           __builtin_cpu_supports("avx512dq");
+static const int RK_FRONT[16][8] __attribute__((aligned(32))) = {
+    {0, 1, 0, 1, 0, 1, 0, 1}, {0, 1, 0, 1, 0, 1, 0, 1}, {2, 3, 0, 1, 0, 1, 0, 1}, {0, 1, 2, 3, 0, 1, 0, 1},
+    {4, 5, 0, 1, 0, 1, 0, 1}, {0, 1, 4, 5, 0, 1, 0, 1}, {2, 3, 4, 5, 0, 1, 0, 1}, {0, 1, 2, 3, 4, 5, 0, 1},
+    {6, 7, 0, 1, 0, 1, 0, 1}, {0, 1, 6, 7, 0, 1, 0, 1}, {2, 3, 6, 7, 0, 1, 0, 1}, {0, 1, 2, 3, 6, 7, 0, 1},
+    {4, 5, 6, 7, 0, 1, 0, 1}, {0, 1, 4, 5, 6, 7, 0, 1}, {2, 3, 4, 5, 6, 7, 0, 1}, {0, 1, 2, 3, 4, 5, 6, 7}};
+
+RK_V3 static inline __m256d rk_front_v3(__m256d v, int mask) {
+    return _mm256_castsi256_pd(
+        _mm256_permutevar8x32_epi32(_mm256_castpd_si256(v), _mm256_load_si256((const __m256i*)RK_FRONT[mask])));
+}
+
+/* the mask of the first `live` (0..4) lanes, as a double compare result and as an int32 one */
+RK_V3 static inline __m256i rk_live_v3(ptrdiff_t live) {
+    return _mm256_cmpgt_epi64(_mm256_set1_epi64x(live), _mm256_setr_epi64x(0, 1, 2, 3));
+}
+
+/* 4 candidates from p on (the lanes of `live` valid): appended as the scalar loop does */
+#define RK_GATHER_STEP_V3(LOAD_S)                                                            \
+    {                                                                                        \
+        __m256d s = LOAD_S;                                                                  \
+        __m256d d = _mm256_maskload_pd(dev + p, live);                                       \
+        __m256d pos = _mm256_and_pd(_mm256_castsi256_pd(live), _mm256_cmp_pd(s, zero, _CMP_GT_OQ)); \
+        int positive = _mm256_movemask_pd(pos);                                              \
+        _mm256_storeu_pd(bs + c, rk_front_v3(s, positive));                                  \
+        _mm256_storeu_pd(bd + c, rk_front_v3(d, positive));                                  \
+        c += __builtin_popcount((unsigned)positive);                                         \
+        if (ks) {                                                                            \
+            int keep = positive & _mm256_movemask_pd(_mm256_cmp_pd(s, gv, _CMP_GE_OQ));      \
+            _mm256_storeu_pd(ks + kept, rk_front_v3(s, keep));                               \
+            _mm256_storeu_pd(kd + kept, rk_front_v3(d, keep));                               \
+            kept += __builtin_popcount((unsigned)keep);                                      \
+        }                                                                                    \
     }
-    return rk_gather_has_v4;
+
+/* the candidates' indexes of the live lanes (the others 0: a gather of them reads srow[0]) */
+#define RK_LIVE_INDEX_V3                                                                     \
+    __m256i live = rk_live_v3(n - p < 4 ? n - p : 4);                                        \
+    __m128i live32 = _mm256_castsi256_si128(_mm256_permutevar8x32_epi32(live, _mm256_setr_epi32(0, 2, 4, 6, 0, 2, 4, 6))); \
+    __m128i at = _mm_maskload_epi32(idx + p, live32);
+
+RK_V3 static ptrdiff_t rk_gather_d_v3(const double* srow, const int* idx, const double* dev, ptrdiff_t n,
+                                      double g, double* bs, double* bd, double* ks, double* kd, ptrdiff_t* n_keep) {
+    const __m256d zero = _mm256_setzero_pd(), gv = _mm256_set1_pd(g);
+    ptrdiff_t p = 0, c = 0, kept = 0;
+    for (; p < n; p += 4) {
+        RK_LIVE_INDEX_V3
+        RK_GATHER_STEP_V3(_mm256_mask_i32gather_pd(zero, srow, at, _mm256_castsi256_pd(live), 8))
+    }
+    if (ks) *n_keep = kept;
+    return c;
+}
+
+RK_V3 static ptrdiff_t rk_gather_f_v3(const float* srow, const int* idx, const double* dev, ptrdiff_t n,
+                                      double g, double* bs, double* bd, double* ks, double* kd, ptrdiff_t* n_keep) {
+    const __m256d zero = _mm256_setzero_pd(), gv = _mm256_set1_pd(g);
+    ptrdiff_t p = 0, c = 0, kept = 0;
+    for (; p < n; p += 4) {
+        RK_LIVE_INDEX_V3
+        RK_GATHER_STEP_V3(_mm256_cvtps_pd(_mm_mask_i32gather_ps(_mm_setzero_ps(), srow, at, _mm_castsi128_ps(live32), 4)))
+    }
+    if (ks) *n_keep = kept;
+    return c;
+}
+
+/* The scalar quickselect's rounds, 4 values per step */
+RK_V3 static double rk_kth_largest_v3(const double* src, ptrdiff_t n, ptrdiff_t k, double* a, double* t,
+                                      ptrdiff_t* n_above) {
+    ptrdiff_t target = k - 1, greater = 0;
+    const double* in = src;
+    double *keep = a, *other = t, *swap;
+    while (n > 1) {
+        const double pivot = rk_median3(in[0], in[(n - 1) >> 1], in[n - 1]);
+        const __m256d pv = _mm256_set1_pd(pivot);
+        ptrdiff_t above = 0, below = 0;
+        for (ptrdiff_t p = 0; p < n; p += 4) {
+            __m256i live = rk_live_v3(n - p < 4 ? n - p : 4);
+            __m256d v = _mm256_maskload_pd(in + p, live);
+            int gt = _mm256_movemask_pd(_mm256_and_pd(_mm256_castsi256_pd(live), _mm256_cmp_pd(v, pv, _CMP_GT_OQ)));
+            int lt = _mm256_movemask_pd(_mm256_and_pd(_mm256_castsi256_pd(live), _mm256_cmp_pd(v, pv, _CMP_LT_OQ)));
+            _mm256_storeu_pd(keep + above, rk_front_v3(v, gt));
+            _mm256_storeu_pd(other + below, rk_front_v3(v, lt));
+            above += __builtin_popcount((unsigned)gt);
+            below += __builtin_popcount((unsigned)lt);
+        }
+        if (target < above) {
+            in = keep;
+            n = above;
+        } else if (target < n - below) {
+            *n_above = greater + above;
+            return pivot;
+        } else {
+            target -= n - below;
+            greater += n - below;
+            in = other;
+            n = below;
+            swap = keep; keep = other; other = swap;
+        }
+    }
+    *n_above = greater;
+    return in[0];
+}
+
+/* The widest loops in use: 2 AVX-512 (F, VL, DQ), 1 AVX2, 0 scalar; -1: not asked yet (a race
+   only asks twice) */
+static int rk_gather_level = -1;
+
+static int rk_gather_cpu_level(void) {
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq"))
+        return 2;
+    return __builtin_cpu_supports("avx2") ? 1 : 0;
+}
+
+static inline int rk_gather_widest(void) {
+    if (rk_gather_level < 0) rk_gather_level = rk_gather_cpu_level();
+    return rk_gather_level;
 }
 #endif
 
-/* Tests run both loops on one machine: on = 0 picks the scalar loops, 1 the AVX-512 ones where
-   the CPU has them; returns 1 when the AVX-512 ones are now used. */
-static int rk_knn_simd_use(int on) {
+/* Tests run every loop on one machine: the widest loops at most `level` (2 AVX-512, 1 AVX2, 0
+   scalar) that the CPU has are used from now on; returns their level. */
+static int rk_knn_simd_use(int level) {
 #ifdef RK_GATHER_V4
-    rk_gather_has_v4 = -1;
-    if (on && rk_gather_v4()) return 1;
-    rk_gather_has_v4 = 0;
-#endif
-    (void)on;
+    int cpu = rk_gather_cpu_level();
+    rk_gather_level = level < cpu ? (level < 0 ? 0 : level) : cpu;
+    return rk_gather_level;
+#else
+    (void)level;
     return 0;
+#endif
 }
 
 static inline ptrdiff_t rk_gather_d(const double* srow, const int* idx, const double* dev, ptrdiff_t n,
                                     double g, double* bs, double* bd, double* ks, double* kd, ptrdiff_t* n_keep) {
 #ifdef RK_GATHER_V4
-    if (rk_gather_v4()) return rk_gather_d_v4(srow, idx, dev, n, g, bs, bd, ks, kd, n_keep);
+    switch (rk_gather_widest()) {
+        case 2: return rk_gather_d_v4(srow, idx, dev, n, g, bs, bd, ks, kd, n_keep);
+        case 1: return rk_gather_d_v3(srow, idx, dev, n, g, bs, bd, ks, kd, n_keep);
+    }
 #endif
     return rk_gather_d_scalar(srow, idx, dev, n, g, bs, bd, ks, kd, n_keep);
 }
@@ -221,7 +339,10 @@ static inline ptrdiff_t rk_gather_d(const double* srow, const int* idx, const do
 static inline ptrdiff_t rk_gather_f(const float* srow, const int* idx, const double* dev, ptrdiff_t n,
                                     double g, double* bs, double* bd, double* ks, double* kd, ptrdiff_t* n_keep) {
 #ifdef RK_GATHER_V4
-    if (rk_gather_v4()) return rk_gather_f_v4(srow, idx, dev, n, g, bs, bd, ks, kd, n_keep);
+    switch (rk_gather_widest()) {
+        case 2: return rk_gather_f_v4(srow, idx, dev, n, g, bs, bd, ks, kd, n_keep);
+        case 1: return rk_gather_f_v3(srow, idx, dev, n, g, bs, bd, ks, kd, n_keep);
+    }
 #endif
     return rk_gather_f_scalar(srow, idx, dev, n, g, bs, bd, ks, kd, n_keep);
 }
@@ -230,7 +351,10 @@ static inline ptrdiff_t rk_gather_f(const float* srow, const int* idx, const dou
 static inline double rk_kth_largest(const double* src, ptrdiff_t n, ptrdiff_t k, double* a, double* t,
                                     ptrdiff_t* n_above) {
 #ifdef RK_GATHER_V4
-    if (rk_gather_v4()) return rk_kth_largest_v4(src, n, k, a, t, n_above);
+    switch (rk_gather_widest()) {
+        case 2: return rk_kth_largest_v4(src, n, k, a, t, n_above);
+        case 1: return rk_kth_largest_v3(src, n, k, a, t, n_above);
+    }
 #endif
     return rk_kth_largest_scalar(src, n, k, a, t, n_above);
 }

@@ -117,31 +117,30 @@ def test_larger_problem_with_ties(backend, reference, user_based, center):
 
 
 @contextlib.contextmanager
-def cython_loops(avx512):
-    """The Cython backend with its AVX-512 candidate pass and selection (where the CPU has them)
-    or with the scalar loops; the default is restored afterwards."""
+def cython_loops(widest):
+    """The Cython backend with its candidate pass and selection in the ``widest`` loops (AVX-512,
+    AVX2, scalar), skipped where the CPU has not got them; the default is restored afterwards."""
     try:
         from reckernels._cy import knn as compiled
     except ImportError:
         pytest.skip("the Cython extension is not built")
-    if avx512 and not compiled.use_simd(True):
-        pytest.skip("this CPU has no AVX-512")
-    compiled.use_simd(avx512)
     try:
+        if compiled.use_simd(widest) != widest:
+            pytest.skip(f"this CPU (or build) has no {widest} loops")
         yield backends.get_backend("cython")
     finally:
-        compiled.use_simd(True)
+        compiled.use_simd(compiled.SIMD_LEVELS[-1])
 
 
-@pytest.mark.parametrize("avx512", [True, False], ids=["avx512", "scalar"])
+@pytest.mark.parametrize("widest", ["avx512", "avx2", "scalar"])
 @settings(max_examples=25, deadline=None)
 @given(seed=st.integers(0, 10_000), n_x=st.integers(1, 70), n_y=st.integers(1, 12), density=st.floats(0.0, 1.0),
        user_based=st.booleans(), center=st.sampled_from([NONE, MEAN, BASELINE]),
        dtype=st.sampled_from([np.float64, np.float32]), ties=st.booleans(), k=st.integers(1, 40))
-def test_cython_loops_equal_reference(avx512, reference, seed, n_x, n_y, density, user_based, center, dtype,
+def test_cython_loops_equal_reference(widest, reference, seed, n_x, n_y, density, user_based, center, dtype,
                                       ties, k):
-    """Candidate lists of every length around the 8-wide steps, with and without a selection
-    (k below and above the positive candidates), ties included: both loops equal the reference.
+    """Candidate lists of every length around the 4- and 8-wide steps, with and without a selection
+    (k below and above the positive candidates), ties included: every loop equals the reference.
     Enough pairs are asked for that the kernels use their selection guess as well."""
     n_users, n_items = (n_x, n_y) if user_based else (n_y, n_x)
     model = make_model(seed, n_users, n_items, density, user_based=user_based, center=center, dtype=dtype, ties=ties)
@@ -149,7 +148,7 @@ def test_cython_loops_equal_reference(avx512, reference, seed, n_x, n_y, density
     n = 16 * n_x + 40
     users, items = rng.integers(0, n_users, n).astype(np.int32), rng.integers(0, n_items, n).astype(np.int32)
     block = np.arange(n_users, dtype=np.int32)
-    with cython_loops(avx512) as module:
+    with cython_loops(widest) as module:
         assert_same(predict(module, users, items, model, k, 1, center, user_based),
                     predict(reference, users, items, model, k, 1, center, user_based))
         np.testing.assert_array_equal(score(module, block, n_items, model, k, 1, center, user_based),
