@@ -478,37 +478,49 @@ cdef void _item_based_row(const Model* m, const real_t* sim, i32 u, Py_ssize_t n
 
 
 
-cdef inline void _sift_min(double* key, i32* val, Py_ssize_t root, Py_ssize_t n) noexcept nogil:
-    """Moves key[root] down the min-heap key[:n] (val follows its key)."""
-    cdef Py_ssize_t child
-    cdef double tk
-    cdef i32 tv
-    while 2 * root + 1 < n:
-        child = 2 * root + 1
-        if child + 1 < n and key[child + 1] < key[child]:
-            child += 1
-        if key[child] >= key[root]:
-            break
-        tk, tv = key[root], val[root]
-        key[root], val[root] = key[child], val[child]
-        key[child], val[child] = tk, tv
-        root = child
+cdef inline double _median3(double a, double b, double c) noexcept nogil:
+    if a < b:
+        return b if b < c else (c if a < c else a)
+    return a if a < c else (c if b < c else b)
 
 
 cdef void _sort_desc(double* key, i32* val, Py_ssize_t n) noexcept nogil:
-    """Heapsort of (key, val) pairs by key, largest first (the order among equal keys is left open:
-    the walk below does not depend on it)."""
-    cdef Py_ssize_t start, end
-    cdef double tk
+    """Quicksort of (key, val) pairs by key, largest first (the order among equal keys is left open:
+    the walk below does not depend on it): Hoare partitions around a median-of-3 value (runs of
+    equal keys split in the middle, so ties cost no extra rounds), the smaller side sorted by
+    recursion (depth at most log2 n) and the larger by the loop; insertion sort below 16."""
+    cdef Py_ssize_t i, j
+    cdef double pivot, tk
     cdef i32 tv
-    # a min-heap at the front, popped to the back: the back ends up holding the smallest
-    for start in range(n // 2 - 1, -1, -1):
-        _sift_min(key, val, start, n)
-    for end in range(n - 1, 0, -1):
-        tk, tv = key[0], val[0]
-        key[0], val[0] = key[end], val[end]
-        key[end], val[end] = tk, tv
-        _sift_min(key, val, 0, end)
+    while n > 16:
+        pivot = _median3(key[0], key[n >> 1], key[n - 1])
+        i, j = -1, n
+        while True:
+            i += 1
+            while key[i] > pivot:
+                i += 1
+            j -= 1
+            while key[j] < pivot:
+                j -= 1
+            if i >= j:
+                break
+            tk, tv = key[i], val[i]
+            key[i], val[i] = key[j], val[j]
+            key[j], val[j] = tk, tv
+        j += 1  # key[:j] >= pivot >= key[j:], both sides non-empty
+        if j < n - j:
+            _sort_desc(key, val, j)
+            key, val, n = key + j, val + j, n - j
+        else:
+            _sort_desc(key + j, val + j, n - j)
+            n = j
+    for i in range(1, n):
+        tk, tv = key[i], val[i]
+        j = i - 1
+        while j >= 0 and key[j] < tk:
+            key[j + 1], val[j + 1] = key[j], val[j]
+            j -= 1
+        key[j + 1], val[j + 1] = tk, tv
 
 
 cdef struct WalkSlot:  # one target's state in the walk (_walk): one 32-byte load and store per step
@@ -535,14 +547,16 @@ cdef Py_ssize_t _sorted_neighbours(const Model* m, Py_ssize_t x, double* nbr_s, 
 
 
 cdef void _walk(const double* nbr_s, const i32* nbr_v, Py_ssize_t n_nb, const i64* xp, const i32* xi,
-                const double* xd, Py_ssize_t k, WalkSlot* slot) noexcept nogil:
+                const double* xd, Py_ssize_t k, WalkSlot* slot, Py_ssize_t n_open) noexcept nogil:
     """The neighbours, most similar first, over their targets (``xp/xi/xd``: each neighbour's
     targets and centred ratings): each target's slot takes its first k contributors, which are
     its k most similar, summed in that order; a target whose k-th place is tied with one it had
     to leave out (a neighbour of the same run of equal similarities as its k-th finds it full)
-    is flagged (cnt k + 1). Targets with cnt k + 2 take none."""
+    is flagged (cnt k + 1). Targets with cnt k + 2 take none. ``n_open``: the targets that
+    start with fewer than k; once every one is full, the walk ends where the next run begins
+    (the later neighbours could change nothing)."""
     cdef Py_ssize_t q, p
-    cdef i64 c, take, run = -1
+    cdef i64 c, take, run = 0
     cdef double s, tk
     cdef WalkSlot* a
     cdef double one_if[2]
@@ -550,7 +564,10 @@ cdef void _walk(const double* nbr_s, const i32* nbr_v, Py_ssize_t n_nb, const i6
     one_if[1] = 1.0
     for q in range(n_nb):
         s = nbr_s[q]
-        run += q == 0 or s != nbr_s[q - 1]
+        if q > 0 and s != nbr_s[q - 1]:
+            if n_open == 0:
+                break
+            run += 1
         for p in range(xp[nbr_v[q]], xp[nbr_v[q] + 1]):
             # whether a target is full is unpredictable, so this is branch-free: the sums take
             # products with tk (1.0 or 0.0, read from a table rather than converted), the run
@@ -563,6 +580,7 @@ cdef void _walk(const double* nbr_s, const i32* nbr_v, Py_ssize_t n_nb, const i6
             a.sr += s * (xd[p] * tk)
             a.cnt = c + (take | ((a.run == run) & (c == k)))
             a.run = (run & -take) | (a.run & (take - 1))
+            n_open -= take & (c == k - 1)
 
 
 cdef inline double _walk_delta(const Model* m, double T, double dmax, double sigma) noexcept nogil:
@@ -594,13 +612,14 @@ cdef void _user_based_row(const Model* m, i32 u, Py_ssize_t n_items, Py_ssize_t 
     cdef double T, delta
     cdef i32 ak
     cdef i8 code
-    cdef Py_ssize_t n_nb = _sorted_neighbours(m, u, nbr_s, nbr_v)
+    cdef Py_ssize_t n_nb = _sorted_neighbours(m, u, nbr_s, nbr_v), n_open = 0
     for i in range(n_items):
         slot[i].ss = 0.0
         slot[i].sr = 0.0
         slot[i].run = -1
         slot[i].cnt = k + 2 if row[i] == -INFINITY else 0  # an excluded item never takes a contributor
-    _walk(nbr_s, nbr_v, n_nb, xp, xi, xd, k, slot)
+        n_open += row[i] != -INFINITY
+    _walk(nbr_s, nbr_v, n_nb, xp, xi, xd, k, slot, n_open)
     for i in range(n_items):
         if row[i] == -INFINITY:
             continue
@@ -782,7 +801,8 @@ def knn_recommend_item_walk(const i32[::1] users, const i64[::1] cand_indptr, co
             n_nb = nbr_indptr[i + 1] - nbr_indptr[i]
             if n_nb > 0:
                 _walk(&nbr_s[nbr_indptr[i]], &nbr_v[nbr_indptr[i]], n_nb, &x_indptr[0],
-                      &x_indices[0] if x_indices.shape[0] else NULL, &x_data[0] if x_data.shape[0] else NULL, k, slot)
+                      &x_indices[0] if x_indices.shape[0] else NULL, &x_data[0] if x_data.shape[0] else NULL, k, slot,
+                      n_rows)
             for r in range(n_rows):
                 exact[r, i] = slot[r].cnt == k + 1
                 if exact[r, i]:

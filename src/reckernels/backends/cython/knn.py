@@ -184,13 +184,19 @@ def _walk_steps(users, cand_indptr, cand_indices, sim_val, n_items):
 WALK_STEPS_PER_CALL = 1 << 25
 
 
+#: users per item-walk block, taken in order of activity: a block of heavy raters fills every
+#: slot early for most items, and the walk of an item ends once its block's slots are all full
+#: (ML-100K, callgrind: 13% fewer instructions than the 575-user blocks the step budget allows)
+WALK_TIER_ROWS = 128
+
+
 def _recommend_item_walk(users, cand_indptr, cand_indices, cand_data, sim_val, k, min_k, center, means, sigmas,
                          bu, bi, global_mean, seen_indptr, seen_indices, n_items, top, exclude, n_threads, steps):
     """Item-based top ``top`` for known users, dense storage: kernels/knn.pyx, knn_recommend_item_walk,
     block by block (a score block and its exact flags: BLOCK_BYTES at most; about
-    WALK_STEPS_PER_CALL of the ``steps`` the walk takes for all of them). Each item's positive
-    neighbours are sorted once for all blocks (12 bytes each, at most 1.5 times the dense
-    similarity's size)."""
+    WALK_STEPS_PER_CALL of the ``steps`` the walk takes for all of them; WALK_TIER_ROWS users
+    of like activity at most). Each item's positive neighbours are sorted once for all blocks
+    (12 bytes each, at most 1.5 times the dense similarity's size)."""
     idx = np.empty((len(users), top), dtype=np.int64)
     val = np.empty((len(users), top))
     if len(users) == 0:
@@ -199,18 +205,23 @@ def _recommend_item_walk(users, cand_indptr, cand_indices, cand_data, sim_val, k
     n_threads = max(1, int(n_threads))
     rows = max(1, BLOCK_BYTES // max(1, 9 * n_items))
     rows = min(rows, max(64, int(len(users) * WALK_STEPS_PER_CALL / max(steps, 1.0))))
+    rows = min(rows, WALK_TIER_ROWS)
     nbr_indptr, nbr_s, nbr_v = _cy.knn_sorted_neighbours(sim64, sim32, n_threads)
+    order = np.argsort(-np.diff(cand_indptr)[users], kind="stable")  # the most active first
     for start in range(0, len(users), rows):
-        block = np.ascontiguousarray(users[start:start + rows])
+        at = order[start:start + rows]
+        block = np.ascontiguousarray(users[at])
         x_arrays = _item_walk_arrays(block, cand_indptr, cand_indices, cand_data, n_items, center, means, sigmas,
                                      bu, bi, global_mean)
+        block_idx, block_val = np.empty((len(block), top), dtype=np.int64), np.empty((len(block), top))
         _cy.knn_recommend_item_walk(
             block, cand_indptr, cand_indices, cand_data, sim64, sim32, int(k), int(min_k), int(center), means, sigmas,
-            bu, bi, float(global_mean), seen_indptr, seen_indices, bool(exclude), idx[start:start + len(block)],
-            val[start:start + len(block)], _dev_slots(len(block) * n_items, cand_data),
+            bu, bi, float(global_mean), seen_indptr, seen_indices, bool(exclude), block_idx, block_val,
+            _dev_slots(len(block) * n_items, cand_data),
             np.empty((len(block), n_items)), np.empty((len(block), n_items), np.int8), *x_arrays, nbr_indptr,
             nbr_s, nbr_v, np.empty((n_threads, 4 * len(block))), *_scratch(n_threads, cand_indptr),
             np.empty((n_threads, top), np.int64), n_threads)
+        idx[at], val[at] = block_idx, block_val
     return idx, val
 
 
