@@ -57,6 +57,41 @@ static inline double rk_median3(double a, double b, double c) {
     return a < c ? a : (b < c ? c : b);
 }
 
+/* A quickselect between rounds: the range `in[0:n]` holds the target-th largest, with
+   `greater` values left behind above it; keep and other are the buffers the next round writes. */
+typedef struct {
+    const double* in;
+    double* keep;
+    double* other;
+    ptrdiff_t n, target, greater;
+} rk_select;
+
+static inline double rk_select_pivot(const rk_select* s) {
+    return rk_median3(s->in[0], s->in[(s->n - 1) >> 1], s->in[s->n - 1]);
+}
+
+/* After a round put the `above` values larger than its pivot at the front of keep and the
+   `below` smaller ones at the front of other: 1 when the pivot is the value sought (*n_above
+   set), else 0 with the range narrowed to the side that holds it. */
+static inline int rk_select_narrow(rk_select* s, ptrdiff_t above, ptrdiff_t below, ptrdiff_t* n_above) {
+    const ptrdiff_t not_below = s->n - below;
+    double* swap;
+    if (s->target < above) {
+        s->in = s->keep;
+        s->n = above;
+    } else if (s->target < not_below) {
+        *n_above = s->greater + above;
+        return 1;
+    } else {
+        s->target -= not_below;
+        s->greater += not_below;
+        s->in = s->other;
+        s->n = below;
+        swap = s->keep; s->keep = s->other; s->other = swap;
+    }
+    return 0;
+}
+
 /* The k-th largest of src[0:n] (src left as it is), by quickselect. Each round reads the range
    once around a median-of-3 pivot and writes the values above it to the front of one buffer
    and those below it to the front of the other (the equal ones are only counted: ties, common
@@ -68,35 +103,21 @@ static inline double rk_median3(double a, double b, double c) {
    round. The AVX-512 loop below takes the same rounds, 8 values per step. */
 static double rk_kth_largest_scalar(const double* src, ptrdiff_t n, ptrdiff_t k, double* a, double* t,
                                     ptrdiff_t* n_above) {
-    ptrdiff_t target = k - 1, greater = 0;  /* greater: the values left behind above the range */
-    const double* in = src;
-    double *keep = a, *other = t, *swap;
-    while (n > 1) {
-        const double pivot = rk_median3(in[0], in[(n - 1) >> 1], in[n - 1]);
+    rk_select s = {src, a, t, n, k - 1, 0};
+    while (s.n > 1) {
+        const double pivot = rk_select_pivot(&s);
         ptrdiff_t above = 0, below = 0;
-        for (ptrdiff_t p = 0; p < n; p++) {
-            const double v = in[p];
-            keep[above] = v;
-            other[below] = v;
+        for (ptrdiff_t p = 0; p < s.n; p++) {
+            const double v = s.in[p];
+            s.keep[above] = v;
+            s.other[below] = v;
             above += v > pivot;
             below += v < pivot;
         }
-        if (target < above) {
-            in = keep;
-            n = above;
-        } else if (target < n - below) {
-            *n_above = greater + above;
-            return pivot;
-        } else {
-            target -= n - below;
-            greater += n - below;
-            in = other;
-            n = below;
-            swap = keep; keep = other; other = swap;
-        }
+        if (rk_select_narrow(&s, above, below, n_above)) return pivot;
     }
-    *n_above = greater;
-    return in[0];
+    *n_above = s.greater;
+    return s.in[0];
 }
 
 /* GCC or clang on x86-64 Linux, as for RK_CLONES in rk_simd.h (elsewhere the CPU query or the
@@ -153,38 +174,24 @@ RK_V4 static ptrdiff_t rk_gather_f_v4(const float* srow, const int* idx, const d
    a register that is stored whole (up to RK_GATHER_PAD values past the last kept one). */
 RK_V4 static double rk_kth_largest_v4(const double* src, ptrdiff_t n, ptrdiff_t k, double* a, double* t,
                                       ptrdiff_t* n_above) {
-    ptrdiff_t target = k - 1, greater = 0;  /* greater: the values left behind above the range */
-    const double* in = src;
-    double *keep = a, *other = t, *swap;
-    while (n > 1) {
-        const __m512d pv = _mm512_set1_pd(rk_median3(in[0], in[(n - 1) >> 1], in[n - 1]));
+    rk_select s = {src, a, t, n, k - 1, 0};
+    while (s.n > 1) {
+        const __m512d pv = _mm512_set1_pd(rk_select_pivot(&s));
         ptrdiff_t above = 0, below = 0;
-        for (ptrdiff_t p = 0; p < n; p += 8) {
-            __mmask8 live = n - p >= 8 ? (__mmask8)0xFF : (__mmask8)((1u << (n - p)) - 1);
-            __m512d v = _mm512_maskz_loadu_pd(live, in + p);
+        for (ptrdiff_t p = 0; p < s.n; p += 8) {
+            __mmask8 live = s.n - p >= 8 ? (__mmask8)0xFF : (__mmask8)((1u << (s.n - p)) - 1);
+            __m512d v = _mm512_maskz_loadu_pd(live, s.in + p);
             __mmask8 gt = _mm512_mask_cmp_pd_mask(live, v, pv, _CMP_GT_OQ);
             __mmask8 lt = _mm512_mask_cmp_pd_mask(live, v, pv, _CMP_LT_OQ);
-            _mm512_storeu_pd(keep + above, _mm512_maskz_compress_pd(gt, v));
-            _mm512_storeu_pd(other + below, _mm512_maskz_compress_pd(lt, v));
+            _mm512_storeu_pd(s.keep + above, _mm512_maskz_compress_pd(gt, v));
+            _mm512_storeu_pd(s.other + below, _mm512_maskz_compress_pd(lt, v));
             above += __builtin_popcount((unsigned)gt);
             below += __builtin_popcount((unsigned)lt);
         }
-        if (target < above) {
-            in = keep;
-            n = above;
-        } else if (target < n - below) {
-            *n_above = greater + above;
-            return _mm512_cvtsd_f64(pv);
-        } else {
-            target -= n - below;
-            greater += n - below;
-            in = other;
-            n = below;
-            swap = keep; keep = other; other = swap;
-        }
+        if (rk_select_narrow(&s, above, below, n_above)) return _mm512_cvtsd_f64(pv);
     }
-    *n_above = greater;
-    return in[0];
+    *n_above = s.greater;
+    return s.in[0];
 }
 
 /* The AVX2 loops, for x86-64 CPUs without AVX-512 (AMD before Zen 4, Intel client cores): 4
@@ -260,39 +267,25 @@ RK_V3 static ptrdiff_t rk_gather_f_v3(const float* srow, const int* idx, const d
 /* The scalar quickselect's rounds, 4 values per step */
 RK_V3 static double rk_kth_largest_v3(const double* src, ptrdiff_t n, ptrdiff_t k, double* a, double* t,
                                       ptrdiff_t* n_above) {
-    ptrdiff_t target = k - 1, greater = 0;
-    const double* in = src;
-    double *keep = a, *other = t, *swap;
-    while (n > 1) {
-        const double pivot = rk_median3(in[0], in[(n - 1) >> 1], in[n - 1]);
+    rk_select s = {src, a, t, n, k - 1, 0};
+    while (s.n > 1) {
+        const double pivot = rk_select_pivot(&s);
         const __m256d pv = _mm256_set1_pd(pivot);
         ptrdiff_t above = 0, below = 0;
-        for (ptrdiff_t p = 0; p < n; p += 4) {
-            __m256i live = rk_live_v3(n - p < 4 ? n - p : 4);
-            __m256d v = _mm256_maskload_pd(in + p, live);
+        for (ptrdiff_t p = 0; p < s.n; p += 4) {
+            __m256i live = rk_live_v3(s.n - p < 4 ? s.n - p : 4);
+            __m256d v = _mm256_maskload_pd(s.in + p, live);
             int gt = _mm256_movemask_pd(_mm256_and_pd(_mm256_castsi256_pd(live), _mm256_cmp_pd(v, pv, _CMP_GT_OQ)));
             int lt = _mm256_movemask_pd(_mm256_and_pd(_mm256_castsi256_pd(live), _mm256_cmp_pd(v, pv, _CMP_LT_OQ)));
-            _mm256_storeu_pd(keep + above, rk_front_v3(v, gt));
-            _mm256_storeu_pd(other + below, rk_front_v3(v, lt));
+            _mm256_storeu_pd(s.keep + above, rk_front_v3(v, gt));
+            _mm256_storeu_pd(s.other + below, rk_front_v3(v, lt));
             above += __builtin_popcount((unsigned)gt);
             below += __builtin_popcount((unsigned)lt);
         }
-        if (target < above) {
-            in = keep;
-            n = above;
-        } else if (target < n - below) {
-            *n_above = greater + above;
-            return pivot;
-        } else {
-            target -= n - below;
-            greater += n - below;
-            in = other;
-            n = below;
-            swap = keep; keep = other; other = swap;
-        }
+        if (rk_select_narrow(&s, above, below, n_above)) return pivot;
     }
-    *n_above = greater;
-    return in[0];
+    *n_above = s.greater;
+    return s.in[0];
 }
 
 /* The widest loops in use: 2 AVX-512 (F, VL, DQ), 1 AVX2, 0 scalar; -1: not asked yet (a race
