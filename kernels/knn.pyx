@@ -29,6 +29,7 @@ import numpy as np
 ctypedef long long i64
 ctypedef int i32
 ctypedef signed char i8
+ctypedef unsigned long long u64
 
 cdef enum:  # center codes and outcome codes, as in reckernels.backends.reference.knn
     NONE = 0
@@ -743,46 +744,88 @@ def knn_sorted_neighbours(const double[:, ::1] sim64, const float[:, ::1] sim32,
     return indptr, s, v
 
 
+cdef extern from "rk_knn_walk.h" nogil:
+    # the item-based walk over bit sets of raters (see the header)
+    void rk_walk_bits(const double* nbr_s, const i32* nbr_v, Py_ssize_t n_nb, const u64* bits, const i64* base,
+                      Py_ssize_t n_words, const double* xd, i64 k, u64* open_, u64* fill_run, u64* flagged,
+                      double* ss, double* sr, i64* cnt)
+
+
+cdef inline double _item_bound(const Model* m, i32 u, i32 i, double dmax_u) noexcept nogil:
+    """An upper bound on the item-based estimate of (u, i), _estimate's: the weighted mean of the
+    terms is at most u's largest term ``dmax_u`` (its centred ratings, z-score: divided by the
+    neighbour's sigma), and 0 where too few neighbours count. _predict_one's rounding of it lies
+    far inside _walk_delta."""
+    cdef double a = dmax_u if dmax_u > 0 else 0.0
+    if m.center == NONE:
+        return dmax_u if dmax_u > m.global_mean else m.global_mean
+    if m.center == BASELINE:
+        return (m.global_mean + m.bu[u] + m.bi[i]) + a
+    if m.center == ZSCORE:
+        return m.means[i] + a * m.sigmas[i]
+    return m.means[i] + a
+
+
 def knn_recommend_item_walk(const i32[::1] users, const i64[::1] cand_indptr, const i32[::1] cand_indices,
                             const double[::1] cand_data, const double[:, ::1] sim64, const float[:, ::1] sim32,
                             int k, int min_k, int center, const double[::1] means, const double[::1] sigmas,
                             const double[::1] bu, const double[::1] bi, double global_mean,
                             const i64[::1] seen_indptr, const i32[::1] seen_indices, bint exclude,
                             i64[:, ::1] out_idx, double[:, ::1] out_val, double[::1] dev, double[:, ::1] scores,
-                            i8[:, ::1] exact, const i64[::1] x_indptr, const i32[::1] x_indices,
-                            const double[::1] x_data, const i64[::1] nbr_indptr, const double[::1] nbr_s,
-                            const i32[::1] nbr_v, double[:, ::1] slots,
+                            i8[:, ::1] exact, const u64[:, ::1] bits, const i64[:, ::1] base,
+                            const double[::1] x_data, const double[::1] x_max, const u64[:, ::1] seen_bits,
+                            const i64[::1] nbr_indptr,
+                            const double[::1] nbr_s, const i32[::1] nbr_v, double[:, ::1] slots, u64[:, ::1] masks,
                             double[:, ::1] buf_sim, double[:, ::1] buf_dev, double[:, ::1] buf_copy,
                             i64[:, ::1] top_j, int n_threads):
     """Item-based top-k for a block of known users (dense storage), the walk turned around.
 
     Per target item i (in parallel): i's positive neighbours, most similar first, walked over the
-    block's users who rated them (``x_*``: per item, the block rows that rated it and their
-    centred ratings, divided by the item's sigma for z-score) into one WalkSlot per row
-    (``slots``: 4 x rows doubles per thread): approximate estimates into ``scores[:, i]``, exact
-    (_predict_one, flagged in ``exact``) where a left-out tie makes the walk's choice unsure.
-    Then per row (in parallel), as in _user_based_row: the seen items excluded, every item within
-    2 delta of the row's top-kth scored exactly, and the top kk selected (topk_rows' rule), so
-    the result is that of the per-pair definition. ``nbr_*``: each item's sorted positive
+    block's users who rated them (rk_walk_bits; ``bits``: per item, the bit set of the block rows
+    that rated it, ``base`` each word's first position in ``x_data``, the centred ratings by item,
+    rows ascending, divided by the item's sigma for z-score) into per-row sums (``slots``: 3 x
+    64 x n_words doubles per thread, ``masks`` 3 x n_words words): approximate estimates into
+    ``scores[:, i]``, or a flag in ``exact`` where a left-out tie makes the walk's choice unsure.
+    Rows that have i among their seen items (``seen_bits``, as ``bits``) take nothing when
+    ``exclude`` (they are left out).
+    Then per row (in parallel), as in _user_based_row: the seen items excluded, T the kk-th best
+    approximate estimate, every item within 2 delta of T scored exactly, and the top kk selected
+    (topk_rows' rule), so the result is that of the per-pair definition. A flagged item is scored
+    exactly only where its bound (_item_bound; ``x_max``: each row's largest ``x_data``) reaches
+    T - 2 delta: the others lie more than delta below kk exact estimates, as the approximate
+    ones left out do. ``nbr_*``: each item's sorted positive
     neighbours (knn_sorted_neighbours), shared by the blocks."""
     _check_scratch(buf_sim, buf_dev, buf_copy)
     cdef Py_ssize_t n_rows = users.shape[0], n_items = scores.shape[1], kk = out_idx.shape[1]
+    cdef Py_ssize_t n_words = (n_rows + 63) // 64
     if scores.shape[0] < n_rows or exact.shape[0] < n_rows or exact.shape[1] < n_items:
         raise ValueError("scores and exact need a row per user and a column per item")
-    if slots.shape[1] < 4 * n_rows or x_indptr.shape[0] != n_items + 1 or nbr_indptr.shape[0] != n_items + 1 or kk < 1:
-        raise ValueError("slots need 4 x users doubles per thread, x_indptr and nbr_indptr n_items + 1 entries, "
-                         "kk >= 1")
+    if (bits.shape[0] != n_items or bits.shape[1] != n_words or base.shape[0] != n_items or base.shape[1] != n_words
+            or seen_bits.shape[0] != n_items or seen_bits.shape[1] != n_words):
+        raise ValueError("bits, base and seen_bits need a row per item and a word per 64 users")
+    if slots.shape[1] < 3 * 64 * n_words or masks.shape[1] < 3 * n_words or slots.shape[0] < n_threads \
+            or masks.shape[0] < n_threads:
+        raise ValueError("slots need 3 x 64 x words doubles and masks 3 x words per thread")
+    if x_max.shape[0] < n_rows:
+        raise ValueError("x_max needs a value per user")
+    if nbr_indptr.shape[0] != n_items + 1 or kk < 1:
+        raise ValueError("nbr_indptr needs n_items + 1 entries, kk >= 1")
     if nbr_s.shape[0] < nbr_indptr[n_items] or nbr_v.shape[0] < nbr_indptr[n_items]:
         raise ValueError("nbr_s and nbr_v need nbr_indptr[-1] slots")
     cdef Model m = _model(cand_indptr, cand_indices, cand_data, np.empty((0, 0), np.int32), sim64, sim32, k,
                           min_k, center, 0, means, sigmas, bu, bi, global_mean)
     m.longest = buf_sim.shape[1]
-    cdef Py_ssize_t r, i, p, n_nb
+    cdef Py_ssize_t r, i, p, w, n_nb
     cdef double dmax = 0.0, sigma = 1.0, T, delta
     cdef int t
     cdef i32 ak
     cdef i8 code
-    cdef WalkSlot* slot
+    cdef double* ss
+    cdef double* sr
+    cdef i64* cnt
+    cdef u64* open_
+    cdef bint rescore
+    cdef u64 last_word = ~(<u64>0) if n_rows % 64 == 0 else (<u64>1 << (n_rows % 64)) - 1
     for p in range(x_data.shape[0]):
         dmax = max(dmax, fabs(x_data[p]))
     if center == ZSCORE:
@@ -792,24 +835,27 @@ def knn_recommend_item_walk(const i32[::1] users, const i64[::1] cand_indptr, co
         _fill_dev(&m, cand_indptr.shape[0] - 1, dev, n_threads)
         for i in prange(n_items, schedule="dynamic", num_threads=n_threads):
             t = threadid()
-            slot = <WalkSlot*>&slots[t, 0]
+            ss = &slots[t, 0]
+            sr = ss + 64 * n_words
+            cnt = <i64*>(sr + 64 * n_words)
+            open_ = &masks[t, 0]
             for r in range(n_rows):
-                slot[r].ss = 0.0
-                slot[r].sr = 0.0
-                slot[r].run = -1
-                slot[r].cnt = 0
+                ss[r] = 0.0
+                sr[r] = 0.0
+                cnt[r] = 0
+            for w in range(n_words):
+                open_[w] = ~(<u64>0) if w < n_words - 1 else last_word
+                if exclude:
+                    open_[w] = open_[w] & ~seen_bits[i, w]
+                open_[2 * n_words + w] = 0
             n_nb = nbr_indptr[i + 1] - nbr_indptr[i]
             if n_nb > 0:
-                _walk(&nbr_s[nbr_indptr[i]], &nbr_v[nbr_indptr[i]], n_nb, &x_indptr[0],
-                      &x_indices[0] if x_indices.shape[0] else NULL, &x_data[0] if x_data.shape[0] else NULL, k, slot,
-                      n_rows)
+                rk_walk_bits(&nbr_s[nbr_indptr[i]], &nbr_v[nbr_indptr[i]], n_nb, &bits[0, 0], &base[0, 0], n_words,
+                             &x_data[0] if x_data.shape[0] else NULL, k, open_, open_ + n_words,
+                             open_ + 2 * n_words, ss, sr, cnt)
             for r in range(n_rows):
-                exact[r, i] = slot[r].cnt == k + 1
-                if exact[r, i]:
-                    scores[r, i] = _predict_one(&m, users[r], <i32>i, &buf_sim[t, 0], &buf_dev[t, 0], &buf_copy[t, 0],
-                                                &ak, &code)
-                else:
-                    scores[r, i] = _estimate(&m, users[r], <i32>i, slot[r].cnt, slot[r].ss, slot[r].sr)
+                exact[r, i] = (open_[2 * n_words + r // 64] >> (r % 64)) & 1  # flagged: left to the row pass
+                scores[r, i] = -INFINITY if exact[r, i] else _estimate(&m, users[r], <i32>i, cnt[r], ss[r], sr[r])
         for r in prange(n_rows, schedule="dynamic", num_threads=n_threads):
             t = threadid()
             if exclude:
@@ -819,7 +865,11 @@ def knn_recommend_item_walk(const i32[::1] users, const i64[::1] cand_indptr, co
             T = out_val[r, kk - 1]
             delta = _walk_delta(&m, T, dmax, sigma)
             for i in range(n_items):
-                if scores[r, i] != -INFINITY and not exact[r, i] and (delta == INFINITY or scores[r, i] >= T - 2.0 * delta):
+                if exact[r, i]:
+                    rescore = delta == INFINITY or _item_bound(&m, users[r], <i32>i, x_max[r]) >= T - 2.0 * delta
+                else:
+                    rescore = scores[r, i] != -INFINITY and (delta == INFINITY or scores[r, i] >= T - 2.0 * delta)
+                if rescore:
                     scores[r, i] = _predict_one(&m, users[r], <i32>i, &buf_sim[t, 0], &buf_dev[t, 0], &buf_copy[t, 0],
                                                 &ak, &code)
             _top_row(&scores[r, 0], n_items, kk, &out_val[r, 0], &out_idx[r, 0])

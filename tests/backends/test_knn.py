@@ -286,12 +286,14 @@ def test_recommend_larger_problem_with_ties(backend, reference, user_based, cent
 
 @pytest.mark.parametrize("item_walk", [True, False], ids=["walk", "per-pair"])
 @pytest.mark.parametrize("center", [NONE, MEAN, ZSCORE, BASELINE])
-def test_cython_item_based_recommend_routes_equal_reference(reference, item_walk, center):
+@pytest.mark.parametrize("n_users", [40, 150])
+def test_cython_item_based_recommend_routes_equal_reference(reference, item_walk, center, n_users):
     """The Cython backend's two item-based routes (the walk over each item's sorted neighbours,
     the per-pair route), forced either way, on problems where each user has many candidates
-    (ties among similarities and at the k-th place), few, or one."""
+    (ties among similarities and at the k-th place), few, or one. 150 users: walk blocks of
+    several 64-user words, the last one partly filled."""
     module = backends.get_backend("cython")
-    n_users, n_items = 40, 60
+    n_items = 60
     for density, ties in ((0.6, True), (0.6, False), (0.05, False)):
         model = symmetric_model(make_model(11, n_users, n_items, density, user_based=False, center=center,
                                            ties=ties), ties)
@@ -332,3 +334,29 @@ def test_cython_sorted_neighbours_equal_numpy(seed, n_rows, n_cols, dtype, ties)
         np.testing.assert_array_equal(row_s, want)
         np.testing.assert_array_equal(sim[x][row_v].astype(np.float64), row_s)
         assert len(set(row_v.tolist())) == len(row_v)
+
+
+def test_cython_sorted_neighbours_kept_while_the_array_lives():
+    """The item walk sorts a similarity array's neighbours once: a second call on the same array
+    returns the same lists, a new array gets its own, and the entry goes when the array does."""
+    import gc
+
+    try:
+        from reckernels.backends.cython import knn as cython_knn
+    except ImportError:
+        pytest.skip("the Cython extension is not built")
+    from reckernels.backends._knn import split_similarity
+
+    rng = np.random.default_rng(0)
+    sim = rng.uniform(-1, 1, (20, 20))
+    first = cython_knn._sorted_neighbours(sim, *split_similarity(sim), 1)
+    assert cython_knn._sorted_neighbours(sim, *split_similarity(sim), 1) is first
+    other = sim.copy()
+    again = cython_knn._sorted_neighbours(other, *split_similarity(other), 1)
+    assert again is not first
+    for a, b in zip(first, again):
+        np.testing.assert_array_equal(a, b)
+    key = id(sim)
+    del sim
+    gc.collect()
+    assert key not in cython_knn._SORTED_NEIGHBOURS

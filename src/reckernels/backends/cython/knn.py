@@ -1,5 +1,7 @@
 """k-NN prediction and top-N scoring via the compiled kernels in kernels/knn.pyx."""
 
+import weakref
+
 import numpy as np
 
 from reckernels._cy import knn as _cy
@@ -206,30 +208,56 @@ def _recommend_item_walk(users, cand_indptr, cand_indices, cand_data, sim_val, k
     rows = max(1, BLOCK_BYTES // max(1, 9 * n_items))
     rows = min(rows, max(64, int(len(users) * WALK_STEPS_PER_CALL / max(steps, 1.0))))
     rows = min(rows, WALK_TIER_ROWS)
-    nbr_indptr, nbr_s, nbr_v = _cy.knn_sorted_neighbours(sim64, sim32, n_threads)
+    nbr_indptr, nbr_s, nbr_v = _sorted_neighbours(sim_val, sim64, sim32, n_threads)
     order = np.argsort(-np.diff(cand_indptr)[users], kind="stable")  # the most active first
     for start in range(0, len(users), rows):
         at = order[start:start + rows]
         block = np.ascontiguousarray(users[at])
         x_arrays = _item_walk_arrays(block, cand_indptr, cand_indices, cand_data, n_items, center, means, sigmas,
                                      bu, bi, global_mean)
+        n_words = (len(block) + 63) // 64
+        seen_bits = (_seen_bits(block, seen_indptr, seen_indices, n_items) if exclude
+                     else np.zeros((n_items, n_words), np.uint64))
         block_idx, block_val = np.empty((len(block), top), dtype=np.int64), np.empty((len(block), top))
         _cy.knn_recommend_item_walk(
             block, cand_indptr, cand_indices, cand_data, sim64, sim32, int(k), int(min_k), int(center), means, sigmas,
             bu, bi, float(global_mean), seen_indptr, seen_indices, bool(exclude), block_idx, block_val,
             _dev_slots(len(block) * n_items, cand_data),
-            np.empty((len(block), n_items)), np.empty((len(block), n_items), np.int8), *x_arrays, nbr_indptr,
-            nbr_s, nbr_v, np.empty((n_threads, 4 * len(block))), *_scratch(n_threads, cand_indptr),
-            np.empty((n_threads, top), np.int64), n_threads)
+            np.empty((len(block), n_items)), np.empty((len(block), n_items), np.int8), *x_arrays, seen_bits, nbr_indptr,
+            nbr_s, nbr_v, np.empty((n_threads, 3 * 64 * n_words)), np.empty((n_threads, 3 * n_words), np.uint64),
+            *_scratch(n_threads, cand_indptr), np.empty((n_threads, top), np.int64), n_threads)
         idx[at], val[at] = block_idx, block_val
     return idx, val
 
 
+#: per live dense similarity array (by id): a weak reference to it and its sorted positive
+#: neighbours (knn_sorted_neighbours), dropped when the array is freed. A fitted model's
+#: similarities never change, so its recommend calls after the first skip the sort (ML-100K
+#: ItemKNN top-10 for all users: about a tenth of a call)
+_SORTED_NEIGHBOURS = {}
+
+
+def _sorted_neighbours(sim_val, sim64, sim32, n_threads):
+    """knn_sorted_neighbours(sim64, sim32) of ``sim_val``, computed once per array."""
+    key = id(sim_val)
+    hit = _SORTED_NEIGHBOURS.get(key)
+    if hit is not None and hit[0]() is sim_val:
+        return hit[1]
+    result = _cy.knn_sorted_neighbours(sim64, sim32, n_threads)
+    _SORTED_NEIGHBOURS[key] = (weakref.ref(sim_val), result)
+    weakref.finalize(sim_val, _SORTED_NEIGHBOURS.pop, key, None)
+    return result
+
+
 def _item_walk_arrays(block, cand_indptr, cand_indices, cand_data, n_items, center, means, sigmas, bu, bi,
                       global_mean):
-    """The item-based walk's candidates turned around: per item, the block's rows that rated it
-    and their centred ratings (divided by the item's sigma for z-score), by-item CSR. Only the
-    walk's approximate sums read them, so NumPy's rounding here does not matter."""
+    """The item-based walk's candidates turned around (kernels/rk_knn_walk.h): (bits, base, dev,
+    dev_max). Per item, the bit set of the block's rows that rated it (``bits``, a word per 64
+    rows); their centred ratings (divided by the item's sigma for z-score) by item, rows
+    ascending (``dev``); where each word's raters start in ``dev`` (``base``); and each row's
+    largest centred rating (``dev_max``, -inf for none; the flagged pairs' bound). Only the
+    walk's approximate sums and that bound read them, both with a margin far wider than NumPy's
+    rounding here."""
     pos = _positions(block, cand_indptr)
     item, rating = cand_indices[pos], cand_data[pos]
     row = np.repeat(np.arange(len(block), dtype=np.int32), np.diff(cand_indptr)[block])
@@ -241,10 +269,34 @@ def _item_walk_arrays(block, cand_indptr, cand_indices, cand_data, n_items, cent
         dev = rating - (global_mean + bi[item] + bu[block[row]])
     else:
         dev = rating
-    order = np.argsort(item, kind="stable")
-    x_indptr = np.zeros(n_items + 1, np.int64)
-    np.cumsum(np.bincount(item, minlength=n_items), out=x_indptr[1:])
-    return x_indptr, np.ascontiguousarray(row[order]), np.ascontiguousarray(dev[order], dtype=np.float64)
+    bits, per_word = _row_bits(item, row, len(block), n_items)
+    base = np.zeros(per_word.size, np.int64)
+    np.cumsum(per_word.ravel()[:-1], out=base[1:])
+    order = np.argsort(item, kind="stable")  # rows stay ascending within an item
+    counts = np.diff(cand_indptr)[block]
+    dev_max = np.full(len(block), -np.inf)
+    rated = counts > 0
+    if rated.any():  # rows are contiguous in dev: one segment per row with ratings
+        dev_max[rated] = np.maximum.reduceat(dev, (np.cumsum(counts) - counts)[rated])
+    return bits, base.reshape(bits.shape), np.ascontiguousarray(dev[order], dtype=np.float64), dev_max
+
+
+def _row_bits(item, row, n_rows, n_items):
+    """(bits, counts), both (n_items, words): per item, the bit set of the rows of the (item, row)
+    pairs (unique) and how many lie in each word."""
+    n_words = (n_rows + 63) // 64
+    word = item.astype(np.int64) * n_words + (row >> 6)
+    bits = np.zeros(n_items * n_words, np.uint64)
+    np.bitwise_or.at(bits, word, np.left_shift(np.uint64(1), (row & 63).astype(np.uint64)))
+    counts = np.bincount(word, minlength=n_items * n_words)
+    return bits.reshape(n_items, n_words), counts.reshape(n_items, n_words)
+
+
+def _seen_bits(block, seen_indptr, seen_indices, n_items):
+    """Per item, the bit set of the block's rows that have it among their seen items."""
+    pos = _positions(block, seen_indptr)
+    row = np.repeat(np.arange(len(block), dtype=np.int32), np.diff(seen_indptr)[block])
+    return _row_bits(seen_indices[pos], row, len(block), n_items)[0]
 
 
 def _positions(rows, indptr):
