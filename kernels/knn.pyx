@@ -766,6 +766,101 @@ cdef inline double _item_bound(const Model* m, i32 u, i32 i, double dmax_u) noex
     return m.means[i] + a
 
 
+cdef inline double _bound_key(const Model* m, i32 i, double* scale) noexcept nogil:
+    """_item_bound(u, i, d) = key + scale * max(0, d) + _bound_offset(u), up to rounding (mean,
+    z-score and baseline centring): the item's part, for the pruning test of _walk_item."""
+    if m.center == BASELINE:
+        scale[0] = 1.0
+        return m.bi[i]
+    scale[0] = m.sigmas[i] if m.center == ZSCORE else 1.0
+    return m.means[i]
+
+
+cdef inline double _bound_offset(const Model* m, i32 u) noexcept nogil:
+    return m.global_mean + m.bu[u] if m.center == BASELINE else 0.0
+
+
+cdef double _kth_of(const double* row, const i32* cols, Py_ssize_t n, Py_ssize_t k, double* hs,
+                    i64* hj) noexcept nogil:
+    """The k-th largest of row[cols[:n]], -inf ignored (-inf if fewer than k others): a size-k heap."""
+    cdef Py_ssize_t q, c = 0
+    cdef double s
+    for q in range(n):
+        s = row[cols[q]]
+        if s == -INFINITY:
+            continue
+        if c < k:
+            hs[c] = s
+            hj[c] = cols[q]
+            _sift_up(hs, hj, c)
+            c += 1
+        elif s > hs[0]:
+            hs[0] = s
+            hj[0] = cols[q]
+            _sift_down(hs, hj, k, 0)
+    return hs[0] if c == k else -INFINITY
+
+
+cdef struct ItemWalk:  # one block of knn_recommend_item_walk: what _walk_item reads and writes
+    const Model* m
+    const i32* users
+    Py_ssize_t n_rows, n_words, n_items
+    const i64* nbr_indptr
+    const double* nbr_s
+    const i32* nbr_v
+    const u64* bits
+    const i64* base
+    const double* x_data
+    const u64* seen_bits
+    const double* lim   # per row: prune (row, i) where _bound_key + scale * xpos < lim; NULL: none
+    const double* xpos  # per row: max(0, x_max)
+    double* scores
+    i8* exact
+
+
+cdef void _walk_item(const ItemWalk* b, Py_ssize_t i, double* ss, double* sr, i64* cnt, u64* masks) noexcept nogil:
+    """Target item i over the block (see knn_recommend_item_walk): its walk into the sums, then
+    the approximate estimates into column i of ``scores``; -inf and a flag in ``exact`` for the
+    rows left to the row pass (a left-out tie, or pruned). ``masks``: 4 x n_words words."""
+    cdef Py_ssize_t r, w, j, n_words = b.n_words, n_nb = b.nbr_indptr[i + 1] - b.nbr_indptr[i]
+    cdef u64* open_ = masks
+    cdef u64* flagged = masks + 2 * n_words
+    cdef u64* pruned = masks + 3 * n_words
+    cdef u64 live, keep
+    cdef double key = 0.0, scale = 1.0
+    for r in range(b.n_rows):
+        ss[r] = 0.0
+        sr[r] = 0.0
+        cnt[r] = 0
+    if b.lim != NULL:
+        key = _bound_key(b.m, <i32>i, &scale)
+    for w in range(n_words):
+        live = ~(<u64>0) if b.n_rows - 64 * w >= 64 else (<u64>1 << (b.n_rows - 64 * w)) - 1
+        live = live & ~b.seen_bits[i * n_words + w]
+        keep = live
+        if b.lim != NULL:
+            keep = 0
+            for j in range(min(64, b.n_rows - 64 * w)):
+                keep = keep | (<u64>(key + scale * b.xpos[64 * w + j] >= b.lim[64 * w + j]) << j)
+            keep = keep & live
+        open_[w] = keep
+        pruned[w] = live & ~keep
+    if n_nb > 0:
+        rk_walk_bits(b.nbr_s + b.nbr_indptr[i], b.nbr_v + b.nbr_indptr[i], n_nb, b.bits, b.base, n_words,
+                     b.x_data, b.m.k, open_, open_ + n_words, flagged, ss, sr, cnt)
+    else:
+        for w in range(n_words):
+            flagged[w] = 0
+    for r in range(b.n_rows):
+        w = r // 64
+        j = r % 64
+        b.exact[r * b.n_items + i] = ((flagged[w] | pruned[w]) >> j) & 1
+        if b.exact[r * b.n_items + i] or (b.seen_bits[i * n_words + w] >> j) & 1:
+            b.scores[r * b.n_items + i] = -INFINITY  # left to the row pass, or seen (left out)
+        else:
+            b.scores[r * b.n_items + i] = _estimate(b.m, b.users[r], <i32>i, cnt[r], ss[r], sr[r])
+
+
 def knn_recommend_item_walk(const i32[::1] users, const i64[::1] cand_indptr, const i32[::1] cand_indices,
                             const double[::1] cand_data, const double[:, ::1] sim64, const float[:, ::1] sim32,
                             int k, int min_k, int center, const double[::1] means, const double[::1] sigmas,
@@ -774,8 +869,8 @@ def knn_recommend_item_walk(const i32[::1] users, const i64[::1] cand_indptr, co
                             i64[:, ::1] out_idx, double[:, ::1] out_val, double[::1] dev, double[:, ::1] scores,
                             i8[:, ::1] exact, const u64[:, ::1] bits, const i64[:, ::1] base,
                             const double[::1] x_data, const double[::1] x_max, const u64[:, ::1] seen_bits,
-                            const i64[::1] nbr_indptr,
-                            const double[::1] nbr_s, const i32[::1] nbr_v, double[:, ::1] slots, u64[:, ::1] masks,
+                            const i32[::1] probe, const i64[::1] nbr_indptr, const double[::1] nbr_s,
+                            const i32[::1] nbr_v, double[:, ::1] slots, u64[:, ::1] masks,
                             double[:, ::1] buf_sim, double[:, ::1] buf_dev, double[:, ::1] buf_copy,
                             i64[:, ::1] top_j, int n_threads):
     """Item-based top-k for a block of known users (dense storage), the walk turned around.
@@ -784,48 +879,81 @@ def knn_recommend_item_walk(const i32[::1] users, const i64[::1] cand_indptr, co
     block's users who rated them (rk_walk_bits; ``bits``: per item, the bit set of the block rows
     that rated it, ``base`` each word's first position in ``x_data``, the centred ratings by item,
     rows ascending, divided by the item's sigma for z-score) into per-row sums (``slots``: 3 x
-    64 x n_words doubles per thread, ``masks`` 3 x n_words words): approximate estimates into
+    64 x n_words doubles per thread, ``masks`` 4 x n_words words): approximate estimates into
     ``scores[:, i]``, or a flag in ``exact`` where a left-out tie makes the walk's choice unsure.
     Rows that have i among their seen items (``seen_bits``, as ``bits``) take nothing when
     ``exclude`` (they are left out).
+
+    Pruning: the ``probe`` items (distinct; those likeliest to make the top, empty: no pruning)
+    are walked first. Each row's kk-th best of their estimates, L, is a floor under the row's
+    final kk-th best, so the other items are walked only for the rows where i's bound
+    (_item_bound; ``x_max``: each row's largest ``x_data``) reaches L; the rest are flagged too.
+    Mean, z-score and baseline centring (the bound of no centring does not depend on the item).
+
     Then per row (in parallel), as in _user_based_row: the seen items excluded, T the kk-th best
     approximate estimate, every item within 2 delta of T scored exactly, and the top kk selected
     (topk_rows' rule), so the result is that of the per-pair definition. A flagged item is scored
-    exactly only where its bound (_item_bound; ``x_max``: each row's largest ``x_data``) reaches
-    T - 2 delta: the others lie more than delta below kk exact estimates, as the approximate
-    ones left out do. ``nbr_*``: each item's sorted positive
+    exactly only where its bound reaches T - 2 delta: the others lie more than delta below kk
+    exact estimates, as the approximate ones left out do. ``nbr_*``: each item's sorted positive
     neighbours (knn_sorted_neighbours), shared by the blocks."""
     _check_scratch(buf_sim, buf_dev, buf_copy)
     cdef Py_ssize_t n_rows = users.shape[0], n_items = scores.shape[1], kk = out_idx.shape[1]
-    cdef Py_ssize_t n_words = (n_rows + 63) // 64
-    if scores.shape[0] < n_rows or exact.shape[0] < n_rows or exact.shape[1] < n_items:
+    cdef Py_ssize_t n_words = (n_rows + 63) // 64, n_probe = probe.shape[0]
+    if scores.shape[0] < n_rows or exact.shape[0] < n_rows or exact.shape[1] != n_items:
         raise ValueError("scores and exact need a row per user and a column per item")
     if (bits.shape[0] != n_items or bits.shape[1] != n_words or base.shape[0] != n_items or base.shape[1] != n_words
             or seen_bits.shape[0] != n_items or seen_bits.shape[1] != n_words):
         raise ValueError("bits, base and seen_bits need a row per item and a word per 64 users")
-    if slots.shape[1] < 3 * 64 * n_words or masks.shape[1] < 3 * n_words or slots.shape[0] < n_threads \
+    if slots.shape[1] < 3 * 64 * n_words or masks.shape[1] < 4 * n_words or slots.shape[0] < n_threads \
             or masks.shape[0] < n_threads:
-        raise ValueError("slots need 3 x 64 x words doubles and masks 3 x words per thread")
+        raise ValueError("slots need 3 x 64 x words doubles and masks 4 x words per thread")
     if x_max.shape[0] < n_rows:
         raise ValueError("x_max needs a value per user")
     if nbr_indptr.shape[0] != n_items + 1 or kk < 1:
         raise ValueError("nbr_indptr needs n_items + 1 entries, kk >= 1")
     if nbr_s.shape[0] < nbr_indptr[n_items] or nbr_v.shape[0] < nbr_indptr[n_items]:
         raise ValueError("nbr_s and nbr_v need nbr_indptr[-1] slots")
+    is_probe = np.zeros(n_items, np.int8)
+    if n_probe:
+        if np.min(probe) < 0 or np.max(probe) >= n_items:
+            raise ValueError("probe holds item indices")
+        is_probe[np.asarray(probe)] = 1
+        if is_probe.sum() != n_probe:
+            raise ValueError("probe holds distinct items")
+    rest = np.flatnonzero(is_probe == 0).astype(np.int32)
+    cdef const i32[::1] later = rest
+    cdef const i8[::1] probed = is_probe
+    lim_arr = np.full(n_rows, -np.inf)
+    xpos_arr = np.maximum(np.asarray(x_max[:n_rows]), 0.0)
+    cdef double[::1] lim = lim_arr
+    cdef const double[::1] xpos = xpos_arr
+    cdef bint prune = n_probe > 0 and rest.shape[0] > 0 and center != NONE
     cdef Model m = _model(cand_indptr, cand_indices, cand_data, np.empty((0, 0), np.int32), sim64, sim32, k,
                           min_k, center, 0, means, sigmas, bu, bi, global_mean)
     m.longest = buf_sim.shape[1]
-    cdef Py_ssize_t r, i, p, w, n_nb
-    cdef double dmax = 0.0, sigma = 1.0, T, delta
+    cdef ItemWalk b
+    b.m = &m
+    b.users = &users[0] if n_rows else NULL
+    b.n_rows, b.n_words, b.n_items = n_rows, n_words, n_items
+    b.nbr_indptr = &nbr_indptr[0]
+    b.nbr_s = &nbr_s[0] if nbr_s.shape[0] else NULL
+    b.nbr_v = &nbr_v[0] if nbr_v.shape[0] else NULL
+    b.bits = &bits[0, 0] if bits.shape[0] and n_words else NULL
+    b.base = &base[0, 0] if base.shape[0] and n_words else NULL
+    b.x_data = &x_data[0] if x_data.shape[0] else NULL
+    b.seen_bits = &seen_bits[0, 0] if seen_bits.shape[0] and n_words else NULL
+    b.lim = NULL
+    b.xpos = &xpos[0] if n_rows else NULL
+    b.scores = &scores[0, 0] if n_rows and n_items else NULL
+    b.exact = &exact[0, 0] if n_rows and n_items else NULL
+    if n_rows == 0 or n_items == 0:
+        return
+    cdef Py_ssize_t r, i, q, p
+    cdef double dmax = 0.0, sigma = 1.0, T, delta, key, scale
     cdef int t
     cdef i32 ak
     cdef i8 code
-    cdef double* ss
-    cdef double* sr
-    cdef i64* cnt
-    cdef u64* open_
     cdef bint rescore
-    cdef u64 last_word = ~(<u64>0) if n_rows % 64 == 0 else (<u64>1 << (n_rows % 64)) - 1
     for p in range(x_data.shape[0]):
         dmax = max(dmax, fabs(x_data[p]))
     if center == ZSCORE:
@@ -833,29 +961,22 @@ def knn_recommend_item_walk(const i32[::1] users, const i64[::1] cand_indptr, co
             sigma = max(sigma, sigmas[i])
     with nogil:
         _fill_dev(&m, cand_indptr.shape[0] - 1, dev, n_threads)
-        for i in prange(n_items, schedule="dynamic", num_threads=n_threads):
+        # the probes (or, unpruned, every item), then each row's floor, then the other items
+        for q in prange(n_probe if prune else n_items, schedule="dynamic", num_threads=n_threads):
             t = threadid()
-            ss = &slots[t, 0]
-            sr = ss + 64 * n_words
-            cnt = <i64*>(sr + 64 * n_words)
-            open_ = &masks[t, 0]
-            for r in range(n_rows):
-                ss[r] = 0.0
-                sr[r] = 0.0
-                cnt[r] = 0
-            for w in range(n_words):
-                open_[w] = ~(<u64>0) if w < n_words - 1 else last_word
-                if exclude:
-                    open_[w] = open_[w] & ~seen_bits[i, w]
-                open_[2 * n_words + w] = 0
-            n_nb = nbr_indptr[i + 1] - nbr_indptr[i]
-            if n_nb > 0:
-                rk_walk_bits(&nbr_s[nbr_indptr[i]], &nbr_v[nbr_indptr[i]], n_nb, &bits[0, 0], &base[0, 0], n_words,
-                             &x_data[0] if x_data.shape[0] else NULL, k, open_, open_ + n_words,
-                             open_ + 2 * n_words, ss, sr, cnt)
-            for r in range(n_rows):
-                exact[r, i] = (open_[2 * n_words + r // 64] >> (r % 64)) & 1  # flagged: left to the row pass
-                scores[r, i] = -INFINITY if exact[r, i] else _estimate(&m, users[r], <i32>i, cnt[r], ss[r], sr[r])
+            _walk_item(&b, probe[q] if prune else q, &slots[t, 0], &slots[t, 64 * n_words],
+                       <i64*>&slots[t, 128 * n_words], &masks[t, 0])
+        if prune:
+            for r in prange(n_rows, schedule="static", num_threads=n_threads):
+                t = threadid()
+                T = _kth_of(&scores[r, 0], &probe[0], n_probe, kk, &out_val[r, 0], &top_j[t, 0])
+                if T != -INFINITY:
+                    lim[r] = T - _bound_offset(&m, users[r])
+            b.lim = &lim[0]
+            for q in prange(later.shape[0], schedule="dynamic", num_threads=n_threads):
+                t = threadid()
+                _walk_item(&b, later[q], &slots[t, 0], &slots[t, 64 * n_words], <i64*>&slots[t, 128 * n_words],
+                           &masks[t, 0])
         for r in prange(n_rows, schedule="dynamic", num_threads=n_threads):
             t = threadid()
             if exclude:
