@@ -524,6 +524,13 @@ cdef void _sort_desc(double* key, i32* val, Py_ssize_t n) noexcept nogil:
         key[j + 1], val[j + 1] = tk, tv
 
 
+cdef extern from "rk_knn_walk.h" nogil:
+    # the walk over bit sets of targets (item-based: a block's users; user-based: the items) (see the header)
+    void rk_walk_bits(const double* nbr_s, const i32* nbr_v, Py_ssize_t n_nb, const u64* bits, const i64* base,
+                      Py_ssize_t n_words, const double* xd, i64 k, u64* open_, u64* fill_run, u64* flagged,
+                      double* ss, double* sr, i64* cnt)
+
+
 cdef struct WalkSlot:  # one target's state in the walk (_walk): one 32-byte load and store per step
     double ss      # the sum of the similarities taken
     double sr      # the sum of their terms
@@ -594,7 +601,8 @@ cdef inline double _walk_delta(const Model* m, double T, double dmax, double sig
 
 
 cdef void _user_based_row(const Model* m, i32 u, Py_ssize_t n_items, Py_ssize_t kk, const i64* xp, const i32* xi,
-                          const double* xd, double dmax, double* row, double* nbr_s, i32* nbr_v, WalkSlot* slot,
+                          const double* xd, const u64* bits, const i64* base, double dmax, double* row,
+                          const double* nbr_s, const i32* nbr_v, Py_ssize_t n_nb, WalkSlot* slot, u64* masks,
                           double* bs, double* bd, double* bc, double* top_s, i64* top_j) noexcept nogil:
     """User-based estimates for the items not marked -inf in ``row`` (dense storage), exact where
     they can reach the top kk.
@@ -608,12 +616,49 @@ cdef void _user_based_row(const Model* m, i32 u, Py_ssize_t n_items, Py_ssize_t 
     exact ones by rounding only (at most delta, _walk_delta); every item whose approximate
     estimate is within 2 delta of the kk-th best is then scored exactly by _predict_one, so the
     top kk (all exact) and their order are those of the per-pair definition: the items left
-    approximate lie more than delta below kk exact estimates."""
-    cdef Py_ssize_t i, n, k = m.k
+    approximate lie more than delta below kk exact estimates.
+
+    With ``bits`` (per neighbour, the bit set of the items it rated, ``base`` each word's first
+    position in ``xd``; ``masks`` 3 x words) the walk is rk_walk_bits over the items as rows: a
+    step only for the items with room, the same sums in the same order, the same ties flagged;
+    the sums then lie in ``slot`` as three arrays of 64 x words (ss, sr, cnt). Without, _walk
+    steps through every rating of every neighbour walked. ``nbr_s/nbr_v``: u's n_nb positive
+    neighbours, most similar first (_sorted_neighbours)."""
+    cdef Py_ssize_t i, n, w, k = m.k, n_words = (n_items + 63) // 64
     cdef double T, delta
     cdef i32 ak
     cdef i8 code
-    cdef Py_ssize_t n_nb = _sorted_neighbours(m, u, nbr_s, nbr_v), n_open = 0
+    cdef Py_ssize_t n_open = 0
+    cdef double* ss = <double*>slot
+    cdef double* sr = ss + 64 * n_words
+    cdef i64* cnt = <i64*>(ss + 128 * n_words)
+    cdef u64 live
+    if bits != NULL:
+        for w in range(n_words):
+            live = 0
+            for i in range(64 * w, min(64 * w + 64, n_items)):
+                live = live | (<u64>(row[i] != -INFINITY) << (i - 64 * w))
+                ss[i] = 0.0
+                sr[i] = 0.0
+                cnt[i] = 0
+            masks[w] = live
+        rk_walk_bits(nbr_s, nbr_v, n_nb, bits, base, n_words, xd, k, masks, masks + n_words, masks + 2 * n_words,
+                     ss, sr, cnt)
+        for i in range(n_items):
+            if row[i] == -INFINITY:
+                continue
+            if (masks[2 * n_words + i // 64] >> (i % 64)) & 1:  # a left-out tie: exact now
+                row[i] = _predict_one(m, u, <i32>i, bs, bd, bc, &ak, &code)
+                cnt[i] = -1
+            else:
+                row[i] = _estimate(m, u, <i32>i, cnt[i], ss[i], sr[i])
+        _top_row(row, n_items, kk, top_s, top_j)
+        T = top_s[kk - 1]
+        delta = _walk_delta(m, T, dmax, m.sigmas[u] if m.center == ZSCORE else 1.0)
+        for i in range(n_items):
+            if row[i] != -INFINITY and cnt[i] >= 0 and (delta == INFINITY or row[i] >= T - 2.0 * delta):
+                row[i] = _predict_one(m, u, <i32>i, bs, bd, bc, &ak, &code)
+        return
     for i in range(n_items):
         slot[i].ss = 0.0
         slot[i].sr = 0.0
@@ -646,15 +691,21 @@ def knn_recommend(const i32[::1] users, const i64[::1] cand_indptr, const i32[::
                   i64[:, ::1] out_idx, double[:, ::1] out_val, double[::1] dev, double[:, ::1] rows,
                   double[:, ::1] acc, i32[:, ::1] cnt, double[:, ::1] buf_sim, double[:, ::1] buf_dev,
                   double[:, ::1] buf_copy, const double[:, ::1] guess, const i64[::1] x_indptr,
-                  const i32[::1] x_indices, const double[::1] x_data, double[:, ::1] nbr_s, i32[:, ::1] nbr_v,
-                  i64[:, ::1] top_j, int n_threads):
+                  const i32[::1] x_indices, const double[::1] x_data, const u64[:, ::1] x_bits,
+                  const i64[:, ::1] x_base, double[:, ::1] nbr_s, i32[:, ::1] nbr_v, const i64[::1] sorted_indptr,
+                  const double[::1] sorted_s, const i32[::1] sorted_v, u64[:, ::1] masks, i64[:, ::1] top_j,
+                  int n_threads):
     """Top-k items per user, the seen ones excluded, without a score block: each thread scores
     one user's row (``rows[t]``) and selects from it at once (topk_rows' rule: best first, ties
     by the smaller item, -inf never, -1 / -inf padding).
 
     User-based with dense storage: _user_based_row (the neighbours sorted once and walked; ``x_*``
     the candidates transposed with their centred ratings, ``nbr_*`` n_x slots, ``acc`` 4 x n_items
-    doubles (a WalkSlot per item) and ``top_j`` kk slots per thread).
+    doubles (a WalkSlot per item) and ``top_j`` kk slots per thread). With ``x_bits`` (n_x rows,
+    a word per 64 items: each neighbour's rated items) and ``x_base`` (each word's first position
+    in ``x_data``), the walk over bit sets: ``acc`` then needs 3 x 64 x words doubles and
+    ``masks`` 3 x words per thread. ``sorted_*``: each user's sorted positive neighbours
+    (knn_sorted_neighbours), or empty: sorted per user into ``nbr_*``.
     Item-based with dense ``symmetric`` storage, for users with at most k ratings:
     _item_based_row (``acc`` 2 x n_items doubles and ``cnt`` n_items ints per thread). Otherwise
     _predict_one per pair with the centred ratings precomputed in ``dev`` (one per candidate), on
@@ -674,9 +725,24 @@ def knn_recommend(const i32[::1] users, const i64[::1] cand_indptr, const i32[::
     cdef bint fused = not user_based and symmetric and sim_idx.shape[0] == 0
     cdef bint walk = user_based and sim_idx.shape[0] == 0 and x_indptr.shape[0] > 0 and kk > 0
     cdef double dmax = 0.0
+    cdef Py_ssize_t n_words = (n_items + 63) // 64
+    cdef bint bit_walk = walk and x_bits.shape[0] > 0
+    cdef bint cached = walk and sorted_indptr.shape[0] > 0
+    cdef Py_ssize_t n_nb
     if walk:
         if acc.shape[1] < 4 * n_items:
             raise ValueError("acc needs 4 x n_items doubles per thread for the user-based walk")
+        if bit_walk and (x_bits.shape[1] != n_words or x_base.shape[0] != x_bits.shape[0]
+                         or x_base.shape[1] != n_words or x_bits.shape[0] != x_indptr.shape[0] - 1
+                         or acc.shape[1] < 3 * 64 * n_words or masks.shape[1] < 3 * n_words
+                         or masks.shape[0] < n_threads or acc.shape[0] < n_threads):
+            raise ValueError("x_bits and x_base need a row per neighbour and a word per 64 items, acc 3 x 64 x "
+                             "words doubles and masks 3 x words per thread")
+        if sorted_indptr.shape[0] and (sorted_indptr.shape[0] != x_indptr.shape[0]
+                                       or sorted_s.shape[0] < sorted_indptr[sorted_indptr.shape[0] - 1]
+                                       or sorted_v.shape[0] < sorted_indptr[sorted_indptr.shape[0] - 1]):
+            raise ValueError("sorted_indptr needs an entry per neighbour and one more, sorted_s and sorted_v "
+                             "its last entry's slots")
         for p in range(x_data.shape[0]):
             dmax = max(dmax, fabs(x_data[p]))
     with nogil:
@@ -690,10 +756,17 @@ def knn_recommend(const i32[::1] users, const i64[::1] cand_indptr, const i32[::
                 for p in range(seen_indptr[u], seen_indptr[u + 1]):
                     rows[t, seen_indices[p]] = -INFINITY
             if u >= 0 and walk:
+                if cached:
+                    n_nb = sorted_indptr[u + 1] - sorted_indptr[u]
+                else:
+                    n_nb = _sorted_neighbours(&m, u, &nbr_s[t, 0], &nbr_v[t, 0])
                 _user_based_row(&m, u, n_items, kk, &x_indptr[0], &x_indices[0] if x_indices.shape[0] else NULL,
-                                &x_data[0] if x_data.shape[0] else NULL, dmax, &rows[t, 0], &nbr_s[t, 0],
-                                &nbr_v[t, 0], <WalkSlot*>&acc[t, 0], &buf_sim[t, 0], &buf_dev[t, 0],
-                                &buf_copy[t, 0], &out_val[r, 0], &top_j[t, 0])
+                                &x_data[0] if x_data.shape[0] else NULL, &x_bits[0, 0] if bit_walk else NULL,
+                                &x_base[0, 0] if bit_walk else NULL, dmax, &rows[t, 0],
+                                &sorted_s[sorted_indptr[u]] if cached and n_nb else &nbr_s[t, 0],
+                                &sorted_v[sorted_indptr[u]] if cached and n_nb else &nbr_v[t, 0], n_nb,
+                                <WalkSlot*>&acc[t, 0], &masks[t, 0] if bit_walk else NULL, &buf_sim[t, 0],
+                                &buf_dev[t, 0], &buf_copy[t, 0], &out_val[r, 0], &top_j[t, 0])
             elif u >= 0 and fused and m.indptr[u + 1] - m.indptr[u] <= k:
                 if m.sim32 != NULL:
                     _item_based_row(&m, m.sim32, u, n_items, &rows[t, 0], &acc[t, 0], &cnt[t, 0])
@@ -742,13 +815,6 @@ def knn_sorted_neighbours(const double[:, ::1] sim64, const float[:, ::1] sim32,
         for x in prange(n_rows, nogil=True, schedule="dynamic", num_threads=n_threads):
             _sorted_neighbours(&m, x, s0 + ip[x], v0 + ip[x])
     return indptr, s, v
-
-
-cdef extern from "rk_knn_walk.h" nogil:
-    # the item-based walk over bit sets of raters (see the header)
-    void rk_walk_bits(const double* nbr_s, const i32* nbr_v, Py_ssize_t n_nb, const u64* bits, const i64* base,
-                      Py_ssize_t n_words, const double* xd, i64 k, u64* open_, u64* fill_run, u64* flagged,
-                      double* ss, double* sr, i64* cnt)
 
 
 cdef inline double _item_bound(const Model* m, i32 u, i32 i, double dmax_u) noexcept nogil:

@@ -317,6 +317,34 @@ def test_cython_item_based_recommend_routes_equal_reference(reference, item_walk
             np.testing.assert_array_equal(got[1], want[1])
 
 
+@pytest.mark.parametrize("density_rule", [0.0, np.inf], ids=["bit-walk", "plain-walk"])
+@pytest.mark.parametrize("center", [NONE, MEAN, ZSCORE, BASELINE])
+@pytest.mark.parametrize("n_items", [60, 150])
+def test_cython_user_based_recommend_walks_equal_reference(reference, density_rule, center, n_items, monkeypatch):
+    """The Cython backend's two user-based walks, forced either way (BIT_WALK_DENSITY 0: always
+    over bit sets of items; infinite: never), on problems with many candidates per item (ties
+    among similarities and at the k-th place), few, or one; k from 1 to more than the raters.
+    150 items: bit sets of three words, the last one partly filled."""
+    from reckernels.backends.cython import knn as cython_knn
+
+    module = backends.get_backend("cython")
+    monkeypatch.setattr(cython_knn, "BIT_WALK_DENSITY", density_rule)
+    n_users = 40
+    for density, ties in ((0.6, True), (0.6, False), (0.05, False)):
+        model = symmetric_model(make_model(13, n_users, n_items, density, user_based=True, center=center,
+                                           ties=ties), ties)
+        cand, (means, sigmas, bu, bi, gm) = model
+        seen = random_seen(np.random.default_rng(5), n_users, n_items)
+        users = np.arange(-1, n_users, dtype=np.int32)
+        for k, min_k, exclude in ((1, 1, True), (3, 2, False), (12, 1, True), (500, 1, True)):
+            want = recommend(reference, users, n_users, n_items, model, k, min_k, center, True, seen, 7, exclude,
+                             True)
+            got = module.knn_recommend(users, *cand, k, min_k, center, True, means, sigmas, bu, bi, gm, *seen,
+                                       n_items, 7, exclude, True, 2)
+            np.testing.assert_array_equal(got[0], want[0])
+            np.testing.assert_array_equal(got[1], want[1])
+
+
 @settings(max_examples=25, deadline=None)
 @given(seed=st.integers(0, 10_000), n_rows=st.integers(0, 30), n_cols=st.integers(0, 30),
        dtype=st.sampled_from([np.float64, np.float32]), ties=st.booleans())
