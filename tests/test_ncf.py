@@ -98,8 +98,8 @@ def test_aliases_are_the_architectures(data, tmp_path):
 def test_pretrained_neumf_starts_as_the_alpha_mix(data):
     gmf = NeuMF(arch="gmf", factors=4, n_epochs=2, random_state=0).fit(data)
     mlp = NeuMF(arch="mlp", layers=(8, 4), n_epochs=2, random_state=0).fit(data)
-    # learning_rate=0 keeps the copied weights: the linear output is 0.3 * GMF's + 0.7 * MLP's
-    neumf = NeuMF(factors=4, layers=(8, 4), n_epochs=1, learning_rate=0.0, random_state=0)
+    # a fine-tuning rate of 0 keeps the copied weights: the linear output is 0.3 * GMF's + 0.7 * MLP's
+    neumf = NeuMF(factors=4, layers=(8, 4), finetune_epochs=1, finetune_learning_rate=0.0, random_state=0)
     neumf.fit(data, pretrain=(gmf, mlp), alpha=0.3)
     u, i = data.users, data.items
     want = 0.3 * gmf.predict(u, i, clip=False) + 0.7 * mlp.predict(u, i, clip=False)
@@ -139,7 +139,8 @@ def test_implicit_ranks_a_planted_item_first():
 def test_divergence_raises_and_keeps_the_previous_fit(data, task):
     """An absurd learning rate overflows the weights in the first epoch: fit names the knobs to
     change and leaves the estimator at its previous fit (the transaction in Estimator.fit)."""
-    model = NeuMF(task=task, factors=4, layers=(8, 4), n_epochs=1, batch_size=64, random_state=0).fit(data)
+    model = NeuMF(task=task, factors=4, layers=(8, 4), n_epochs=1, batch_size=64, pretrain=False,
+                  random_state=0).fit(data)
     keras_model, before = model.model_, model.predict(data.users, data.items, clip=False)
     model.set_params(learning_rate=1e38, n_epochs=3)
     with pytest.raises(FloatingPointError, match=r"NeuMF diverged in epoch 0: .* became NaN or infinite.*"
@@ -160,6 +161,10 @@ def test_divergence_raises_and_keeps_the_previous_fit(data, task):
     ({"lr_decay": 1.5}, ValueError, "lr_decay"),
     ({"lr_decay": True}, ValueError, "lr_decay"),
     ({"mixed_precision": "yes"}, ValueError, "mixed_precision"),
+    ({"pretrain": "yes"}, ValueError, "pretrain"),
+    ({"arch": "gmf", "pretrain": True}, ValueError, "nothing to pretrain"),
+    ({"finetune_epochs": 0}, ValueError, "finetune_epochs"),
+    ({"finetune_learning_rate": -1e-3}, ValueError, "finetune_learning_rate"),
 ])
 def test_bad_options_are_refused(kwargs, error, message):
     with pytest.raises(error, match=message):
@@ -193,3 +198,46 @@ def test_learning_rate_decays_per_epoch(data):
                  random_state=0).fit(data)
     assert float(np.asarray(flat.model_.optimizer.learning_rate)) == pytest.approx(0.01)
     assert not np.allclose(model.predict(data.users, data.items), flat.predict(data.users, data.items))
+
+
+def _implicit(seed=4):
+    rng = np.random.default_rng(seed)
+    keys = rng.choice(30 * 25, size=240, replace=False)
+    return Dataset.from_arrays(keys // 25, keys % 25)
+
+
+def test_pretrain_auto_fits_gmf_and_mlp_then_finetunes():
+    """The implicit task's default: fit trains a GMF and an MLP with the model's options and seed,
+    then the NeuMF from them for finetune_epochs at finetune_learning_rate; the same as doing the
+    three fits by hand (XLA on CPU is deterministic)."""
+    data = _implicit()
+    opts = dict(task="implicit", n_epochs=2, batch_size=64, n_negatives=2, random_state=3)
+    model = NeuMF(factors=4, layers=(8, 4), finetune_epochs=3, finetune_learning_rate=0.002, **opts).fit(data)
+    assert len(model.history_["loss"]) == 3
+    assert [len(model.pretrain_history_[k]["loss"]) for k in ("gmf", "mlp")] == [2, 2]
+    assert float(np.asarray(model.model_.optimizer.learning_rate)) == pytest.approx(0.002 * 0.6 ** 2)
+    gmf, mlp = GMF(factors=4, **opts).fit(data), MLP(layers=(8, 4), **opts).fit(data)
+    by_hand = NeuMF(factors=4, layers=(8, 4), finetune_epochs=3, finetune_learning_rate=0.002, **opts)
+    by_hand.fit(data, pretrain=(gmf, mlp))
+    assert not hasattr(by_hand, "pretrain_history_")  # given towers: nothing was pretrained here
+    np.testing.assert_array_equal(model.predict(data.users, data.items, clip=False),
+                                  by_hand.predict(data.users, data.items, clip=False))
+
+
+def test_pretrain_false_and_the_rating_task_train_from_scratch(data):
+    plain = NeuMF(task="implicit", factors=4, layers=(8, 4), n_epochs=2, batch_size=64, pretrain=False,
+                  random_state=0).fit(_implicit())
+    rating = NeuMF(factors=4, layers=(8, 4), n_epochs=2, batch_size=64, random_state=0).fit(data)
+    for model in (plain, rating):
+        assert len(model.history_["loss"]) == 2 and not hasattr(model, "pretrain_history_")
+    forced = NeuMF(factors=4, layers=(8, 4), n_epochs=1, batch_size=64, pretrain=True, finetune_epochs=1,
+                   random_state=0).fit(data)
+    assert set(forced.pretrain_history_) == {"gmf", "mlp"}
+
+
+def test_divergence_in_pretraining_names_the_stage():
+    model = NeuMF(task="implicit", factors=4, layers=(8, 4), n_epochs=1, batch_size=64, learning_rate=1e38,
+                  random_state=0)
+    with pytest.raises(FloatingPointError, match=r"NeuMF's pretraining \(pretrain='auto'\): GMF diverged in epoch 0"):
+        model.fit(_implicit())
+    assert not hasattr(model, "model_")
