@@ -292,15 +292,16 @@ def test_cython_item_based_recommend_routes_equal_reference(reference, item_walk
                                                             monkeypatch):
     """The Cython backend's two item-based routes (the walk over each item's sorted neighbours,
     the per-pair route), forced either way, on problems where each user has many candidates
-    (ties among similarities and at the k-th place), few, or one. 150 users: walk blocks of
-    several 64-user words, the last one partly filled. Pruned: the walk's probe items fewer than
+    (ties among similarities and at the k-th place), few, or one. 150 users: walk blocks of 128
+    rows (two 64-user words) and 22 (one word, partly filled). Pruned: the walk's probe items fewer than
     the items (28 of 60, for the top 7), so that the other items are walked only where their
     bound reaches each user's floor."""
+    from reckernels.backends.cython import knn as cython_knn
+
     module = backends.get_backend("cython")
     if probes is not None:
-        from reckernels.backends.cython import knn as cython_knn
-
         monkeypatch.setattr(cython_knn, "WALK_PROBES", probes)
+    monkeypatch.setattr(cython_knn, "WALK_TIER_ROWS", 128)  # 150 users: two blocks, of two words and one
     n_items = 60
     for density, ties in ((0.6, True), (0.6, False), (0.05, False)):
         model = symmetric_model(make_model(11, n_users, n_items, density, user_based=False, center=center,
