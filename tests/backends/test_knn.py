@@ -302,18 +302,24 @@ def test_cython_item_based_recommend_routes_equal_reference(reference, item_walk
     if probes is not None:
         monkeypatch.setattr(cython_knn, "WALK_PROBES", probes)
     monkeypatch.setattr(cython_knn, "WALK_TIER_ROWS", 128)  # 150 users: two blocks, of two words and one
-    n_items = 60
+    _check_routes(module, reference, 11, 3, n_users, 60, center, user_based=False, item_walk=item_walk)
+
+
+def _check_routes(module, reference, seed, seen_seed, n_users, n_items, center, user_based, **options):
+    """module.knn_recommend (symmetric dense storage, top 7, two threads) equals the reference on
+    models with many candidates per row (ties among similarities and at the k-th place, or not)
+    and few, for k from 1 to more than the candidates, seen items excluded or not."""
     for density, ties in ((0.6, True), (0.6, False), (0.05, False)):
-        model = symmetric_model(make_model(11, n_users, n_items, density, user_based=False, center=center,
+        model = symmetric_model(make_model(seed, n_users, n_items, density, user_based=user_based, center=center,
                                            ties=ties), ties)
         cand, (means, sigmas, bu, bi, gm) = model
-        seen = random_seen(np.random.default_rng(3), n_users, n_items)
+        seen = random_seen(np.random.default_rng(seen_seed), n_users, n_items)
         users = np.arange(-1, n_users, dtype=np.int32)
         for k, min_k, exclude in ((1, 1, True), (3, 2, False), (12, 1, True), (500, 1, True)):
-            want = recommend(reference, users, n_users, n_items, model, k, min_k, center, False, seen, 7, exclude,
-                             True)
-            got = module.knn_recommend(users, *cand, k, min_k, center, False, means, sigmas, bu, bi, gm, *seen,
-                                       n_items, 7, exclude, True, 2, item_walk=item_walk)
+            want = recommend(reference, users, n_users, n_items, model, k, min_k, center, user_based, seen, 7,
+                             exclude, True)
+            got = module.knn_recommend(users, *cand, k, min_k, center, user_based, means, sigmas, bu, bi, gm, *seen,
+                                       n_items, 7, exclude, True, 2, **options)
             np.testing.assert_array_equal(got[0], want[0])
             np.testing.assert_array_equal(got[1], want[1])
 
@@ -330,20 +336,7 @@ def test_cython_user_based_recommend_walks_equal_reference(reference, density_ru
 
     module = backends.get_backend("cython")
     monkeypatch.setattr(cython_knn, "BIT_WALK_DENSITY", density_rule)
-    n_users = 40
-    for density, ties in ((0.6, True), (0.6, False), (0.05, False)):
-        model = symmetric_model(make_model(13, n_users, n_items, density, user_based=True, center=center,
-                                           ties=ties), ties)
-        cand, (means, sigmas, bu, bi, gm) = model
-        seen = random_seen(np.random.default_rng(5), n_users, n_items)
-        users = np.arange(-1, n_users, dtype=np.int32)
-        for k, min_k, exclude in ((1, 1, True), (3, 2, False), (12, 1, True), (500, 1, True)):
-            want = recommend(reference, users, n_users, n_items, model, k, min_k, center, True, seen, 7, exclude,
-                             True)
-            got = module.knn_recommend(users, *cand, k, min_k, center, True, means, sigmas, bu, bi, gm, *seen,
-                                       n_items, 7, exclude, True, 2)
-            np.testing.assert_array_equal(got[0], want[0])
-            np.testing.assert_array_equal(got[1], want[1])
+    _check_routes(module, reference, 13, 5, 40, n_items, center, user_based=True)
 
 
 @settings(max_examples=25, deadline=None)
